@@ -1,0 +1,245 @@
+"""Structured-config schemas: every Hydra node is validated against one of these.
+
+Only schemas live here. :func:`register` stores them in Hydra's ConfigStore; the entry point
+converts the composed config once to :class:`RunConfig` and no ``DictConfig`` goes further.
+Secrets never appear: a backend names the *environment variable* holding its key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from omegaconf import MISSING
+
+from evalkit.records import Family
+
+__all__ = [
+    "BackendConfig",
+    "BaselineSpec",
+    "CacheConfig",
+    "CacheMode",
+    "Columns",
+    "DatasetConfig",
+    "LimitsConfig",
+    "PromptSpec",
+    "ReportConfig",
+    "RunConfig",
+    "Source",
+    "TaskDataset",
+    "TaskSpec",
+]
+
+
+# --------------------------------------------------------------------------- task definitions
+@dataclass
+class TaskDataset:
+    """Where a task's data lives on the Hugging Face Hub, and which bundled sample stands in."""
+
+    hf_id: str = MISSING
+    """Dataset id (or a local folder of parquet files in the same schema)."""
+    hf_config: str | None = None
+    """Dataset configuration name (``DocVQA``, ``InfographicVQA``); ``None`` for the default."""
+    split: str = "validation"
+    """The split scored by default."""
+    splits: list[str] = field(default_factory=list)
+    """Every split the task can score (documentation and validation of ``dataset.split``)."""
+    revision: str | None = None
+    """A pinned commit or tag; ``None`` follows the default branch."""
+
+
+@dataclass
+class Columns:
+    """Which dataset column feeds which sample field."""
+
+    id: str = MISSING
+    """Unique id column."""
+    image: str = "image"
+    """Image column (``datasets.Image`` struct, bytes, or a path)."""
+    question: str | None = "question"
+    """Question or prompt column; ``None`` when the task has none (captioning)."""
+    answers: str = "answers"
+    """Gold answers, reference captions, or referring expressions (list or string)."""
+    answer_key: str | None = None
+    """When answers are dicts (VQAv2 ``answers[*].answer``), the key holding the text."""
+    bbox: str | None = None
+    """Gold box column, COCO ``[x, y, w, h]`` pixels (grounding)."""
+    keep: list[str] = field(default_factory=list)
+    """Columns copied into the sample's metadata (e.g. ``answer_type``)."""
+
+
+@dataclass
+class PromptSpec:
+    """A prompt template for one model family; ``{question}`` is filled from the sample."""
+
+    user: str = "{question}"
+    """User text; the images come first in the turn, as the Qwen-VL family expects."""
+    system: str | None = None
+    """Optional system turn."""
+    max_tokens: int | None = None
+    """Overrides the task's ``max_tokens`` for this family (Qwen-VL base uses 10 or 100)."""
+    box_format: str | None = None
+    """Grounding: the box convention this prompt asks for (see :func:`evalkit.score.parse_box`)."""
+
+
+@dataclass
+class BaselineSpec:
+    """What the ``baseline`` backend answers for this task (a documented sanity floor)."""
+
+    answer: str = "yes"
+    """Prior answer for question tasks (VQA's 'prior' baseline is the most common answer)."""
+    caption: str = "a picture of some objects"
+    """Fixed caption for captioning tasks."""
+
+
+@dataclass
+class TaskSpec:
+    """One task definition (``tasks/<family>/<name>.yaml``)."""
+
+    name: str = MISSING
+    """Task name used on the command line (must equal the file name)."""
+    family: Family = MISSING
+    """captioning, vqa, docvqa or grounding."""
+    description: str = ""
+    dataset: TaskDataset = field(default_factory=TaskDataset)
+    columns: Columns = field(default_factory=Columns)
+    prompts: dict[str, PromptSpec] = field(default_factory=dict)
+    """Templates by prompt family; ``default`` is required."""
+    max_tokens: int = 32
+    """Default generation budget."""
+    metrics: list[str] = field(default_factory=list)
+    """Metric names reported for this task (see ``evalkit.score.metrics``)."""
+    vqa_mode: str = "standard"
+    """VQA normalisation mode (see :func:`evalkit.score.vqa_accuracy`)."""
+    anls_threshold: float = 0.5
+    """ANLS threshold tau."""
+    explode_references: bool = False
+    """Grounding: one sample per referring expression (the standard per-expression count)."""
+    baseline: BaselineSpec = field(default_factory=BaselineSpec)
+
+
+# --------------------------------------------------------------------------- run-level groups
+class Source(str, Enum):
+    """Where samples come from."""
+
+    sample = "sample"
+    hf = "hf"
+    local = "local"
+
+
+@dataclass
+class DatasetConfig:
+    """``dataset`` group: which data to stream. ``None`` fields fall back to the task's."""
+
+    source: Source = Source.sample
+    """``sample`` (bundled, offline), ``hf`` (Hugging Face, streaming) or ``local`` files."""
+    path: str | None = None
+    """``local``: a parquet/jsonl file or a folder of them, in the task's HF schema."""
+    id: str | None = None
+    """``hf``: dataset id or local folder; default the task's ``dataset.hf_id``."""
+    config: str | None = None
+    """``hf``: configuration name; default the task's."""
+    split: str | None = None
+    """Split; default the task's."""
+    revision: str | None = None
+    """``hf``: pinned revision; default the task's."""
+    limit: int | None = None
+    """Stop after this many samples (``None``: all)."""
+    streaming: bool = True
+    """``hf``: stream rather than download the whole split first."""
+
+
+@dataclass
+class BackendConfig:
+    """``backend`` group: who answers. One schema for all backends; each YAML fills its part."""
+
+    name: str = MISSING
+    """Registered backend name (``baseline``, ...)."""
+    model: str = MISSING
+    """Model identifier sent to the server; part of the cache key."""
+    base_url: str | None = None
+    """Server URL for API backends."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the API key (never the key itself)."""
+    revision: str | None = None
+    """Model revision or snapshot, when the server exposes one."""
+    prompt_family: str = "default"
+    """Which of the task's prompt templates to use (``default``, ``qwen-vl``, ...)."""
+    box_format: str | None = None
+    """Overrides the prompt's box convention (see :func:`evalkit.score.parse_box`)."""
+    max_tokens: int | None = None
+    """Overrides the task's generation budget."""
+    temperature: float | None = 0.0
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = 1234
+    stop: list[str] = field(default_factory=list)
+    repetition_penalty: float | None = None
+
+
+class CacheMode(str, Enum):
+    """Response-cache policy."""
+
+    use = "use"
+    refresh = "refresh"
+    off = "off"
+
+
+@dataclass
+class CacheConfig:
+    """``cache`` group: the persistent response cache."""
+
+    mode: CacheMode = CacheMode.use
+    """``use`` reads and writes, ``refresh`` only writes, ``off`` neither."""
+    path: str | None = None
+    """SQLite file; ``None`` = ``evalkit/responses.sqlite`` under the user's cache folder."""
+
+
+@dataclass
+class LimitsConfig:
+    """``limits`` group: how hard to drive the backend."""
+
+    concurrency: int = 8
+    """Requests in flight at once."""
+    rpm: int | None = None
+    """Requests per minute (``None``: unlimited)."""
+    tpm: int | None = None
+    """Tokens per minute (``None``: unlimited)."""
+    max_retries: int = 5
+    """Retries of a transient failure before the sample becomes an error row."""
+    timeout_s: float = 120.0
+    """Per-attempt timeout in seconds."""
+    max_error_rate: float | None = None
+    """Abort when more than this share of samples failed (checked after ``min_samples``)."""
+
+
+@dataclass
+class ReportConfig:
+    """``report`` group: what the run writes and prints."""
+
+    bootstrap: int = 1000
+    """Bootstrap resamples for confidence intervals (0 disables them)."""
+    confidence: float = 0.95
+    """Confidence level of the intervals."""
+    seed: int = 0
+    """Seed of the bootstrap."""
+    flush_every: int = 64
+    """Sample rows buffered before they are appended to the run's journal."""
+    progress: bool = True
+    """Show a tqdm progress bar."""
+    table: bool = True
+    """Print the summary table at the end."""
+
+
+@dataclass
+class RunConfig:
+    """The whole composed configuration of one run."""
+
+    task: TaskSpec = field(default_factory=TaskSpec)
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    results_dir: str = "results"
+    """Root folder of the run folders."""

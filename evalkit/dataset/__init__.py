@@ -1,0 +1,110 @@
+"""Stage ①: a task's data source → :class:`~evalkit.records.Sample` items, streamed.
+
+Sources: ``sample`` (the bundled offline split), ``hf`` (Hugging Face ``datasets``, streaming)
+and ``local`` (parquet / JSON-lines files in the same schema). An unusable row becomes an
+:class:`Item` carrying its :class:`~evalkit.errors.DataError`, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalkit.config import DatasetConfig, Source, TaskSpec
+from evalkit.dataset.columns import row_id, row_to_samples
+from evalkit.dataset.hf import iter_hf_rows
+from evalkit.dataset.local import iter_local_rows
+from evalkit.errors import ConfigError, DataError, did_you_mean
+from evalkit.records import Sample
+from evalkit.resources import sample_data_dir
+
+__all__ = ["Item", "SourceInfo", "describe_source", "iter_items"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What was read, for ``run.json``."""
+
+    source: str
+    id: str
+    config: str | None
+    split: str
+    revision: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One sample to evaluate, or the data error that replaced it."""
+
+    sample_id: str
+    sample: Sample | None = None
+    error: DataError | None = None
+
+
+def _sample_file(task: TaskSpec, split: str) -> Path:
+    folder = sample_data_dir() / task.name
+    available = sorted(p.stem for p in folder.glob("*.parquet"))
+    if not available:
+        raise ConfigError(f"task '{task.name}' has no bundled sample; use dataset.source=hf or local")
+    if split not in available:
+        raise ConfigError(
+            did_you_mean(f"split for the bundled '{task.name}' sample", split, available)
+        )
+    return folder / f"{split}.parquet"
+
+
+def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
+    """Resolve the task's defaults against the ``dataset`` overrides; checks what it can."""
+    split = cfg.split or task.dataset.split
+    if cfg.source is Source.sample:
+        return SourceInfo("sample", str(_sample_file(task, split)), None, split, None)
+    if cfg.source is Source.local:
+        if not cfg.path:
+            raise ConfigError("dataset.source=local needs dataset.path=FILE_OR_DIR")
+        return SourceInfo("local", str(Path(cfg.path).expanduser()), None, split, None)
+    if task.dataset.splits and split not in task.dataset.splits:
+        raise ConfigError(did_you_mean(f"split for task '{task.name}'", split, task.dataset.splits))
+    return SourceInfo(
+        "hf",
+        cfg.id or task.dataset.hf_id,
+        cfg.config or task.dataset.hf_config,
+        split,
+        cfg.revision or task.dataset.revision,
+    )
+
+
+def _rows(info: SourceInfo, task: TaskSpec, cfg: DatasetConfig) -> Iterator[tuple[Any, Path | None]]:
+    if info.source == "hf":
+        for row in iter_hf_rows(
+            path=info.id,
+            config=info.config,
+            split=info.split,
+            revision=info.revision,
+            image_column=task.columns.image,
+            streaming=cfg.streaming,
+        ):
+            yield row, None
+    else:
+        yield from iter_local_rows(Path(info.id))
+
+
+def iter_items(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> Iterator[Item]:
+    """Stream the task's items, at most ``cfg.limit`` of them."""
+    produced = 0
+    for index, (row, base_dir) in enumerate(_rows(info, task, cfg)):
+        if cfg.limit is not None and produced >= cfg.limit:
+            return
+        if isinstance(row, DataError):
+            items = [Item(f"row-{index}", error=row)]
+        else:
+            try:
+                items = [Item(s.id, sample=s) for s in row_to_samples(row, task, base_dir=base_dir)]
+            except DataError as exc:
+                items = [Item(row_id(row, task, index), error=exc)]
+        for item in items:
+            if cfg.limit is not None and produced >= cfg.limit:
+                return
+            produced += 1
+            yield item

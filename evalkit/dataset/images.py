@@ -1,0 +1,65 @@
+"""Image cells → :class:`~evalkit.records.ImageRef`, keeping the original encoded bytes."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from evalkit.errors import CorruptImage, MissingField
+from evalkit.records import ImageRef
+
+__all__ = ["image_bytes", "load_image"]
+
+
+def image_bytes(cell: Any, *, base_dir: Path | None = None) -> bytes:
+    """The encoded bytes of one image cell.
+
+    Accepts what the datasets and files in the wild hold: a ``{"bytes", "path"}`` struct (the
+    ``datasets.Image`` storage), raw bytes, or a path (absolute, or relative to ``base_dir``).
+    """
+    if isinstance(cell, bytes | bytearray | memoryview):
+        return bytes(cell)
+    if isinstance(cell, Mapping):
+        if cell.get("bytes"):
+            return bytes(cell["bytes"])
+        if cell.get("path"):
+            return image_bytes(str(cell["path"]), base_dir=base_dir)
+        raise MissingField("image struct has neither bytes nor path")
+    if isinstance(cell, str) and cell:
+        path = Path(cell)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise CorruptImage(f"cannot read image file {path}: {exc.strerror}") from exc
+    if isinstance(cell, Image.Image):  # a decoded datasets.Image: re-encode losslessly
+        buffer = io.BytesIO()
+        cell.save(buffer, format="PNG")
+        return buffer.getvalue()
+    raise MissingField(f"image cell of type {type(cell).__name__} holds no image")
+
+
+def load_image(cell: Any, *, base_dir: Path | None = None) -> ImageRef:
+    """Read and verify one image; a broken file raises :class:`CorruptImage`.
+
+    >>> from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("RGB", (4, 3)).save(buf, format="PNG")
+    >>> ref = load_image({"bytes": buf.getvalue(), "path": None})
+    >>> (ref.width, ref.height, ref.format)
+    (4, 3, 'PNG')
+    """
+    data = image_bytes(cell, base_dir=base_dir)
+    if not data:
+        raise MissingField("image is empty")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height, fmt = img.width, img.height, img.format or "PNG"
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise CorruptImage(f"image cannot be decoded: {exc}") from exc
+    return ImageRef(data=data, width=width, height=height, format=fmt)

@@ -1,0 +1,135 @@
+"""One exception tree for evalkit.
+
+::
+
+    EvalkitError                    every error evalkit raises on purpose
+    ├── ConfigError                 the run cannot start; exit non-zero with one line
+    │   ├── UnknownTask
+    │   ├── UnknownBackend
+    │   ├── BadOverride
+    │   └── MissingDependency       an optional extra or a tool (Java) is not installed
+    ├── DataError                   one sample is unusable; it becomes an error row
+    │   ├── CorruptImage
+    │   └── MissingField
+    ├── BackendError                one request failed for good; it becomes an error row
+    │   ├── AuthError
+    │   ├── RateLimited
+    │   ├── ServerError
+    │   ├── Timeout
+    │   └── MalformedResponse
+    └── ScoreError                  a prediction could not be scored
+
+User-facing messages are a single line that names what failed, where, the options and the fix.
+The pipeline catches :class:`DataError` and :class:`BackendError` per sample; anything else is a
+bug and is allowed to crash loudly.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "AuthError",
+    "BackendError",
+    "BadOverride",
+    "ConfigError",
+    "CorruptImage",
+    "DataError",
+    "EvalkitError",
+    "MalformedResponse",
+    "MissingDependency",
+    "MissingField",
+    "RateLimited",
+    "ScoreError",
+    "ServerError",
+    "Timeout",
+    "UnknownBackend",
+    "UnknownTask",
+    "did_you_mean",
+]
+
+
+class EvalkitError(Exception):
+    """Base class of every error evalkit raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        # Keep messages to one line: collapse whatever a lower layer handed us.
+        super().__init__(" ".join(str(message).split()))
+
+    @property
+    def kind(self) -> str:
+        """The class name, stored as ``error_type`` in result rows."""
+        return type(self).__name__
+
+
+class ConfigError(EvalkitError):
+    """The run cannot start as configured."""
+
+
+class UnknownTask(ConfigError):
+    """``task=NAME`` names no task definition."""
+
+
+class UnknownBackend(ConfigError):
+    """``backend=NAME`` names no backend."""
+
+
+class BadOverride(ConfigError):
+    """A command-line override has a bad key, value or syntax."""
+
+
+class MissingDependency(ConfigError):
+    """An optional extra or an external tool is missing."""
+
+
+class DataError(EvalkitError):
+    """One dataset row cannot be turned into a usable sample."""
+
+
+class CorruptImage(DataError):
+    """An image's bytes cannot be decoded."""
+
+
+class MissingField(DataError):
+    """A column the task needs is absent or empty in a row."""
+
+
+class BackendError(EvalkitError):
+    """A request failed for good (after any retries)."""
+
+
+class AuthError(BackendError):
+    """The server rejected the credentials (401/403)."""
+
+
+class RateLimited(BackendError):
+    """The server kept answering 429 or a throttling code."""
+
+
+class ServerError(BackendError):
+    """The server answered 5xx or another non-success status."""
+
+
+class Timeout(BackendError):
+    """The request took longer than the per-attempt timeout."""
+
+
+class MalformedResponse(BackendError):
+    """The server answered with a body that cannot be parsed."""
+
+
+class ScoreError(EvalkitError):
+    """A prediction could not be scored."""
+
+
+def did_you_mean(what: str, name: str, known: Iterable[str]) -> str:
+    """Format the one-line 'unknown X' message with suggestions.
+
+    >>> did_you_mean("task", "docvq", ["docvqa", "vqav2"])
+    "unknown task 'docvq'; did you mean 'docvqa'? (known: docvqa, vqav2)"
+    """
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown {what} '{name}'{hint} (known: {', '.join(names)})"

@@ -1,0 +1,270 @@
+"""The one module that wires the stages for a run: dataset → prompt → backend → parse → score → report.
+
+Samples stream in; at most ``limits.concurrency`` are in flight; each finished sample is appended
+to the run's journal at once, so a crash keeps what finished. A sample whose data or request
+fails is a row with ``error_type`` and a one-line ``error``, never a crash and never scored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from evalkit.backends import Backend, build_backend
+from evalkit.config import RunConfig
+from evalkit.dataset import Item, describe_source, iter_items
+from evalkit.errors import BackendError, ConfigError, DataError, EvalkitError
+from evalkit.parse import parse_prediction
+from evalkit.prompt import RenderPlan, plan_rendering, render
+from evalkit.records import Family, Sample, SampleResult, Usage
+from evalkit.report.manifest import package_versions, to_jsonable, write_manifest
+from evalkit.report.schema import sample_schema
+from evalkit.report.summary import format_table, write_summary
+from evalkit.report.writer import SampleWriter
+from evalkit.score.captions import require_java
+from evalkit.score.metrics import MetricValue, corpus_scores, sample_scores, summarize
+
+__all__ = ["RunOutcome", "run"]
+
+_MIN_SAMPLES_FOR_ERROR_RATE = 20
+
+
+@dataclass
+class RunOutcome:
+    """What a finished run produced."""
+
+    run_dir: Path
+    run_id: str
+    n_samples: int = 0
+    n_failed: int = 0
+    summary: list[MetricValue] = field(default_factory=list)
+
+
+@dataclass
+class _Tally:
+    """Running totals while samples finish."""
+
+    n: int = 0
+    failed: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    usage: Usage = Usage()
+    latency_s: float = 0.0
+    unparsed: int = 0
+    per_sample: dict[str, list[float]] = field(default_factory=dict)
+    predictions: dict[str, str] = field(default_factory=dict)
+    references: dict[str, list[str]] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+
+
+async def _evaluate(item: Item, *, cfg: RunConfig, plan: RenderPlan, backend: Backend) -> SampleResult:
+    """Render, ask, parse and score one item; failures come back as error results."""
+    sample = item.sample
+    if sample is None:
+        error = item.error or DataError("unusable row")
+        empty = Sample(id=item.sample_id, images=())
+        return SampleResult(empty, None, None, None, {}, error.kind, str(error))
+    request = render(sample, plan)
+    try:
+        completion = await backend.generate(request)
+    except BackendError as exc:
+        return SampleResult(sample, request, None, None, {}, exc.kind, str(exc))
+    prediction = parse_prediction(
+        text=completion.text, family=cfg.task.family, sample=sample, box_format=plan.box_format
+    )
+    scores = sample_scores(task=cfg.task, sample=sample, prediction=prediction)
+    return SampleResult(sample, request, completion, prediction, scores)
+
+
+def _row(result: SampleResult, *, run_id: str, cfg: RunConfig, backend: Backend) -> dict[str, Any]:
+    sample, completion, prediction = result.sample, result.completion, result.prediction
+    usage = completion.usage if completion else Usage()
+    row: dict[str, Any] = {
+        "run_id": run_id,
+        "task": cfg.task.name,
+        "sample_id": sample.id,
+        "backend": backend.identity.name,
+        "model": backend.identity.model,
+        "prompt": result.request.prompt if result.request else None,
+        "prediction": completion.text if completion else None,
+        "parsed": prediction.answer if prediction else None,
+        "references": list(sample.references),
+        "pred_box": list(prediction.box) if prediction and prediction.box else None,
+        "gold_box": list(sample.box) if sample.box else None,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "image_tokens": usage.image_tokens,
+        "cost": None,
+        "latency_s": completion.latency_s if completion else None,
+        "cache_hit": False,
+        "attempts": completion.attempts if completion else None,
+        "finish_reason": completion.finish_reason if completion else None,
+        "error_type": result.error_type,
+        "error": result.error,
+    }
+    row.update(result.scores)
+    return row
+
+
+def _record(tally: _Tally, result: SampleResult, family: Family) -> None:
+    tally.n += 1
+    if not result.ok:
+        tally.failed += 1
+        tally.errors[result.error_type or "Error"] += 1
+        return
+    if result.completion is not None:
+        tally.usage = tally.usage + result.completion.usage
+        tally.latency_s += result.completion.latency_s
+    for metric, value in result.scores.items():
+        tally.per_sample.setdefault(metric, []).append(value)
+    if family is Family.grounding and result.prediction and result.prediction.box is None:
+        tally.unparsed += 1
+    if family is Family.captioning and result.prediction is not None:
+        tally.predictions[result.sample.id] = result.prediction.answer
+        tally.references[result.sample.id] = list(result.sample.references)
+
+
+def _dedupe(items: Iterator[Item], seen: set[str]) -> Iterator[Item]:
+    """A repeated sample id becomes an error row (with a suffixed id, so ids stay unique)."""
+    for item in items:
+        if item.sample_id in seen:
+            error = DataError(f"duplicate sample id '{item.sample_id}'")
+            item = Item(f"{item.sample_id}~dup{len(seen)}", error=error)
+        seen.add(item.sample_id)
+        yield item
+
+
+async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:
+    """Evaluate ``cfg.task`` with ``cfg.backend`` and write the run folder ``run_dir``."""
+    task = cfg.task
+    info = describe_source(task, cfg.dataset)
+    plan = plan_rendering(task, cfg.backend)
+    if task.family is Family.captioning:
+        require_java()  # before any model call: the scores would be lost otherwise
+    if cfg.limits.concurrency < 1:
+        raise ConfigError(f"limits.concurrency must be >= 1, got {cfg.limits.concurrency}")
+    backend = build_backend(cfg.backend, task, plan.box_format)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    run_id = f"{task.name}-{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    writer = SampleWriter(run_dir, sample_schema(task.metrics), flush_every=cfg.report.flush_every)
+    tally = _Tally()
+    aborted: str | None = None
+    clock = time.perf_counter()
+    bar = tqdm(
+        total=cfg.dataset.limit,
+        unit="sample",
+        disable=not cfg.report.progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    items = _dedupe(iter_items(task, cfg.dataset, info), tally.seen)
+    pending: set[asyncio.Task[SampleResult]] = set()
+    try:
+        exhausted = False
+        while not exhausted or pending:
+            while not exhausted and aborted is None and len(pending) < cfg.limits.concurrency:
+                item = await asyncio.to_thread(next, items, None)
+                if item is None:
+                    exhausted = True
+                    break
+                pending.add(
+                    asyncio.create_task(_evaluate(item, cfg=cfg, plan=plan, backend=backend))
+                )
+            if not pending:
+                break
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for finished in done:
+                result = finished.result()
+                writer.append(_row(result, run_id=run_id, cfg=cfg, backend=backend))
+                _record(tally, result, task.family)
+                bar.update(1)
+                bar.set_postfix(errors=tally.failed, tokens=_tokens(tally.usage), refresh=False)
+            aborted = aborted or _error_rate_exceeded(tally, cfg)
+            if aborted:
+                exhausted = True
+    finally:
+        bar.close()
+        await backend.aclose()
+        writer.flush()
+
+    corpus, per_image = corpus_scores(
+        task=task, predictions=tally.predictions, references=tally.references
+    )
+    for metric, values in per_image.items():
+        tally.per_sample[metric] = list(values.values())
+    writer.close(updates=per_image)
+    summary = summarize(
+        task=task,
+        per_sample=tally.per_sample,
+        corpus=corpus,
+        n_failed=tally.failed,
+        resamples=cfg.report.bootstrap,
+        confidence=cfg.report.confidence,
+        seed=cfg.report.seed,
+    )
+    write_summary(run_dir, run_id=run_id, task=task.name, rows=summary)
+    wall = time.perf_counter() - clock
+    write_manifest(
+        run_dir,
+        {
+            "run_id": run_id,
+            "task": task.name,
+            "family": task.family,
+            "backend": backend.identity,
+            "overrides": overrides or [],
+            "config": cfg,
+            "dataset": {**to_jsonable(info), "samples": tally.n},
+            "scoring": {
+                "metrics": task.metrics,
+                "vqa_mode": task.vqa_mode if task.family is Family.vqa else None,
+                "anls_threshold": task.anls_threshold if task.family is Family.docvqa else None,
+                "box_format": plan.box_format if task.family is Family.grounding else None,
+                "unparsed_boxes": tally.unparsed if task.family is Family.grounding else None,
+            },
+            "results": {r.metric: r.value for r in summary},
+            "counts": {"samples": tally.n, "failed": tally.failed, "errors": dict(tally.errors)},
+            "usage": tally.usage,
+            "cost": None,
+            "cache": {"hits": 0, "misses": tally.n - tally.failed},
+            "timing": {
+                "started": started.isoformat(),
+                "finished": datetime.now(UTC).isoformat(),
+                "wall_s": round(wall, 3),
+                "samples_per_s": round(tally.n / wall, 3) if wall > 0 else None,
+            },
+            "aborted": aborted,
+            "versions": package_versions(),
+        },
+    )
+    if cfg.report.table:
+        print(format_table(task.name, summary))
+        print(f"samples: {tally.n}  failed: {tally.failed}  wall: {wall:.1f}s")
+    if aborted:
+        raise EvalkitError(f"run aborted: {aborted} (rows so far are in {run_dir})")
+    return RunOutcome(run_dir, run_id, tally.n, tally.failed, summary)
+
+
+def _tokens(usage: Usage) -> int:
+    return (usage.input_tokens or 0) + (usage.output_tokens or 0)
+
+
+def _error_rate_exceeded(tally: _Tally, cfg: RunConfig) -> str | None:
+    limit = cfg.limits.max_error_rate
+    if limit is None or tally.n < _MIN_SAMPLES_FOR_ERROR_RATE:
+        return None
+    rate = tally.failed / tally.n
+    if rate <= limit:
+        return None
+    top = ", ".join(f"{k} x{v}" for k, v in tally.errors.most_common(2))
+    return f"{tally.failed} of {tally.n} samples failed ({rate:.0%} > limits.max_error_rate={limit}): {top}"

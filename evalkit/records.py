@@ -1,0 +1,214 @@
+"""Frozen records passed between the pipeline stages.
+
+dataset → :class:`Sample` → prompt → :class:`Request` → backend → :class:`Completion` →
+parse → :class:`Prediction` → score → :class:`SampleResult` → report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+__all__ = [
+    "Completion",
+    "Family",
+    "GenerationParams",
+    "ImagePart",
+    "ImageRef",
+    "Message",
+    "Prediction",
+    "Request",
+    "Sample",
+    "SampleResult",
+    "TextPart",
+    "Usage",
+]
+
+Box = tuple[float, float, float, float]
+"""A box as pixel corners ``(x1, y1, x2, y2)``."""
+
+
+class Family(str, Enum):
+    """Task families: each has its own sample fields, parser and scorers."""
+
+    captioning = "captioning"
+    vqa = "vqa"
+    docvqa = "docvqa"
+    grounding = "grounding"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """One image, kept as the dataset's original encoded bytes (never re-encoded)."""
+
+    data: bytes
+    """The encoded file (JPEG, PNG, ...) exactly as stored in the dataset."""
+    width: int
+    """Width in pixels, read from the header."""
+    height: int
+    """Height in pixels, read from the header."""
+    format: str
+    """PIL format name, e.g. ``JPEG`` or ``PNG``."""
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the bytes: the image's identity in cache keys."""
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def mime(self) -> str:
+        """MIME type for data URLs, e.g. ``image/png``."""
+        return f"image/{self.format.lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One evaluation item, already mapped from the dataset's columns."""
+
+    id: str
+    """Stable identifier (the dataset's question/annotation id; ``#k`` appended when exploded)."""
+    images: tuple[ImageRef, ...]
+    """The images the prompt shows, in order."""
+    question: str = ""
+    """The question or referring expression; empty for captioning."""
+    references: tuple[str, ...] = ()
+    """Gold answers, reference captions, or (grounding) the referring expressions."""
+    box: Box | None = None
+    """Gold box in pixel corners (grounding only)."""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    """Extra columns worth keeping (e.g. answer_type) for per-group analysis."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """Text inside a message."""
+
+    text: str
+    kind: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image inside a message."""
+
+    image: ImageRef
+    kind: Literal["image"] = "image"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat turn."""
+
+    role: Literal["system", "user", "assistant"]
+    parts: tuple[TextPart | ImagePart, ...]
+
+    @property
+    def text(self) -> str:
+        """The message's text parts joined by newlines (images left out)."""
+        return "\n".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationParams:
+    """Output-affecting decoding parameters; ``None`` means the backend's default."""
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    repetition_penalty: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A provider-neutral request: messages plus decoding parameters."""
+
+    sample_id: str
+    messages: tuple[Message, ...]
+    params: GenerationParams = GenerationParams()
+
+    @property
+    def prompt(self) -> str:
+        """The user-visible prompt text (system and user turns), for the report."""
+        return "\n".join(m.text for m in self.messages if m.role != "assistant")
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as the server reports them; ``None`` means not reported.
+
+    Usage is summable, so totals are ``sum(usages, Usage())``:
+
+    >>> Usage(10, 2, None) + Usage(5, 1, 4)
+    Usage(input_tokens=15, output_tokens=3, image_tokens=4)
+    """
+
+    input_tokens: int | None = None
+    """Prompt tokens, image tokens included (as servers bill them)."""
+    output_tokens: int | None = None
+    """Generated tokens."""
+    image_tokens: int | None = None
+    """The image share of ``input_tokens`` where the server reports it (DashScope)."""
+
+    def __add__(self, other: Usage) -> Usage:
+        def add(a: int | None, b: int | None) -> int | None:
+            return None if a is None and b is None else (a or 0) + (b or 0)
+
+        return Usage(
+            add(self.input_tokens, other.input_tokens),
+            add(self.output_tokens, other.output_tokens),
+            add(self.image_tokens, other.image_tokens),
+        )
+
+    def __radd__(self, other: object) -> Usage:
+        if other == 0:  # lets the builtin sum() start from 0
+            return self
+        return NotImplemented
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What a backend returned for one request."""
+
+    text: str
+    """The generated text, as returned."""
+    usage: Usage = Usage()
+    finish_reason: str | None = None
+    """``stop``, ``length``, ... as the server says; ``None`` when unknown."""
+    latency_s: float = 0.0
+    """Wall time of the successful attempt, in seconds."""
+    attempts: int = 1
+    """How many attempts it took (1 = no retry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """A completion parsed into what the scorer compares."""
+
+    answer: str
+    """The answer or caption text after light clean-up (the scorer normalises further)."""
+    box: Box | None = None
+    """Predicted box in pixel corners (grounding); ``None`` when nothing parseable."""
+
+
+@dataclass(frozen=True, slots=True)
+class SampleResult:
+    """Everything the report keeps about one sample: a success or an error row."""
+
+    sample: Sample
+    request: Request | None
+    completion: Completion | None
+    prediction: Prediction | None
+    scores: Mapping[str, float]
+    error_type: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the sample was answered and scored."""
+        return self.error_type is None

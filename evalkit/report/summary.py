@@ -1,0 +1,68 @@
+"""``summary.parquet`` and the table printed at the end of a run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from evalkit.report.schema import SUMMARY_SCHEMA
+from evalkit.score.metrics import MetricValue
+
+__all__ = ["SUMMARY_NAME", "format_table", "write_summary"]
+
+SUMMARY_NAME = "summary.parquet"
+
+
+def write_summary(run_dir: Path, *, run_id: str, task: str, rows: Sequence[MetricValue]) -> Path:
+    """Write one row per metric."""
+    table = pa.Table.from_pylist(
+        [
+            {
+                "run_id": run_id,
+                "task": task,
+                "metric": r.metric,
+                "value": r.value,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "n": r.n,
+                "n_failed": r.n_failed,
+            }
+            for r in rows
+        ],
+        schema=SUMMARY_SCHEMA,
+    )
+    path = run_dir / SUMMARY_NAME
+    pq.write_table(table, path)
+    return path
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def format_table(task: str, rows: Sequence[MetricValue]) -> str:
+    """A plain-text table of the summary.
+
+    >>> print(format_table("t", [MetricValue("anls", 0.5, 0.4, 0.6, 10, 1)]))
+    task  metric  value   95% CI           n   failed
+    t     anls    0.5000  [0.4000, 0.6000] 10  1
+    """
+    header = ("task", "metric", "value", "95% CI", "n", "failed")
+    body = [
+        (
+            task,
+            r.metric,
+            _num(r.value),
+            "-" if r.ci_low is None else f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
+            str(r.n),
+            str(r.n_failed),
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in (header, *body)]  # fmt: skip
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""Crash-safe sample rows: appended to a journal as they finish, sealed into Parquet at the end.
+
+A Parquet file is readable only once its footer is written, so rows are first appended, in
+small flushed batches, to ``samples.arrows`` (an Arrow IPC stream, readable up to its last
+complete batch after a crash). :meth:`SampleWriter.close` turns the journal into
+``samples.parquet`` (atomically, via a temporary file) and removes it. :func:`read_samples`
+reads whichever of the two a run folder holds.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["JOURNAL_NAME", "SAMPLES_NAME", "SampleWriter", "read_journal", "read_samples"]
+
+SAMPLES_NAME = "samples.parquet"
+JOURNAL_NAME = "samples.arrows"
+_FLUSH_SECONDS = 2.0
+
+
+class SampleWriter:
+    """Append sample rows as they finish; ``close()`` writes ``samples.parquet``."""
+
+    def __init__(self, run_dir: Path, schema: pa.Schema, *, flush_every: int = 64) -> None:
+        self.run_dir = run_dir
+        self.schema = schema
+        self.rows_written = 0
+        self._flush_every = max(1, flush_every)
+        self._buffer: list[Mapping[str, Any]] = []
+        self._last_flush = time.monotonic()
+        self._journal = run_dir / JOURNAL_NAME
+        self._sink = pa.OSFile(str(self._journal), "wb")
+        self._stream = pa.ipc.new_stream(self._sink, schema)
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Buffer one row; flush when the batch is full or a couple of seconds have passed."""
+        self._buffer.append(row)
+        full = len(self._buffer) >= self._flush_every
+        if full or time.monotonic() - self._last_flush >= _FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Append the buffered rows to the journal and push them to the OS."""
+        if self._buffer:
+            batch = pa.RecordBatch.from_pylist(list(self._buffer), schema=self.schema)
+            self._stream.write_batch(batch)
+            self._sink.flush()
+            self.rows_written += len(self._buffer)
+            self._buffer.clear()
+        self._last_flush = time.monotonic()
+
+    def close(self, updates: Mapping[str, Mapping[str, float]] | None = None) -> Path:
+        """Seal the journal into ``samples.parquet``.
+
+        ``updates`` fills metric columns known only at the end (metric → sample id → value),
+        e.g. per-image CIDEr.
+        """
+        self.flush()
+        self._stream.close()
+        self._sink.close()
+        table = read_journal(self._journal, self.schema)
+        for metric, by_id in (updates or {}).items():
+            ids = table.column("sample_id").to_pylist()
+            old = table.column(metric).to_pylist()
+            new = [by_id.get(i, v) for i, v in zip(ids, old, strict=True)]
+            position = table.schema.get_field_index(metric)
+            table = table.set_column(position, self.schema.field(metric), pa.array(new, pa.float64()))
+        target = self.run_dir / SAMPLES_NAME
+        tmp = target.with_suffix(".parquet.tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, target)
+        self._journal.unlink()
+        return target
+
+
+def read_journal(path: Path, schema: pa.Schema | None = None) -> pa.Table:
+    """Every complete batch of a (possibly truncated) journal."""
+    batches = []
+    with pa.OSFile(str(path), "rb") as source:
+        try:
+            reader = pa.ipc.open_stream(source)
+        except pa.ArrowInvalid:
+            if schema is None:
+                raise
+            return schema.empty_table()
+        schema = reader.schema
+        while True:
+            try:
+                batches.append(reader.read_next_batch())
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, OSError):
+                break  # a batch cut short by a crash: keep what came before it
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def read_samples(run_dir: Path) -> pa.Table:
+    """The sample rows of a run folder: the Parquet file, or the journal of an unfinished run."""
+    parquet = run_dir / SAMPLES_NAME
+    if parquet.exists():
+        return pq.read_table(parquet)
+    journal = run_dir / JOURNAL_NAME
+    if journal.exists():
+        return read_journal(journal)
+    raise FileNotFoundError(f"no {SAMPLES_NAME} or {JOURNAL_NAME} in {run_dir}")

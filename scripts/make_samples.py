@@ -1,0 +1,478 @@
+"""Render the bundled offline sample splits (deterministic; run `make samples` to rebuild).
+
+Each split is written in exactly the schema of the Hugging Face dataset the task reads
+(lmms-lab copies: DocVQA, VQAv2, textvqa, COCO-Caption2017, RefCOCO), as Parquet with the
+`datasets` feature metadata, under evalkit/sample_data/<task>/<split>.parquet.
+
+The pictures are synthetic: printed documents (forms, receipts, tables; some in Chinese),
+scenes of coloured shapes, signs with text. Gold answers follow the real datasets' shape:
+several acceptable answers for DocVQA, ten annotator answers for VQA (with the variation real
+annotators show), five captions per image, referring expressions with COCO [x, y, w, h] boxes.
+
+Needs a CJK font for the Chinese documents (Debian: fonts-wqy-microhei) and DejaVu Sans.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import datasets
+from PIL import Image, ImageDraw, ImageFont
+
+OUT = Path(__file__).resolve().parent.parent / "evalkit" / "sample_data"
+LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+LATIN_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+
+COLOURS = {
+    "red": (220, 40, 40), "green": (40, 160, 60), "blue": (40, 80, 220),
+    "yellow": (235, 200, 30), "purple": (140, 60, 170), "orange": (245, 140, 30),
+}  # fmt: skip
+NEAR_COLOURS = {
+    "red": ["dark red", "maroon"], "green": ["dark green", "lime"], "blue": ["navy", "dark blue"],
+    "yellow": ["gold", "orange"], "purple": ["violet", "pink"], "orange": ["yellow", "red"],
+}  # fmt: skip
+SHAPES = ("circle", "square", "triangle")
+NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six"]
+
+
+def font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.truetype(path, size)
+    except OSError:
+        sys.exit(f"make_samples: font {path} is missing (apt-get install fonts-wqy-microhei fonts-dejavu-core)")
+
+
+def encode(img: Image.Image, fmt: str) -> dict[str, Any]:
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        img.convert("RGB").save(buf, format="JPEG", quality=88, optimize=True)
+    else:
+        img.save(buf, format="PNG", optimize=True)
+    return {"bytes": buf.getvalue(), "path": None}
+
+
+def write(task: str, split: str, rows: list[dict[str, Any]], features: datasets.Features) -> None:
+    folder = OUT / task
+    folder.mkdir(parents=True, exist_ok=True)
+    ds = datasets.Dataset.from_list(rows, features=features)
+    path = folder / f"{split}.parquet"
+    ds.to_parquet(str(path))
+    print(f"{path.relative_to(OUT.parent.parent)}: {len(rows)} rows, {path.stat().st_size // 1024} KiB")
+
+
+# ----------------------------------------------------------------------------- DocVQA
+STORES = ["GREEN LEAF MARKET", "CITY HARDWARE", "BLUE OCEAN CAFE", "NORTHSIDE PHARMACY"]
+ITEMS = [("Coffee", 3.5), ("Bagel", 2.25), ("Milk 1L", 1.89), ("Batteries AA", 6.99),
+         ("Notebook", 4.5), ("Apples 1kg", 3.2), ("Tea", 2.75), ("Bread", 2.1)]  # fmt: skip
+CN_STORES = ["华联超市", "新华书店", "美食广场"]
+CN_ITEMS = [("苹果", 12.5), ("牛奶", 8.0), ("面包", 6.5), ("鸡蛋", 15.0), ("大米", 32.0)]
+NAMES = ["Maria Lopez", "John Carter", "Wei Zhang", "Aisha Khan", "Tom Becker", "Yuki Sato"]
+DEPTS = ["Research", "Finance", "Marketing", "Legal", "Operations"]
+
+
+def money(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def doc_receipt(rng: random.Random) -> tuple[Image.Image, list[tuple[str, list[str], str]]]:
+    img = Image.new("L", (480, 640), 255)
+    d = ImageDraw.Draw(img)
+    store = rng.choice(STORES)
+    day, month = rng.randint(1, 28), rng.randint(1, 12)
+    date = f"{month:02d}/{day:02d}/1998"
+    items = rng.sample(ITEMS, 4)
+    d.text((40, 30), store, font=font(LATIN_BOLD, 26), fill=0)
+    d.text((40, 70), f"Date: {date}", font=font(LATIN_FONT, 18), fill=0)
+    y = 120
+    for name, price in items:
+        d.text((40, y), name, font=font(LATIN_FONT, 18), fill=0)
+        d.text((360, y), money(price), font=font(LATIN_FONT, 18), fill=0)
+        y += 34
+    total = sum(p for _, p in items)
+    d.line((40, y + 6, 440, y + 6), fill=0, width=2)
+    d.text((40, y + 16), "TOTAL", font=font(LATIN_BOLD, 20), fill=0)
+    d.text((350, y + 16), f"${money(total)}", font=font(LATIN_BOLD, 20), fill=0)
+    item, price = items[1]
+    return img, [
+        ("What is the total amount?", [f"${money(total)}", money(total)], "table/list"),
+        ("What is the name of the store?", [store, store.title()], "layout"),
+        (f"What is the price of {item}?", [money(price), f"${money(price)}"], "table/list"),
+        ("What is the date on the receipt?", [date], "others"),
+    ]
+
+
+def doc_form(rng: random.Random) -> tuple[Image.Image, list[tuple[str, list[str], str]]]:
+    img = Image.new("L", (480, 640), 255)
+    d = ImageDraw.Draw(img)
+    name, dept = rng.choice(NAMES), rng.choice(DEPTS)
+    emp = f"{rng.randint(10000, 99999)}"
+    start = f"{rng.choice(['March', 'June', 'October'])} {rng.randint(1, 28)}, 19{rng.randint(80, 99)}"
+    d.text((40, 30), "EMPLOYEE RECORD", font=font(LATIN_BOLD, 26), fill=0)
+    fields = [("Name", name), ("Employee No.", emp), ("Department", dept), ("Start date", start)]
+    y = 100
+    for label, value in fields:
+        d.rectangle((36, y - 6, 444, y + 34), outline=0)
+        d.text((44, y), f"{label}:", font=font(LATIN_FONT, 18), fill=0)
+        d.text((210, y), value, font=font(LATIN_FONT, 18), fill=0)
+        y += 56
+    return img, [
+        ("What is the employee's name?", [name], "form"),
+        ("What is the employee number?", [emp], "form"),
+        ("Which department is mentioned?", [dept, f"{dept} department"], "form"),
+        ("When is the start date?", [start], "form"),
+    ]
+
+
+def doc_table(rng: random.Random) -> tuple[Image.Image, list[tuple[str, list[str], str]]]:
+    img = Image.new("L", (480, 640), 255)
+    d = ImageDraw.Draw(img)
+    year = rng.randint(1990, 2005)
+    sales = [rng.randint(100, 999) for _ in range(4)]
+    d.text((40, 30), f"QUARTERLY SALES {year}", font=font(LATIN_BOLD, 24), fill=0)
+    d.text((40, 64), "(in thousands of units)", font=font(LATIN_FONT, 15), fill=0)
+    y = 110
+    for q, value in enumerate(sales, 1):
+        d.rectangle((40, y, 440, y + 40), outline=0)
+        d.line((240, y, 240, y + 40), fill=0)
+        d.text((56, y + 10), f"Q{q}", font=font(LATIN_FONT, 18), fill=0)
+        d.text((256, y + 10), f"{value:,}", font=font(LATIN_FONT, 18), fill=0)
+        y += 40
+    best = max(range(4), key=lambda i: sales[i])
+    q = rng.randint(1, 4)
+    return img, [
+        (f"What were the sales in Q{q}?", [str(sales[q - 1])], "table/list"),
+        ("Which quarter had the highest sales?", [f"Q{best + 1}", f"quarter {best + 1}"], "table/list"),
+        ("What year is the table for?", [str(year)], "layout"),
+    ]
+
+
+def doc_chinese(rng: random.Random) -> tuple[Image.Image, list[tuple[str, list[str], str]]]:
+    img = Image.new("L", (480, 640), 255)
+    d = ImageDraw.Draw(img)
+    store = rng.choice(CN_STORES)
+    items = rng.sample(CN_ITEMS, 3)
+    d.text((40, 30), f"{store} 收据", font=font(CJK_FONT, 28), fill=0)
+    date = f"2023年{rng.randint(1, 12)}月{rng.randint(1, 28)}日"
+    d.text((40, 76), f"日期：{date}", font=font(CJK_FONT, 20), fill=0)
+    y = 130
+    for name, price in items:
+        d.text((40, y), name, font=font(CJK_FONT, 20), fill=0)
+        d.text((340, y), f"¥{price:.2f}", font=font(CJK_FONT, 20), fill=0)
+        y += 38
+    total = sum(p for _, p in items)
+    d.text((40, y + 20), "合计", font=font(CJK_FONT, 22), fill=0)
+    d.text((330, y + 20), f"¥{total:.2f}", font=font(CJK_FONT, 22), fill=0)
+    return img, [
+        ("合计金额是多少？", [f"¥{total:.2f}", f"{total:.2f}", f"{total:.2f}元"], "table/list"),
+        ("What is the name of the store?", [store], "layout"),
+        ("收据上的日期是哪天？", [date], "others"),
+    ]
+
+
+def make_docvqa() -> None:
+    rng = random.Random(2024)
+    makers = [doc_receipt, doc_form, doc_table, doc_chinese]
+    rows = []
+    for doc in range(20):
+        img, qas = makers[doc % 4](rng)
+        image = encode(img, "PNG")
+        for k, (question, answers, qtype) in enumerate(qas[:3]):
+            rows.append({
+                "questionId": str(50000 + doc * 10 + k),
+                "question": question,
+                "question_types": [qtype],
+                "image": image,
+                "docId": 9000 + doc,
+                "ucsf_document_id": f"synth{doc:04d}",
+                "ucsf_document_page_no": "1",
+                "answers": answers,
+                "data_split": "val",
+            })
+    features = datasets.Features({
+        "questionId": datasets.Value("string"),
+        "question": datasets.Value("string"),
+        "question_types": datasets.Sequence(datasets.Value("string")),
+        "image": datasets.Image(),
+        "docId": datasets.Value("int64"),
+        "ucsf_document_id": datasets.Value("string"),
+        "ucsf_document_page_no": datasets.Value("string"),
+        "answers": datasets.Sequence(datasets.Value("string")),
+        "data_split": datasets.Value("string"),
+    })
+    write("docvqa", "validation", rows, features)
+
+
+# ----------------------------------------------------------------------------- shape scenes
+def draw_shape(d: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int], rgb: tuple[int, int, int]) -> list[float]:
+    x1, y1, x2, y2 = box
+    if shape == "circle":
+        d.ellipse(box, fill=rgb)
+        cx, cy, r = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2
+        return [v for a in range(16) for v in (cx + r * math.cos(a * math.pi / 8), cy + r * math.sin(a * math.pi / 8))]
+    if shape == "square":
+        d.rectangle(box, fill=rgb)
+        return [x1, y1, x2, y1, x2, y2, x1, y2]
+    points = [((x1 + x2) / 2, y1), (x2, y2), (x1, y2)]
+    d.polygon(points, fill=rgb)
+    return [v for p in points for v in p]
+
+
+def scene(rng: random.Random, n: int, size: tuple[int, int] = (320, 240)) -> tuple[Image.Image, list[dict[str, Any]]]:
+    w, h = size
+    img = Image.new("RGB", size, (245, 242, 235))
+    d = ImageDraw.Draw(img)
+    objects: list[dict[str, Any]] = []
+    slots = list(range(n))
+    rng.shuffle(slots)
+    cell = w // n
+    for i in range(n):
+        shape, colour = rng.choice(SHAPES), rng.choice(list(COLOURS))
+        side = rng.randint(40, min(cell - 12, 90))
+        x1 = i * cell + rng.randint(4, cell - side - 4)
+        y1 = rng.randint(10, h - side - 10)
+        box = (x1, y1, x1 + side, y1 + side)
+        seg = draw_shape(d, shape, box, COLOURS[colour])
+        objects.append({"shape": shape, "colour": colour, "box": box, "seg": seg, "slot": i})
+    return img, objects
+
+
+def annotators(rng: random.Random, answer: str, alternatives: list[str], p_alt: float = 0.15) -> list[str]:
+    return [rng.choice(alternatives) if alternatives and rng.random() < p_alt else answer for _ in range(10)]
+
+
+def make_vqav2() -> None:
+    rng = random.Random(7)
+    rows = []
+    for img_no in range(20):
+        img, objs = scene(rng, rng.randint(2, 4))
+        image = encode(img, "JPEG")
+        image_id = 100000 + img_no
+        shapes = [o["shape"] for o in objs]
+        questions: list[tuple[str, str, list[str], str, str]] = []
+        unique = [o for o in objs if shapes.count(o["shape"]) == 1]
+        if unique:
+            o = rng.choice(unique)
+            questions.append((f"What color is the {o['shape']}?", o["colour"], NEAR_COLOURS[o["colour"]], "what color is the", "other"))
+        target = rng.choice(SHAPES)
+        count = shapes.count(target)
+        questions.append((f"How many {target}s are there?", str(count), [NUMBER_WORDS[count], str(count + 1)], "how many", "number"))
+        o = rng.choice(objs)
+        colour = o["colour"] if rng.random() < 0.5 else rng.choice(list(COLOURS))
+        present = any(x["colour"] == colour and x["shape"] == o["shape"] for x in objs)
+        questions.append((f"Is there a {colour} {o['shape']}?", "yes" if present else "no", ["no" if present else "yes"], "is there a", "yes/no"))
+        questions.append(("Is the leftmost shape a circle?", "yes" if objs[0]["shape"] == "circle" else "no", [], "is the", "yes/no"))
+        for k, (q, answer, alts, qtype, atype) in enumerate(questions[:3]):
+            answers = annotators(rng, answer, alts)
+            most = max(set(answers), key=lambda a: (answers.count(a), a == answer))
+            rows.append({
+                "question_type": qtype,
+                "multiple_choice_answer": most,
+                "answers": [{"answer": a, "answer_confidence": "yes" if a == answer else "maybe", "answer_id": i + 1} for i, a in enumerate(answers)],
+                "image_id": image_id,
+                "answer_type": atype,
+                "question_id": image_id * 1000 + k,
+                "question": q,
+                "image": image,
+            })
+    features = datasets.Features({
+        "question_type": datasets.Value("string"),
+        "multiple_choice_answer": datasets.Value("string"),
+        "answers": [{"answer": datasets.Value("string"), "answer_confidence": datasets.Value("string"), "answer_id": datasets.Value("int64")}],
+        "image_id": datasets.Value("int64"),
+        "answer_type": datasets.Value("string"),
+        "question_id": datasets.Value("int64"),
+        "question": datasets.Value("string"),
+        "image": datasets.Image(),
+    })
+    write("vqav2", "validation", rows, features)
+
+
+# ----------------------------------------------------------------------------- TextVQA
+SIGNS = [("STOP", (200, 30, 30)), ("EXIT", (30, 140, 60)), ("OPEN", (30, 90, 200)), ("CAFE", (120, 70, 30)),
+         ("HOTEL", (60, 60, 60)), ("PARKING", (30, 90, 200)), ("SALE", (220, 60, 20)), ("BAKERY", (150, 90, 40)),
+         ("42", (40, 40, 40)), ("1984", (90, 30, 120)), ("7:30", (20, 20, 20)), ("ROUTE 66", (30, 30, 30))]  # fmt: skip
+CN_SIGNS = [("出口", (30, 140, 60)), ("停车场", (30, 90, 200)), ("欢迎", (200, 30, 30)), ("书店", (120, 70, 30))]
+
+
+def make_textvqa() -> None:
+    rng = random.Random(11)
+    rows = []
+    for n in range(50):
+        chinese = n % 6 == 5
+        word, rgb = rng.choice(CN_SIGNS if chinese else SIGNS)
+        w, h = 400, 300
+        img = Image.new("RGB", (w, h), (180 + rng.randint(0, 50), 200, 220))
+        d = ImageDraw.Draw(img)
+        d.rectangle((0, 200, w, h), fill=(120, 120, 110))
+        pole_x = rng.randint(120, 280)
+        d.rectangle((pole_x - 4, 120, pole_x + 4, 240), fill=(90, 90, 90))
+        f = font(CJK_FONT if chinese else LATIN_BOLD, 40)
+        tw = d.textlength(word, font=f)
+        d.rectangle((pole_x - tw / 2 - 16, 50, pole_x + tw / 2 + 16, 120), fill=rgb)
+        d.text((pole_x - tw / 2, 58), word, font=f, fill=(255, 255, 255))
+        is_number = any(c.isdigit() for c in word)
+        if chinese:
+            question, answer, alts = "标志上写的是什么？", word, [word, f"{word}标志"]
+        elif is_number:
+            question, answer, alts = "What number is shown on the sign?", word, [word, f"{word} sign"]
+        else:
+            question, answer, alts = "What does the sign say?", word.lower(), [word, word.title(), f"{word.lower()} sign"]
+        answers = annotators(rng, answer, alts, p_alt=0.3)
+        rows.append({
+            "image_id": f"{rng.getrandbits(64):016x}",
+            "question_id": 70000 + n,
+            "question": question,
+            "question_tokens": question.lower().rstrip("?？").split(),
+            "image": encode(img, "JPEG"),
+            "image_width": w,
+            "image_height": h,
+            "flickr_original_url": "",
+            "flickr_300k_url": "",
+            "answers": answers,
+            "image_classes": ["Street sign", "Sign"],
+            "set_name": "val",
+            "ocr_tokens": word.lower().split(),
+        })
+    features = datasets.Features({
+        "image_id": datasets.Value("string"),
+        "question_id": datasets.Value("int32"),
+        "question": datasets.Value("string"),
+        "question_tokens": datasets.Sequence(datasets.Value("string")),
+        "image": datasets.Image(),
+        "image_width": datasets.Value("int32"),
+        "image_height": datasets.Value("int32"),
+        "flickr_original_url": datasets.Value("string"),
+        "flickr_300k_url": datasets.Value("string"),
+        "answers": datasets.Sequence(datasets.Value("string")),
+        "image_classes": datasets.Sequence(datasets.Value("string")),
+        "set_name": datasets.Value("string"),
+        "ocr_tokens": datasets.Sequence(datasets.Value("string")),
+    })
+    write("textvqa", "validation", rows, features)
+
+
+# ----------------------------------------------------------------------------- COCO captions
+def a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
+def caption_set(rng: random.Random, objs: list[dict[str, Any]]) -> list[str]:
+    parts = [a(f"{o['colour']} {o['shape']}") for o in objs]
+    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+    n = len(objs)
+    first, last = objs[0], objs[-1]
+    captions = [
+        f"{listed} on a beige background.",
+        f"{NUMBER_WORDS[n].capitalize()} coloured shapes drawn on a plain background.",
+        f"{a(first['colour'])} {first['shape']} to the left of {a(last['colour'])} {last['shape']}.",
+        f"Simple geometric shapes: {listed}.",
+        f"An image with {listed}.",
+    ]
+    rng.shuffle(captions)
+    return [c[0].upper() + c[1:] for c in captions]
+
+
+def make_coco_caption() -> None:
+    rng = random.Random(5)
+    rows = []
+    for n in range(50):
+        img, objs = scene(rng, rng.randint(2, 3), size=(320, 240))
+        image_id = 139 + n * 37
+        name = f"{image_id:012d}.jpg"
+        rows.append({
+            "question_id": name,
+            "image": encode(img, "JPEG"),
+            "question": "Please carefully observe the image and come up with a caption for the image",
+            "answer": caption_set(rng, objs),
+            "id": image_id,
+            "license": 4,
+            "file_name": name,
+            "coco_url": f"synthetic://coco_caption/val2017/{name}",
+            "height": 240,
+            "width": 320,
+            "date_captured": f"2013-11-{(n % 28) + 1:02d} 12:00:00",
+        })
+    features = datasets.Features({
+        "question_id": datasets.Value("string"),
+        "image": datasets.Image(),
+        "question": datasets.Value("string"),
+        "answer": datasets.Sequence(datasets.Value("string")),
+        "id": datasets.Value("int64"),
+        "license": datasets.Value("int8"),
+        "file_name": datasets.Value("string"),
+        "coco_url": datasets.Value("string"),
+        "height": datasets.Value("int32"),
+        "width": datasets.Value("int32"),
+        "date_captured": datasets.Value("string"),
+    })
+    write("coco_caption", "val", rows, features)
+
+
+# ----------------------------------------------------------------------------- RefCOCO
+def expressions(o: dict[str, Any], objs: list[dict[str, Any]]) -> list[str]:
+    same_shape = [x for x in objs if x["shape"] == o["shape"]]
+    exprs = [f"{o['colour']} {o['shape']}"]
+    if len(same_shape) == 1:
+        exprs.append(f"the {o['shape']}")
+    n = len(objs)
+    where = "left" if o["slot"] == 0 else "right" if o["slot"] == n - 1 else "middle"
+    place = "in the middle" if where == "middle" else f"on the {where}"
+    exprs.append(f"{where} {o['shape']}" if len(same_shape) > 1 else f"{o['shape']} {place}")
+    return exprs
+
+
+def make_refcoco(split: str, n_objects: int, seed: int) -> None:
+    rng = random.Random(seed)
+    rows = []
+    img_no = 0
+    while len(rows) < n_objects:
+        img, objs = scene(rng, 3, size=(384, 256))
+        image = encode(img, "JPEG")
+        file_name = f"COCO_train2014_{500000 + seed * 1000 + img_no:012d}.jpg"
+        img_no += 1
+        for o in objs:
+            if len(rows) >= n_objects:
+                break
+            x1, y1, x2, y2 = o["box"]
+            rows.append({
+                "question_id": f"refcoco_{split}_{len(rows)}",
+                "image": image,
+                "question": "Please carefully observe the area circled in the image and come up with a caption for the area.",
+                "answer": expressions(o, objs),
+                "segmentation": [float(v) for v in o["seg"]],
+                "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
+                "iscrowd": 0,
+                "file_name": file_name,
+            })
+    features = datasets.Features({
+        "question_id": datasets.Value("string"),
+        "image": datasets.Image(),
+        "question": datasets.Value("string"),
+        "answer": datasets.Sequence(datasets.Value("string")),
+        "segmentation": datasets.Sequence(datasets.Value("float32")),
+        "bbox": datasets.Sequence(datasets.Value("float32")),
+        "iscrowd": datasets.Value("int8"),
+        "file_name": datasets.Value("string"),
+    })
+    write("refcoco", split, rows, features)
+
+
+def main() -> None:
+    datasets.disable_progress_bars()
+    make_docvqa()
+    make_vqav2()
+    make_textvqa()
+    make_coco_caption()
+    make_refcoco("val", 51, seed=3)
+    make_refcoco("testA", 21, seed=4)
+    make_refcoco("testB", 21, seed=6)
+
+
+if __name__ == "__main__":
+    main()
