@@ -1,3 +1,5 @@
+"""``python -m evalkit``: see :mod:`evalkit.cli`."""
+
 from evalkit.cli import main
 
 main()

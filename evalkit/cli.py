@@ -31,8 +31,10 @@ __all__ = ["check_overrides", "group_options", "main"]
 
 _GROUPS = ("task", "backend", "dataset", "cache", "limits", "report", "experiment", "debug")
 _GROUP_ERRORS: dict[str, type[ConfigError]] = {"task": UnknownTask, "backend": UnknownBackend}
-_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-name", "-cn", "--config-dir",
-                     "-cd", "--config-path", "-cp", "--info", "-i", "--experimental-rerun"}  # fmt: skip
+_FLAGS_WITH_VALUE = {
+    "--cfg", "-c", "--package", "-p", "--config-name", "-cn", "--config-dir", "-cd",
+    "--config-path", "-cp", "--info", "-i", "--experimental-rerun",
+}  # fmt: skip
 
 
 def group_options(group: str) -> list[str]:
@@ -141,10 +143,22 @@ def _dry_compose(parsed: Sequence[Any]) -> None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    useful = [ln for ln in lines if not ln.startswith(("full_key", "object_type", "reference_type"))]
-    return "bad override: " + " ".join(useful[:2] or [type(exc).__name__])
+    """The most specific line of a Hydra/OmegaConf error chain (the root cause's message)."""
+    override = ""
+    while True:
+        text = str(exc).strip()
+        if text.startswith("Error merging override "):
+            override = text.removeprefix("Error merging override ").splitlines()[0]
+        if exc.__cause__ is None:
+            break
+        exc = exc.__cause__
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    useful = [
+        ln for ln in lines if not ln.startswith(("full_key", "object_type", "reference_type"))
+    ]
+    detail = useful[0] if useful else type(exc).__name__
+    key = override.partition("=")[0]
+    return f"bad override '{key}': {detail}" if key else f"bad override: {detail}"
 
 
 def _job(cfg: Any) -> None:

@@ -8,7 +8,7 @@ Secrets never appear: a backend names the *environment variable* holding its key
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from omegaconf import MISSING
 
@@ -119,7 +119,7 @@ class TaskSpec:
 
 
 # --------------------------------------------------------------------------- run-level groups
-class Source(str, Enum):
+class Source(StrEnum):
     """Where samples come from."""
 
     sample = "sample"
@@ -177,7 +177,7 @@ class BackendConfig:
     repetition_penalty: float | None = None
 
 
-class CacheMode(str, Enum):
+class CacheMode(StrEnum):
     """Response-cache policy."""
 
     use = "use"

@@ -1,4 +1,4 @@
-"""The one module that wires the stages for a run: dataset → prompt → backend → parse → score → report.
+"""The one module that wires a run: dataset → prompt → backend → parse → score → report.
 
 Samples stream in; at most ``limits.concurrency`` are in flight; each finished sample is appended
 to the run's journal at once, so a crash keeps what finished. A sample whose data or request
@@ -60,13 +60,17 @@ class _Tally:
     usage: Usage = Usage()
     latency_s: float = 0.0
     unparsed: int = 0
-    per_sample: dict[str, list[float]] = field(default_factory=dict)
+    per_sample: dict[str, dict[str, float]] = field(default_factory=dict)
+    """metric → sample id → value."""
     predictions: dict[str, str] = field(default_factory=dict)
     references: dict[str, list[str]] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)
+    order: dict[str, int] = field(default_factory=dict)
+    """sample id → position in the dataset stream."""
 
 
-async def _evaluate(item: Item, *, cfg: RunConfig, plan: RenderPlan, backend: Backend) -> SampleResult:
+async def _evaluate(
+    item: Item, *, cfg: RunConfig, plan: RenderPlan, backend: Backend
+) -> SampleResult:
     """Render, ask, parse and score one item; failures come back as error results."""
     sample = item.sample
     if sample is None:
@@ -125,7 +129,7 @@ def _record(tally: _Tally, result: SampleResult, family: Family) -> None:
         tally.usage = tally.usage + result.completion.usage
         tally.latency_s += result.completion.latency_s
     for metric, value in result.scores.items():
-        tally.per_sample.setdefault(metric, []).append(value)
+        tally.per_sample.setdefault(metric, {})[result.sample.id] = value
     if family is Family.grounding and result.prediction and result.prediction.box is None:
         tally.unparsed += 1
     if family is Family.captioning and result.prediction is not None:
@@ -133,13 +137,13 @@ def _record(tally: _Tally, result: SampleResult, family: Family) -> None:
         tally.references[result.sample.id] = list(result.sample.references)
 
 
-def _dedupe(items: Iterator[Item], seen: set[str]) -> Iterator[Item]:
-    """A repeated sample id becomes an error row (with a suffixed id, so ids stay unique)."""
+def _number(items: Iterator[Item], order: dict[str, int]) -> Iterator[Item]:
+    """Record each item's stream position; a repeated id becomes an error row with a new id."""
     for item in items:
-        if item.sample_id in seen:
+        if item.sample_id in order:
             error = DataError(f"duplicate sample id '{item.sample_id}'")
-            item = Item(f"{item.sample_id}~dup{len(seen)}", error=error)
-        seen.add(item.sample_id)
+            item = Item(f"{item.sample_id}~dup{len(order)}", error=error)
+        order[item.sample_id] = len(order)
         yield item
 
 
@@ -168,7 +172,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         file=sys.stderr,
         dynamic_ncols=True,
     )
-    items = _dedupe(iter_items(task, cfg.dataset, info), tally.seen)
+    items = _number(iter_items(task, cfg.dataset, info), tally.order)
     pending: set[asyncio.Task[SampleResult]] = set()
     try:
         exhausted = False
@@ -201,12 +205,15 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     corpus, per_image = corpus_scores(
         task=task, predictions=tally.predictions, references=tally.references
     )
-    for metric, values in per_image.items():
-        tally.per_sample[metric] = list(values.values())
-    writer.close(updates=per_image)
+    tally.per_sample.update(per_image)
+    writer.close(updates=per_image, order=tally.order)
+    in_order = {
+        metric: [v for _, v in sorted(by_id.items(), key=lambda kv: tally.order[kv[0]])]
+        for metric, by_id in tally.per_sample.items()
+    }
     summary = summarize(
         task=task,
-        per_sample=tally.per_sample,
+        per_sample=in_order,
         corpus=corpus,
         n_failed=tally.failed,
         resamples=cfg.report.bootstrap,
@@ -267,4 +274,7 @@ def _error_rate_exceeded(tally: _Tally, cfg: RunConfig) -> str | None:
     if rate <= limit:
         return None
     top = ", ".join(f"{k} x{v}" for k, v in tally.errors.most_common(2))
-    return f"{tally.failed} of {tally.n} samples failed ({rate:.0%} > limits.max_error_rate={limit}): {top}"
+    return (
+        f"{tally.failed} of {tally.n} samples failed "
+        f"({rate:.0%} > limits.max_error_rate={limit}): {top}"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 __all__ = [
@@ -31,7 +31,7 @@ Box = tuple[float, float, float, float]
 """A box as pixel corners ``(x1, y1, x2, y2)``."""
 
 
-class Family(str, Enum):
+class Family(StrEnum):
     """Task families: each has its own sample fields, parser and scorers."""
 
     captioning = "captioning"

@@ -16,7 +16,9 @@ def _find(name: str) -> Path:
     for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(f"evalkit's '{name}' folder is missing from {_PACKAGE}; reinstall evalkit")
+    raise FileNotFoundError(
+        f"evalkit's '{name}' folder is missing from {_PACKAGE}; reinstall evalkit"
+    )
 
 
 def configs_dir() -> Path:

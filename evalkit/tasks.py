@@ -53,7 +53,9 @@ def load_task(name: str) -> TaskSpec:
     except OmegaConfBaseException as exc:
         raise ConfigError(f"invalid task definition {path}: {exc}") from exc
     if spec.name != name:
-        raise ConfigError(f"invalid task definition {path}: name '{spec.name}' != file name '{name}'")
+        raise ConfigError(
+            f"invalid task definition {path}: name '{spec.name}' != file name '{name}'"
+        )
     if "default" not in spec.prompts:
         raise ConfigError(f"invalid task definition {path}: prompts.default is required")
     if not spec.metrics:

@@ -45,7 +45,10 @@ def font(path: str, size: int) -> ImageFont.FreeTypeFont:
     try:
         return ImageFont.truetype(path, size)
     except OSError:
-        sys.exit(f"make_samples: font {path} is missing (apt-get install fonts-wqy-microhei fonts-dejavu-core)")
+        sys.exit(
+            f"make_samples: font {path} is missing "
+            "(apt-get install fonts-wqy-microhei fonts-dejavu-core)"
+        )
 
 
 def encode(img: Image.Image, fmt: str) -> dict[str, Any]:
@@ -63,7 +66,10 @@ def write(task: str, split: str, rows: list[dict[str, Any]], features: datasets.
     ds = datasets.Dataset.from_list(rows, features=features)
     path = folder / f"{split}.parquet"
     ds.to_parquet(str(path))
-    print(f"{path.relative_to(OUT.parent.parent)}: {len(rows)} rows, {path.stat().st_size // 1024} KiB")
+    print(
+        f"{path.relative_to(OUT.parent.parent)}: {len(rows)} rows, "
+        f"{path.stat().st_size // 1024} KiB"
+    )
 
 
 # ----------------------------------------------------------------------------- DocVQA
@@ -112,7 +118,9 @@ def doc_form(rng: random.Random) -> tuple[Image.Image, list[tuple[str, list[str]
     d = ImageDraw.Draw(img)
     name, dept = rng.choice(NAMES), rng.choice(DEPTS)
     emp = f"{rng.randint(10000, 99999)}"
-    start = f"{rng.choice(['March', 'June', 'October'])} {rng.randint(1, 28)}, 19{rng.randint(80, 99)}"
+    start = (
+        f"{rng.choice(['March', 'June', 'October'])} {rng.randint(1, 28)}, 19{rng.randint(80, 99)}"
+    )
     d.text((40, 30), "EMPLOYEE RECORD", font=font(LATIN_BOLD, 26), fill=0)
     fields = [("Name", name), ("Employee No.", emp), ("Department", dept), ("Start date", start)]
     y = 100
@@ -147,7 +155,11 @@ def doc_table(rng: random.Random) -> tuple[Image.Image, list[tuple[str, list[str
     q = rng.randint(1, 4)
     return img, [
         (f"What were the sales in Q{q}?", [str(sales[q - 1])], "table/list"),
-        ("Which quarter had the highest sales?", [f"Q{best + 1}", f"quarter {best + 1}"], "table/list"),
+        (
+            "Which quarter had the highest sales?",
+            [f"Q{best + 1}", f"quarter {best + 1}"],
+            "table/list",
+        ),
         ("What year is the table for?", [str(year)], "layout"),
     ]
 
@@ -175,7 +187,7 @@ def doc_chinese(rng: random.Random) -> tuple[Image.Image, list[tuple[str, list[s
     ]
 
 
-def make_docvqa() -> None:
+def build_docvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
     rng = random.Random(2024)
     makers = [doc_receipt, doc_form, doc_table, doc_chinese]
     rows = []
@@ -183,38 +195,48 @@ def make_docvqa() -> None:
         img, qas = makers[doc % 4](rng)
         image = encode(img, "PNG")
         for k, (question, answers, qtype) in enumerate(qas[:3]):
-            rows.append({
-                "questionId": str(50000 + doc * 10 + k),
-                "question": question,
-                "question_types": [qtype],
-                "image": image,
-                "docId": 9000 + doc,
-                "ucsf_document_id": f"synth{doc:04d}",
-                "ucsf_document_page_no": "1",
-                "answers": answers,
-                "data_split": "val",
-            })
-    features = datasets.Features({
-        "questionId": datasets.Value("string"),
-        "question": datasets.Value("string"),
-        "question_types": datasets.Sequence(datasets.Value("string")),
-        "image": datasets.Image(),
-        "docId": datasets.Value("int64"),
-        "ucsf_document_id": datasets.Value("string"),
-        "ucsf_document_page_no": datasets.Value("string"),
-        "answers": datasets.Sequence(datasets.Value("string")),
-        "data_split": datasets.Value("string"),
-    })
-    write("docvqa", "validation", rows, features)
+            rows.append(
+                {
+                    "questionId": str(50000 + doc * 10 + k),
+                    "question": question,
+                    "question_types": [qtype],
+                    "image": image,
+                    "docId": 9000 + doc,
+                    "ucsf_document_id": f"synth{doc:04d}",
+                    "ucsf_document_page_no": "1",
+                    "answers": answers,
+                    "data_split": "val",
+                }
+            )
+    features = datasets.Features(
+        {
+            "questionId": datasets.Value("string"),
+            "question": datasets.Value("string"),
+            "question_types": datasets.Sequence(datasets.Value("string")),
+            "image": datasets.Image(),
+            "docId": datasets.Value("int64"),
+            "ucsf_document_id": datasets.Value("string"),
+            "ucsf_document_page_no": datasets.Value("string"),
+            "answers": datasets.Sequence(datasets.Value("string")),
+            "data_split": datasets.Value("string"),
+        }
+    )
+    return rows, features
 
 
 # ----------------------------------------------------------------------------- shape scenes
-def draw_shape(d: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int], rgb: tuple[int, int, int]) -> list[float]:
+def draw_shape(
+    d: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int], rgb: tuple[int, int, int]
+) -> list[float]:
     x1, y1, x2, y2 = box
     if shape == "circle":
         d.ellipse(box, fill=rgb)
         cx, cy, r = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2
-        return [v for a in range(16) for v in (cx + r * math.cos(a * math.pi / 8), cy + r * math.sin(a * math.pi / 8))]
+        return [
+            v
+            for a in range(16)
+            for v in (cx + r * math.cos(a * math.pi / 8), cy + r * math.sin(a * math.pi / 8))
+        ]
     if shape == "square":
         d.rectangle(box, fill=rgb)
         return [x1, y1, x2, y1, x2, y2, x1, y2]
@@ -223,7 +245,9 @@ def draw_shape(d: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int
     return [v for p in points for v in p]
 
 
-def scene(rng: random.Random, n: int, size: tuple[int, int] = (320, 240)) -> tuple[Image.Image, list[dict[str, Any]]]:
+def scene(
+    rng: random.Random, n: int, size: tuple[int, int] = (320, 240)
+) -> tuple[Image.Image, list[dict[str, Any]]]:
     w, h = size
     img = Image.new("RGB", size, (245, 242, 235))
     d = ImageDraw.Draw(img)
@@ -242,11 +266,16 @@ def scene(rng: random.Random, n: int, size: tuple[int, int] = (320, 240)) -> tup
     return img, objects
 
 
-def annotators(rng: random.Random, answer: str, alternatives: list[str], p_alt: float = 0.15) -> list[str]:
-    return [rng.choice(alternatives) if alternatives and rng.random() < p_alt else answer for _ in range(10)]
+def annotators(
+    rng: random.Random, answer: str, alternatives: list[str], p_alt: float = 0.15
+) -> list[str]:
+    return [
+        rng.choice(alternatives) if alternatives and rng.random() < p_alt else answer
+        for _ in range(10)
+    ]
 
 
-def make_vqav2() -> None:
+def build_vqav2() -> tuple[list[dict[str, Any]], datasets.Features]:
     rng = random.Random(7)
     rows = []
     for img_no in range(20):
@@ -258,49 +287,106 @@ def make_vqav2() -> None:
         unique = [o for o in objs if shapes.count(o["shape"]) == 1]
         if unique:
             o = rng.choice(unique)
-            questions.append((f"What color is the {o['shape']}?", o["colour"], NEAR_COLOURS[o["colour"]], "what color is the", "other"))
+            questions.append(
+                (
+                    f"What color is the {o['shape']}?",
+                    o["colour"],
+                    NEAR_COLOURS[o["colour"]],
+                    "what color is the",
+                    "other",
+                )
+            )
         target = rng.choice(SHAPES)
         count = shapes.count(target)
-        questions.append((f"How many {target}s are there?", str(count), [NUMBER_WORDS[count], str(count + 1)], "how many", "number"))
+        questions.append(
+            (
+                f"How many {target}s are there?",
+                str(count),
+                [NUMBER_WORDS[count], str(count + 1)],
+                "how many",
+                "number",
+            )
+        )
         o = rng.choice(objs)
         colour = o["colour"] if rng.random() < 0.5 else rng.choice(list(COLOURS))
         present = any(x["colour"] == colour and x["shape"] == o["shape"] for x in objs)
-        questions.append((f"Is there a {colour} {o['shape']}?", "yes" if present else "no", ["no" if present else "yes"], "is there a", "yes/no"))
-        questions.append(("Is the leftmost shape a circle?", "yes" if objs[0]["shape"] == "circle" else "no", [], "is the", "yes/no"))
+        questions.append(
+            (
+                f"Is there a {colour} {o['shape']}?",
+                "yes" if present else "no",
+                ["no" if present else "yes"],
+                "is there a",
+                "yes/no",
+            )
+        )
+        questions.append(
+            (
+                "Is the leftmost shape a circle?",
+                "yes" if objs[0]["shape"] == "circle" else "no",
+                [],
+                "is the",
+                "yes/no",
+            )
+        )
         for k, (q, answer, alts, qtype, atype) in enumerate(questions[:3]):
             answers = annotators(rng, answer, alts)
             most = max(set(answers), key=lambda a: (answers.count(a), a == answer))
-            rows.append({
-                "question_type": qtype,
-                "multiple_choice_answer": most,
-                "answers": [{"answer": a, "answer_confidence": "yes" if a == answer else "maybe", "answer_id": i + 1} for i, a in enumerate(answers)],
-                "image_id": image_id,
-                "answer_type": atype,
-                "question_id": image_id * 1000 + k,
-                "question": q,
-                "image": image,
-            })
-    features = datasets.Features({
-        "question_type": datasets.Value("string"),
-        "multiple_choice_answer": datasets.Value("string"),
-        "answers": [{"answer": datasets.Value("string"), "answer_confidence": datasets.Value("string"), "answer_id": datasets.Value("int64")}],
-        "image_id": datasets.Value("int64"),
-        "answer_type": datasets.Value("string"),
-        "question_id": datasets.Value("int64"),
-        "question": datasets.Value("string"),
-        "image": datasets.Image(),
-    })
-    write("vqav2", "validation", rows, features)
+            rows.append(
+                {
+                    "question_type": qtype,
+                    "multiple_choice_answer": most,
+                    "answers": [
+                        {
+                            "answer": a,
+                            "answer_confidence": "yes" if a == answer else "maybe",
+                            "answer_id": i + 1,
+                        }
+                        for i, a in enumerate(answers)
+                    ],
+                    "image_id": image_id,
+                    "answer_type": atype,
+                    "question_id": image_id * 1000 + k,
+                    "question": q,
+                    "image": image,
+                }
+            )
+    features = datasets.Features(
+        {
+            "question_type": datasets.Value("string"),
+            "multiple_choice_answer": datasets.Value("string"),
+            "answers": [
+                {
+                    "answer": datasets.Value("string"),
+                    "answer_confidence": datasets.Value("string"),
+                    "answer_id": datasets.Value("int64"),
+                }
+            ],
+            "image_id": datasets.Value("int64"),
+            "answer_type": datasets.Value("string"),
+            "question_id": datasets.Value("int64"),
+            "question": datasets.Value("string"),
+            "image": datasets.Image(),
+        }
+    )
+    return rows, features
 
 
 # ----------------------------------------------------------------------------- TextVQA
-SIGNS = [("STOP", (200, 30, 30)), ("EXIT", (30, 140, 60)), ("OPEN", (30, 90, 200)), ("CAFE", (120, 70, 30)),
-         ("HOTEL", (60, 60, 60)), ("PARKING", (30, 90, 200)), ("SALE", (220, 60, 20)), ("BAKERY", (150, 90, 40)),
-         ("42", (40, 40, 40)), ("1984", (90, 30, 120)), ("7:30", (20, 20, 20)), ("ROUTE 66", (30, 30, 30))]  # fmt: skip
-CN_SIGNS = [("出口", (30, 140, 60)), ("停车场", (30, 90, 200)), ("欢迎", (200, 30, 30)), ("书店", (120, 70, 30))]
+SIGNS = [
+    ("STOP", (200, 30, 30)), ("EXIT", (30, 140, 60)), ("OPEN", (30, 90, 200)),
+    ("CAFE", (120, 70, 30)), ("HOTEL", (60, 60, 60)), ("PARKING", (30, 90, 200)),
+    ("SALE", (220, 60, 20)), ("BAKERY", (150, 90, 40)), ("42", (40, 40, 40)),
+    ("1984", (90, 30, 120)), ("7:30", (20, 20, 20)), ("ROUTE 66", (30, 30, 30)),
+]  # fmt: skip
+CN_SIGNS = [
+    ("出口", (30, 140, 60)),
+    ("停车场", (30, 90, 200)),
+    ("欢迎", (200, 30, 30)),
+    ("书店", (120, 70, 30)),
+]
 
 
-def make_textvqa() -> None:
+def build_textvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
     rng = random.Random(11)
     rows = []
     for n in range(50):
@@ -320,44 +406,59 @@ def make_textvqa() -> None:
         if chinese:
             question, answer, alts = "标志上写的是什么？", word, [word, f"{word}标志"]
         elif is_number:
-            question, answer, alts = "What number is shown on the sign?", word, [word, f"{word} sign"]
+            question, answer, alts = (
+                "What number is shown on the sign?",
+                word,
+                [word, f"{word} sign"],
+            )
         else:
-            question, answer, alts = "What does the sign say?", word.lower(), [word, word.title(), f"{word.lower()} sign"]
+            question, answer, alts = (
+                "What does the sign say?",
+                word.lower(),
+                [word, word.title(), f"{word.lower()} sign"],
+            )
         answers = annotators(rng, answer, alts, p_alt=0.3)
-        rows.append({
-            "image_id": f"{rng.getrandbits(64):016x}",
-            "question_id": 70000 + n,
-            "question": question,
-            "question_tokens": question.lower().rstrip("?？").split(),
-            "image": encode(img, "JPEG"),
-            "image_width": w,
-            "image_height": h,
-            "flickr_original_url": "",
-            "flickr_300k_url": "",
-            "answers": answers,
-            "image_classes": ["Street sign", "Sign"],
-            "set_name": "val",
-            "ocr_tokens": word.lower().split(),
-        })
-    features = datasets.Features({
-        "image_id": datasets.Value("string"),
-        "question_id": datasets.Value("int32"),
-        "question": datasets.Value("string"),
-        "question_tokens": datasets.Sequence(datasets.Value("string")),
-        "image": datasets.Image(),
-        "image_width": datasets.Value("int32"),
-        "image_height": datasets.Value("int32"),
-        "flickr_original_url": datasets.Value("string"),
-        "flickr_300k_url": datasets.Value("string"),
-        "answers": datasets.Sequence(datasets.Value("string")),
-        "image_classes": datasets.Sequence(datasets.Value("string")),
-        "set_name": datasets.Value("string"),
-        "ocr_tokens": datasets.Sequence(datasets.Value("string")),
-    })
-    write("textvqa", "validation", rows, features)
+        rows.append(
+            {
+                "image_id": f"{rng.getrandbits(64):016x}",
+                "question_id": 70000 + n,
+                "question": question,
+                "question_tokens": question.lower().rstrip("?？").split(),
+                "image": encode(img, "JPEG"),
+                "image_width": w,
+                "image_height": h,
+                "flickr_original_url": "",
+                "flickr_300k_url": "",
+                "answers": answers,
+                "image_classes": ["Street sign", "Sign"],
+                "set_name": "val",
+                "ocr_tokens": word.lower().split(),
+            }
+        )
+    features = datasets.Features(
+        {
+            "image_id": datasets.Value("string"),
+            "question_id": datasets.Value("int32"),
+            "question": datasets.Value("string"),
+            "question_tokens": datasets.Sequence(datasets.Value("string")),
+            "image": datasets.Image(),
+            "image_width": datasets.Value("int32"),
+            "image_height": datasets.Value("int32"),
+            "flickr_original_url": datasets.Value("string"),
+            "flickr_300k_url": datasets.Value("string"),
+            "answers": datasets.Sequence(datasets.Value("string")),
+            "image_classes": datasets.Sequence(datasets.Value("string")),
+            "set_name": datasets.Value("string"),
+            "ocr_tokens": datasets.Sequence(datasets.Value("string")),
+        }
+    )
+    return rows, features
 
 
 # ----------------------------------------------------------------------------- COCO captions
+CAPTION_QUESTION = "Please carefully observe the image and come up with a caption for the image"
+
+
 def a(word: str) -> str:
     return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
@@ -370,7 +471,8 @@ def caption_set(rng: random.Random, objs: list[dict[str, Any]]) -> list[str]:
     captions = [
         f"{listed} on a beige background.",
         f"{NUMBER_WORDS[n].capitalize()} coloured shapes drawn on a plain background.",
-        f"{a(first['colour'])} {first['shape']} to the left of {a(last['colour'])} {last['shape']}.",
+        f"{a(first['colour'])} {first['shape']} to the left of "
+        f"{a(last['colour'])} {last['shape']}.",
         f"Simple geometric shapes: {listed}.",
         f"An image with {listed}.",
     ]
@@ -378,43 +480,53 @@ def caption_set(rng: random.Random, objs: list[dict[str, Any]]) -> list[str]:
     return [c[0].upper() + c[1:] for c in captions]
 
 
-def make_coco_caption() -> None:
+def build_coco_caption() -> tuple[list[dict[str, Any]], datasets.Features]:
     rng = random.Random(5)
     rows = []
     for n in range(50):
         img, objs = scene(rng, rng.randint(2, 3), size=(320, 240))
         image_id = 139 + n * 37
         name = f"{image_id:012d}.jpg"
-        rows.append({
-            "question_id": name,
-            "image": encode(img, "JPEG"),
-            "question": "Please carefully observe the image and come up with a caption for the image",
-            "answer": caption_set(rng, objs),
-            "id": image_id,
-            "license": 4,
-            "file_name": name,
-            "coco_url": f"synthetic://coco_caption/val2017/{name}",
-            "height": 240,
-            "width": 320,
-            "date_captured": f"2013-11-{(n % 28) + 1:02d} 12:00:00",
-        })
-    features = datasets.Features({
-        "question_id": datasets.Value("string"),
-        "image": datasets.Image(),
-        "question": datasets.Value("string"),
-        "answer": datasets.Sequence(datasets.Value("string")),
-        "id": datasets.Value("int64"),
-        "license": datasets.Value("int8"),
-        "file_name": datasets.Value("string"),
-        "coco_url": datasets.Value("string"),
-        "height": datasets.Value("int32"),
-        "width": datasets.Value("int32"),
-        "date_captured": datasets.Value("string"),
-    })
-    write("coco_caption", "val", rows, features)
+        rows.append(
+            {
+                "question_id": name,
+                "image": encode(img, "JPEG"),
+                "question": CAPTION_QUESTION,
+                "answer": caption_set(rng, objs),
+                "id": image_id,
+                "license": 4,
+                "file_name": name,
+                "coco_url": f"synthetic://coco_caption/val2017/{name}",
+                "height": 240,
+                "width": 320,
+                "date_captured": f"2013-11-{(n % 28) + 1:02d} 12:00:00",
+            }
+        )
+    features = datasets.Features(
+        {
+            "question_id": datasets.Value("string"),
+            "image": datasets.Image(),
+            "question": datasets.Value("string"),
+            "answer": datasets.Sequence(datasets.Value("string")),
+            "id": datasets.Value("int64"),
+            "license": datasets.Value("int8"),
+            "file_name": datasets.Value("string"),
+            "coco_url": datasets.Value("string"),
+            "height": datasets.Value("int32"),
+            "width": datasets.Value("int32"),
+            "date_captured": datasets.Value("string"),
+        }
+    )
+    return rows, features
 
 
 # ----------------------------------------------------------------------------- RefCOCO
+REFCOCO_QUESTION = (
+    "Please carefully observe the area circled in the image "
+    "and come up with a caption for the area."
+)
+
+
 def expressions(o: dict[str, Any], objs: list[dict[str, Any]]) -> list[str]:
     same_shape = [x for x in objs if x["shape"] == o["shape"]]
     exprs = [f"{o['colour']} {o['shape']}"]
@@ -427,7 +539,9 @@ def expressions(o: dict[str, Any], objs: list[dict[str, Any]]) -> list[str]:
     return exprs
 
 
-def make_refcoco(split: str, n_objects: int, seed: int) -> None:
+def build_refcoco(
+    split: str, n_objects: int, seed: int
+) -> tuple[list[dict[str, Any]], datasets.Features]:
     rng = random.Random(seed)
     rows = []
     img_no = 0
@@ -440,38 +554,42 @@ def make_refcoco(split: str, n_objects: int, seed: int) -> None:
             if len(rows) >= n_objects:
                 break
             x1, y1, x2, y2 = o["box"]
-            rows.append({
-                "question_id": f"refcoco_{split}_{len(rows)}",
-                "image": image,
-                "question": "Please carefully observe the area circled in the image and come up with a caption for the area.",
-                "answer": expressions(o, objs),
-                "segmentation": [float(v) for v in o["seg"]],
-                "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
-                "iscrowd": 0,
-                "file_name": file_name,
-            })
-    features = datasets.Features({
-        "question_id": datasets.Value("string"),
-        "image": datasets.Image(),
-        "question": datasets.Value("string"),
-        "answer": datasets.Sequence(datasets.Value("string")),
-        "segmentation": datasets.Sequence(datasets.Value("float32")),
-        "bbox": datasets.Sequence(datasets.Value("float32")),
-        "iscrowd": datasets.Value("int8"),
-        "file_name": datasets.Value("string"),
-    })
-    write("refcoco", split, rows, features)
+            rows.append(
+                {
+                    "question_id": f"refcoco_{split}_{len(rows)}",
+                    "image": image,
+                    "question": REFCOCO_QUESTION,
+                    "answer": expressions(o, objs),
+                    "segmentation": [float(v) for v in o["seg"]],
+                    "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
+                    "iscrowd": 0,
+                    "file_name": file_name,
+                }
+            )
+    features = datasets.Features(
+        {
+            "question_id": datasets.Value("string"),
+            "image": datasets.Image(),
+            "question": datasets.Value("string"),
+            "answer": datasets.Sequence(datasets.Value("string")),
+            "segmentation": datasets.Sequence(datasets.Value("float32")),
+            "bbox": datasets.Sequence(datasets.Value("float32")),
+            "iscrowd": datasets.Value("int8"),
+            "file_name": datasets.Value("string"),
+        }
+    )
+    return rows, features
 
 
 def main() -> None:
     datasets.disable_progress_bars()
-    make_docvqa()
-    make_vqav2()
-    make_textvqa()
-    make_coco_caption()
-    make_refcoco("val", 51, seed=3)
-    make_refcoco("testA", 21, seed=4)
-    make_refcoco("testB", 21, seed=6)
+    write("docvqa", "validation", *build_docvqa())
+    write("vqav2", "validation", *build_vqav2())
+    write("textvqa", "validation", *build_textvqa())
+    write("coco_caption", "val", *build_coco_caption())
+    write("refcoco", "val", *build_refcoco("val", 51, seed=3))
+    write("refcoco", "testA", *build_refcoco("testA", 21, seed=4))
+    write("refcoco", "testB", *build_refcoco("testB", 21, seed=6))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from evalkit.records import Completion, Request
@@ -25,7 +25,7 @@ class BackendIdentity:
     """Model revision when known."""
 
 
-class RetryDecision(str, Enum):
+class RetryDecision(StrEnum):
     """How a failed attempt is treated."""
 
     retry = "retry"

@@ -47,10 +47,12 @@ def _sample_file(task: TaskSpec, split: str) -> Path:
     folder = sample_data_dir() / task.name
     available = sorted(p.stem for p in folder.glob("*.parquet"))
     if not available:
-        raise ConfigError(f"task '{task.name}' has no bundled sample; use dataset.source=hf or local")
+        raise ConfigError(
+            f"task '{task.name}' has no bundled sample; use dataset.source=hf or local"
+        )
     if split not in available:
         raise ConfigError(
-            did_you_mean(f"split for the bundled '{task.name}' sample", split, available)
+            f"bundled '{task.name}' sample: {did_you_mean('split', split, available)}"
         )
     return folder / f"{split}.parquet"
 
@@ -65,7 +67,9 @@ def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
             raise ConfigError("dataset.source=local needs dataset.path=FILE_OR_DIR")
         return SourceInfo("local", str(Path(cfg.path).expanduser()), None, split, None)
     if task.dataset.splits and split not in task.dataset.splits:
-        raise ConfigError(did_you_mean(f"split for task '{task.name}'", split, task.dataset.splits))
+        raise ConfigError(
+            f"task '{task.name}': {did_you_mean('split', split, task.dataset.splits)}"
+        )
     return SourceInfo(
         "hf",
         cfg.id or task.dataset.hf_id,
@@ -75,7 +79,9 @@ def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
     )
 
 
-def _rows(info: SourceInfo, task: TaskSpec, cfg: DatasetConfig) -> Iterator[tuple[Any, Path | None]]:
+def _rows(
+    info: SourceInfo, task: TaskSpec, cfg: DatasetConfig
+) -> Iterator[tuple[Any, Path | None]]:
     if info.source == "hf":
         for row in iter_hf_rows(
             path=info.id,

@@ -111,9 +111,9 @@ def _qwen25(text: str, width: int, height: int) -> Box | None:
 def parse_box(*, text: str, fmt: str, width: int, height: int) -> Box | None:
     """Parse the first box in ``text`` into pixel corners of the original image.
 
-    >>> parse_box(text="<ref>dog</ref><box>(0,0),(999,500)</box>", fmt="qwen-vl",
+    >>> parse_box(text="<ref>dog</ref><box>(0,0),(999,999)</box>", fmt="qwen-vl",
     ...           width=1000, height=800)
-    (0.0, 0.0, 1000.0, 400.4004004004004)
+    (0.0, 0.0, 1000.0, 800.0)
     >>> parse_box(text="[0.5, 0.5, 0.25, 0.1]", fmt="normalized", width=200, height=100)
     (50.0, 10.0, 100.0, 50.0)
     >>> parse_box(text="no box here", fmt="pixel", width=10, height=10) is None

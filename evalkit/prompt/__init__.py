@@ -1,4 +1,4 @@
-"""Stage ②: :class:`~evalkit.records.Sample` → provider-neutral :class:`~evalkit.records.Request`."""
+"""Stage ②: :class:`~evalkit.records.Sample` → :class:`~evalkit.records.Request`."""
 
 from evalkit.prompt.templates import RenderPlan, plan_rendering, render
 

@@ -37,9 +37,8 @@ def plan_rendering(task: TaskSpec, backend: BackendConfig) -> RenderPlan:
     """Pick the template for ``backend.prompt_family`` and resolve the generation budget."""
     prompt = task.prompts.get(backend.prompt_family)
     if prompt is None:
-        raise ConfigError(
-            did_you_mean(f"prompt family for task '{task.name}'", backend.prompt_family, task.prompts)
-        )
+        known = did_you_mean("prompt family", backend.prompt_family, task.prompts)
+        raise ConfigError(f"task '{task.name}': {known}")
     box_format = backend.box_format or prompt.box_format or "pixel"
     if task.family is Family.grounding and box_format.partition(":")[0] not in BOX_FORMATS:
         raise ConfigError(did_you_mean("box format", box_format, BOX_FORMATS))
@@ -67,6 +66,9 @@ def render(sample: Sample, plan: RenderPlan) -> Request:
     messages: list[Message] = []
     if plan.prompt.system:
         messages.append(Message("system", (TextPart(plan.prompt.system),)))
-    parts = (*(ImagePart(image) for image in sample.images), TextPart(text))
+    parts: tuple[TextPart | ImagePart, ...] = (
+        *(ImagePart(image) for image in sample.images),
+        TextPart(text),
+    )
     messages.append(Message("user", parts))
     return Request(sample.id, tuple(messages), plan.params)

@@ -47,8 +47,8 @@ def format_table(task: str, rows: Sequence[MetricValue]) -> str:
     """A plain-text table of the summary.
 
     >>> print(format_table("t", [MetricValue("anls", 0.5, 0.4, 0.6, 10, 1)]))
-    task  metric  value   95% CI           n   failed
-    t     anls    0.5000  [0.4000, 0.6000] 10  1
+    task  metric  value   95% CI            n   failed
+    t     anls    0.5000  [0.4000, 0.6000]  10  1
     """
     header = ("task", "metric", "value", "95% CI", "n", "failed")
     body = [

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 __all__ = ["JOURNAL_NAME", "SAMPLES_NAME", "SampleWriter", "read_journal", "read_samples"]
@@ -56,11 +57,16 @@ class SampleWriter:
             self._buffer.clear()
         self._last_flush = time.monotonic()
 
-    def close(self, updates: Mapping[str, Mapping[str, float]] | None = None) -> Path:
+    def close(
+        self,
+        updates: Mapping[str, Mapping[str, float]] | None = None,
+        order: Mapping[str, int] | None = None,
+    ) -> Path:
         """Seal the journal into ``samples.parquet``.
 
         ``updates`` fills metric columns known only at the end (metric → sample id → value),
-        e.g. per-image CIDEr.
+        e.g. per-image CIDEr. ``order`` (sample id → position) sorts the rows into dataset order,
+        so a run's table does not depend on which request finished first.
         """
         self.flush()
         self._stream.close()
@@ -71,7 +77,13 @@ class SampleWriter:
             old = table.column(metric).to_pylist()
             new = [by_id.get(i, v) for i, v in zip(ids, old, strict=True)]
             position = table.schema.get_field_index(metric)
-            table = table.set_column(position, self.schema.field(metric), pa.array(new, pa.float64()))
+            table = table.set_column(
+                position, self.schema.field(metric), pa.array(new, pa.float64())
+            )
+        if order is not None:
+            ids = table.column("sample_id").to_pylist()
+            positions = pa.array([order.get(i, len(order)) for i in ids], pa.int64())
+            table = table.take(pc.sort_indices(positions))
         target = self.run_dir / SAMPLES_NAME
         tmp = target.with_suffix(".parquet.tmp")
         pq.write_table(table, tmp)

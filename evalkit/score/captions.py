@@ -1,11 +1,11 @@
-"""Caption metrics with pycocoevalcap, computed as coco-caption's ``COCOEvalCap`` does.
+r"""Caption metrics with pycocoevalcap, computed as coco-caption's ``COCOEvalCap`` does.
 
 References and predictions are PTB-tokenised (Stanford CoreNLP 3.4.1, shipped in pycocoevalcap)
 in two separate runs, punctuation tokens dropped, then BLEU-1..4, METEOR, ROUGE-L and CIDEr-D are
 computed at corpus level (BLEU from pooled n-gram statistics, CIDEr's document frequencies from
 the scored references). SPICE is not offered: it downloads CoreNLP models at run time.
 
-Line separators inside a caption (``\\r``, U+2028, ...) are turned into spaces before tokenising,
+Line separators inside a caption (``\r``, U+2028, ...) are turned into spaces before tokenising,
 so one caption can never shift the tokenizer's line-aligned output onto another image.
 """
 

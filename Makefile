@@ -1,0 +1,47 @@
+# evalkit: `make help` lists the targets. Quick start: `make eval task=docvqa`, then `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+task   ?= docvqa
+ARGS   ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup eval test lint typecheck check bench samples clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "evalkit needs Python >= 3.11 (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install evalkit with the dev extras (idempotent)
+
+eval: setup ## Run one evaluation: make eval task=docvqa ARGS="backend=... dataset.limit=100"
+	$(PY) -m evalkit task=$(task) $(ARGS)
+
+test: setup ## Run the test suite
+	$(PY) -m pytest
+
+lint: setup ## ruff lint + format check
+	$(PY) -m ruff check evalkit tests bench scripts
+	$(PY) -m ruff format --check evalkit tests bench scripts
+
+typecheck: setup ## mypy (strict on evalkit)
+	$(PY) -m mypy
+
+check: lint typecheck test ## lint + typecheck + test
+
+bench: setup ## Benchmarks (printed as tables of ratios)
+	$(PY) -m bench
+
+samples: setup ## Re-render the bundled offline samples (needs fonts-wqy-microhei)
+	$(PY) scripts/make_samples.py
+
+clean: ## Remove the venv, caches and results (keeps results/.gitkeep)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	find results -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

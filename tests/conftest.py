@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import cast
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from evalkit import pipeline
+from evalkit.cli import _register_schemas
+from evalkit.config import RunConfig
+from evalkit.resources import configs_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Tests never reach a hub: the datasets library must stay offline.
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+_register_schemas()
+
+
+def compose_run(overrides: Sequence[str] = ()) -> RunConfig:
+    """Compose the run config as the CLI does and convert it to dataclasses."""
+    with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    return cast(RunConfig, OmegaConf.to_object(cfg))
+
+
+@pytest.fixture
+def run_eval(tmp_path: Path) -> Callable[..., pipeline.RunOutcome]:
+    """Run the pipeline in-process on a composed config, quietly, into tmp_path."""
+
+    def _run(*overrides: str) -> pipeline.RunOutcome:
+        cfg = compose_run(["report.progress=false", "report.table=false", *overrides])
+        run_dir = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+        return asyncio.run(pipeline.run(cfg, run_dir, overrides=list(overrides)))
+
+    return _run
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``python -m evalkit`` as a user would, with results under tmp_path."""
+
+    def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+        # flags (-m, --cfg job) must come before the overrides: Hydra's argparse wants it so
+        cmd = [sys.executable, "-m", "evalkit", *args, f"results_dir={tmp_path / 'results'}",
+               "report.progress=false"]  # fmt: skip
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        return subprocess.run(
+            cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
+        )
+
+    return _cli

@@ -1,0 +1,135 @@
+"""Bad rows become error rows; local files and the hf source path read the HF schema."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import datasets
+import pandas as pd
+import pytest
+from PIL import Image
+
+from evalkit import load_run
+from evalkit.resources import sample_data_dir
+
+
+def _png(color: str = "white") -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+DOCVQA_FEATURES = datasets.Features({
+    "questionId": datasets.Value("string"),
+    "question": datasets.Value("string"),
+    "question_types": datasets.Sequence(datasets.Value("string")),
+    "image": datasets.Image(),
+    "docId": datasets.Value("int64"),
+    "ucsf_document_id": datasets.Value("string"),
+    "ucsf_document_page_no": datasets.Value("string"),
+    "answers": datasets.Sequence(datasets.Value("string")),
+    "data_split": datasets.Value("string"),
+})  # fmt: skip
+
+
+def _doc_row(qid: str, answers: list[str] | None, image: bytes) -> dict[str, object]:
+    return {"questionId": qid, "question": "What is the total?", "question_types": ["form"],
+            "image": {"bytes": image, "path": None}, "docId": 1, "ucsf_document_id": "x",
+            "ucsf_document_page_no": "1", "answers": answers, "data_split": "val"}  # fmt: skip
+
+
+def test_corrupt_image_and_missing_field_become_error_rows(run_eval, tmp_path: Path) -> None:
+    rows = [
+        _doc_row("ok-1", ["1"], _png()),
+        _doc_row("corrupt", ["1"], b"\x89PNG\r\n\x1a\n but not really a png"),
+        _doc_row("no-answers", None, _png()),
+        _doc_row("ok-2", ["9999"], _png("black")),
+    ]
+    path = tmp_path / "docs.parquet"
+    datasets.Dataset.from_list(rows, features=DOCVQA_FEATURES).to_parquet(str(path))
+    outcome = run_eval("task=docvqa", "dataset=local", f"dataset.path={path}")
+    run = load_run(outcome.run_dir)
+    samples = run.samples.set_index("sample_id")
+    assert list(run.samples["sample_id"]) == ["ok-1", "corrupt", "no-answers", "ok-2"]
+    assert samples.loc["corrupt", "error_type"] == "CorruptImage"
+    assert samples.loc["no-answers", "error_type"] == "MissingField"
+    assert "answers" in samples.loc["no-answers", "error"]
+    for bad in ("corrupt", "no-answers"):
+        assert pd.isna(samples.loc[bad, "anls"]) and pd.isna(samples.loc[bad, "prediction"])
+        assert "\n" not in samples.loc[bad, "error"]
+    assert samples.loc["ok-1", "anls"] == 1.0 and samples.loc["ok-2", "anls"] == 0.0
+    assert run.summary is not None
+    anls_row = run.summary.set_index("metric").loc["anls"]
+    assert (anls_row["value"], anls_row["n"], anls_row["n_failed"]) == (0.5, 2, 2)
+    assert run.manifest is not None
+    assert run.manifest["counts"]["errors"] == {"CorruptImage": 1, "MissingField": 1}
+
+
+def test_jsonl_with_paths_a_missing_key_and_a_broken_line(run_eval, tmp_path: Path) -> None:
+    (tmp_path / "img.png").write_bytes(_png())
+    good = {"questionId": "a", "question": "Q?", "image": "img.png", "answers": ["1"]}
+    missing = {"questionId": "b", "question": "Q?", "image": "img.png"}
+    lost = {"questionId": "c", "question": "Q?", "image": "nowhere.png", "answers": ["1"]}
+    lines = [json.dumps(good), json.dumps(missing), "{not json", json.dumps(lost)]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    run = load_run(run_eval("task=docvqa", "dataset=local", f"dataset.path={path}").run_dir)
+    by_id = run.samples.set_index("sample_id")
+    assert by_id.loc["a", "anls"] == 1.0
+    assert by_id.loc["b", "error_type"] == "MissingField"
+    assert "column 'answers' is missing" in by_id.loc["b", "error"]
+    assert by_id.loc["row-2", "error_type"] == "DataError"
+    assert "rows.jsonl:3: invalid JSON" in by_id.loc["row-2", "error"]
+    assert by_id.loc["c", "error_type"] == "CorruptImage"
+
+
+def test_duplicate_ids_are_error_rows(run_eval, tmp_path: Path) -> None:
+    rows = [_doc_row("same", ["1"], _png()), _doc_row("same", ["1"], _png())]
+    path = tmp_path / "dup.parquet"
+    datasets.Dataset.from_list(rows, features=DOCVQA_FEATURES).to_parquet(str(path))
+    run = load_run(run_eval("task=docvqa", "dataset=local", f"dataset.path={path}").run_dir)
+    assert run.samples["sample_id"].is_unique
+    assert list(run.samples["error_type"].fillna("")) == ["", "DataError"]
+
+
+def test_hf_source_reads_a_local_dataset_folder(run_eval, tmp_path: Path) -> None:
+    """The real `datasets.load_dataset` path (streaming) on a folder in the Hub layout."""
+    folder = tmp_path / "DocVQA-copy"
+    (folder / "DocVQA").mkdir(parents=True)
+    # the Hub repository layout: one folder per configuration, declared in the card's YAML
+    (folder / "README.md").write_text(
+        "---\nconfigs:\n- config_name: DocVQA\n  data_files:\n  - split: validation\n"
+        "    path: DocVQA/validation-*.parquet\n---\n"
+    )
+    rows = [_doc_row(f"q{i}", ["1", "one"], _png()) for i in range(5)]
+    datasets.Dataset.from_list(rows, features=DOCVQA_FEATURES).to_parquet(
+        str(folder / "DocVQA" / "validation-00000-of-00001.parquet")
+    )
+    outcome = run_eval("task=docvqa", "dataset=hf", f"dataset.id={folder}", "dataset.limit=4")
+    run = load_run(outcome.run_dir)
+    assert list(run.samples["sample_id"]) == ["q0", "q1", "q2", "q3"]
+    assert (run.samples["anls"] == 1.0).all()
+    assert run.manifest is not None
+    expected = {"source": "hf", "id": str(folder), "config": "DocVQA", "split": "validation",
+                "revision": None, "samples": 4}  # fmt: skip
+    assert run.manifest["dataset"] == expected
+
+
+def test_hf_source_on_the_bundled_sample_keeps_the_original_image_bytes() -> None:
+    from evalkit.dataset.hf import iter_hf_rows
+
+    path = sample_data_dir() / "vqav2"
+    row = next(iter_hf_rows(path=str(path), config=None, split="validation", revision=None,
+                            image_column="image"))  # fmt: skip
+    raw = pd.read_parquet(path / "validation.parquet").iloc[0]
+    assert row["image"]["bytes"] == raw["image"]["bytes"]
+    assert row["image"]["bytes"][:3] == b"\xff\xd8\xff"  # still the JPEG file
+
+
+def test_unknown_hf_folder_is_a_config_error(run_eval, tmp_path: Path) -> None:
+    from evalkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot open dataset"):
+        run_eval("task=docvqa", "dataset=hf", f"dataset.id={tmp_path / 'nothing'}")

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+BAD = [
+    (["task=docvq"], "unknown task 'docvq'; did you mean 'docvqa'?"),
+    (["backend=baselin"], "unknown backend 'baselin'; did you mean 'baseline'?"),
+    (["limits.concurency=4"], "limits has no key 'concurency'; did you mean 'concurrency'?"),
+    (["dataset.limit=abc"], "bad override 'dataset.limit': Value 'abc'"),
+    (["dataset.source=web"], "expected one of [sample, hf, local]"),
+    (["limits=turbo"], "unknown limits option 'turbo'"),
+    (["task=["], "bad override syntax"),
+    (["dataset=local"], "dataset.path"),
+    (["task=refcoco", "dataset.split=tesA"], "did you mean 'testA'?"),
+    (["backend.prompt_family=qwen"], "did you mean 'qwen-vl'?"),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_nonzero(cli, args: list[str], expected: str) -> None:
+    proc = cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("evalkit: error: ")
+    assert expected in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_key_typed_on_the_command_line_is_refused_and_not_echoed(cli, tmp_path: Path) -> None:
+    proc = cli("backend.api_key=sk-very-secret")
+    assert proc.returncode == 2
+    assert "did you mean 'api_key_env'" in proc.stderr
+    assert "sk-very-secret" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_eval_writes_the_three_files(cli, tmp_path: Path) -> None:
+    proc = cli("task=docvqa")
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("results: ")
+    run_dir = Path(last.removeprefix("results: "))
+    assert run_dir.is_relative_to(tmp_path / "results" / "docvqa" / "baseline")
+    for name in ("samples.parquet", "summary.parquet", "run.json", ".hydra/config.yaml"):
+        assert (run_dir / name).exists(), name
+    assert not (run_dir / "samples.arrows").exists()
+    assert "anls" in proc.stdout  # the summary table
+    assert len(pd.read_parquet(run_dir / "samples.parquet")) == 60
+
+
+def test_cfg_job_prints_the_composed_config(cli) -> None:
+    proc = cli("--cfg", "job", "task=vqav2")
+    assert proc.returncode == 0, proc.stderr
+    assert "name: vqav2" in proc.stdout
+    assert "concurrency: 8" in proc.stdout
+
+
+def test_multirun_makes_one_folder_per_job(cli, tmp_path: Path) -> None:
+    proc = cli("-m", "task=docvqa,vqav2", "dataset.limit=5")
+    assert proc.returncode == 0, proc.stderr
+    folders = [Path(line.removeprefix("results: ")) for line in proc.stdout.splitlines()
+               if line.startswith("results: ")]  # fmt: skip
+    assert [f.name for f in folders] == ["0-docvqa-baseline", "1-vqav2-baseline"]
+    for folder in folders:
+        assert len(pd.read_parquet(folder / "samples.parquet")) == 5
+        assert (folder / "summary.parquet").exists()
+
+
+def test_multirun_checks_every_swept_value(cli) -> None:
+    proc = cli("-m", "task=docvqa,vqa2")
+    assert proc.returncode == 2
+    assert "unknown task 'vqa2'; did you mean 'vqav2'?" in proc.stderr

@@ -1,0 +1,106 @@
+"""The bundled samples are in the real datasets' schemas, big enough, and reproducible."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import datasets
+import numpy as np
+import pandas as pd
+import pytest
+
+from evalkit.resources import sample_data_dir
+from evalkit.tasks import load_task, task_names
+
+# column → dtype as on the lmms-lab dataset cards (shared/reference/datasets.md §1.1)
+HF_COLUMNS = {
+    "docvqa": {"questionId": "string", "question": "string", "question_types": "list<string>",
+               "image": "Image", "docId": "int64", "ucsf_document_id": "string",
+               "ucsf_document_page_no": "string", "answers": "list<string>",
+               "data_split": "string"},
+    "vqav2": {"question_type": "string", "multiple_choice_answer": "string",
+              "answers": "list<struct>", "image_id": "int64", "answer_type": "string",
+              "question_id": "int64", "question": "string", "image": "Image"},
+    "textvqa": {"image_id": "string", "question_id": "int32", "question": "string",
+                "question_tokens": "list<string>", "image": "Image", "image_width": "int32",
+                "image_height": "int32", "flickr_original_url": "string",
+                "flickr_300k_url": "string", "answers": "list<string>",
+                "image_classes": "list<string>", "set_name": "string",
+                "ocr_tokens": "list<string>"},
+    "coco_caption": {"question_id": "string", "image": "Image", "question": "string",
+                     "answer": "list<string>", "id": "int64", "license": "int8",
+                     "file_name": "string", "coco_url": "string", "height": "int32",
+                     "width": "int32", "date_captured": "string"},
+    "refcoco": {"question_id": "string", "image": "Image", "question": "string",
+                "answer": "list<string>", "segmentation": "list<float32>",
+                "bbox": "list<float32>", "iscrowd": "int8", "file_name": "string"},
+}  # fmt: skip
+
+
+def _kind(feature: object) -> str:
+    if isinstance(feature, datasets.Image):
+        return "Image"
+    if isinstance(feature, datasets.Value):
+        return feature.dtype
+    inner = getattr(feature, "feature", None)
+    if isinstance(feature, list):
+        inner = feature[0]
+    if isinstance(inner, dict):
+        return "list<struct>"
+    return f"list<{_kind(inner)}>"
+
+
+@pytest.mark.parametrize("task", task_names())
+def test_sample_split_has_the_hf_schema(task: str) -> None:
+    spec = load_task(task)
+    path = sample_data_dir() / task / f"{spec.dataset.split}.parquet"
+    ds = datasets.Dataset.from_parquet(str(path))
+    assert {name: _kind(f) for name, f in ds.features.items()} == HF_COLUMNS[task]
+    assert len(ds) >= 50
+    assert sum(f.stat().st_size for f in (sample_data_dir() / task).glob("*.parquet")) < 1_000_000
+
+
+def test_documents_and_questions_include_chinese() -> None:
+    docs = pd.read_parquet(sample_data_dir() / "docvqa" / "validation.parquet")
+    assert docs["question"].str.contains(r"[\u4e00-\u9fff]").any()
+    assert docs["answers"].map(lambda a: len(a) > 1).mean() > 0.4  # several gold answers
+    signs = pd.read_parquet(sample_data_dir() / "textvqa" / "validation.parquet")
+    assert signs["question"].str.contains(r"[\u4e00-\u9fff]").any()
+    assert signs["answers"].map(len).eq(10).all()
+
+
+def _generator():  # type: ignore[no-untyped-def]
+    path = sample_data_dir().parent.parent / "scripts" / "make_samples.py"
+    spec = importlib.util.spec_from_file_location("make_samples", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_samples"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("task", "split", "build"), [
+    ("vqav2", "validation", lambda g: g.build_vqav2()),
+    ("coco_caption", "val", lambda g: g.build_coco_caption()),
+    ("refcoco", "val", lambda g: g.build_refcoco("val", 51, seed=3)),
+])  # fmt: skip
+def test_generator_reproduces_the_committed_annotations(task: str, split: str, build) -> None:  # type: ignore[no-untyped-def]
+    generator = _generator()
+    rows, _ = build(generator)
+    committed = pd.read_parquet(sample_data_dir() / task / f"{split}.parquet")
+    fresh = pd.DataFrame(rows).drop(columns="image")
+    committed = committed.drop(columns="image")
+    assert list(fresh.columns) == list(committed.columns)
+    for column in fresh.columns:
+        assert [_plain(v) for v in fresh[column]] == [_plain(v) for v in committed[column]], column
+
+
+def _plain(value: object) -> object:
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return float(np.float32(value))  # the committed files store float32
+    return value
