@@ -178,7 +178,8 @@ def _job(cfg: Any) -> None:
         _fail(f"{exc.full_key} is required: add {exc.full_key}=VALUE to the command")
     except EvalkitError as exc:
         _fail(str(exc))
-    print(f"results: {run_dir}", flush=True)
+    shown = run_dir.relative_to(Path.cwd()) if run_dir.is_relative_to(Path.cwd()) else run_dir
+    print(f"results: {shown}", flush=True)
 
 
 def _fail(message: str) -> None:
