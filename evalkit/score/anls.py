@@ -31,10 +31,9 @@ def anls(*, prediction: str, answers: Sequence[str], threshold: float = 0.5) -> 
         raise ValueError("anls needs at least one gold answer")
     pred = _norm(prediction)
     pred_len = len(prediction.upper())
-    best_nl = 1.0
+    values = []
     for answer in answers:
         length = max(len(answer.upper()), pred_len)
-        nl = 0.0 if length == 0 else Levenshtein.distance(_norm(answer), pred) / length
-        best_nl = min(best_nl, nl)
-    score = 1.0 - best_nl
+        values.append(0.0 if length == 0 else Levenshtein.distance(_norm(answer), pred) / length)
+    score = 1.0 - min(values)
     return 0.0 if score < threshold else score

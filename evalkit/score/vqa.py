@@ -1,58 +1,42 @@
-"""VQA accuracy: min(1, matches / 3) averaged over the leave-one-out subsets of the gold answers.
+"""VQA accuracy: ``min(1, matches / 3)`` averaged over leave-one-out subsets of the gold answers.
 
-Normalisation modes (the run records which one it used):
+With the usual ten answers a prediction matching 0, 1, 2, 3 or 4+ of them scores 0, 0.3, 0.6,
+0.9 or 1.0. The gold answers are left out by position, as the official scripts do (each answer
+dict there has its own ``answer_id``), so any number of answers works.
 
-``standard``
-    The EvalAI answer processor's punctuation and digit/article steps, applied to the prediction
-    and to every gold answer, always (what lmms-eval and other EvalAI-era harnesses compute).
+Normalisation modes, each a named copy of a real script (the run records which was used):
+
+``standard`` (default)
+    The EvalAI answer processor's steps applied to the prediction *and* every gold answer,
+    always: newline/tab → space, strip, ``process_punctuation`` (a digit,digit comma anywhere
+    makes the other punctuation vanish instead of becoming spaces; at most 32 periods are
+    stripped, because the scripts pass ``re.UNICODE`` as ``sub``'s count) and
+    ``process_digit_article`` (lowercase, number words → digits with none → 0, a/an/the dropped,
+    the contractions table). What the EvalAI-era harnesses (lmms-eval, ...) compute.
+``gt-vision-lab-2021``
+    GT-Vision-Lab's ``vqaEval.py`` at its current head: everything is stripped, but the
+    punctuation and digit/article steps run on prediction and gold answers only when the gold
+    answers are not unanimous (so "Yes" against ten "yes" scores 0). Its contractions table has
+    curly apostrophes.
+``qwen-vl``
+    The 2016 copy Qwen-VL's ``eval_mm/vqa_eval.py`` uses: the prediction is always normalised;
+    the gold answers get punctuation processing only, and only when not unanimous.
 ``textvqa``
-    The EvalAI processor as used for TextVQA: lowercase, delete ``,`` and ``?``, ``'s`` → `` 's``,
-    then the ``standard`` steps.
+    The EvalAI processor as the TextVQA evaluator calls it: lowercase, delete ``,`` and ``?``,
+    ``'s`` → `` 's``, then the ``standard`` steps, on prediction and gold answers.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["VQA_MODES", "normalize_answer", "vqa_accuracy"]
 
-_CONTRACTIONS = {
-    "aint": "ain't", "arent": "aren't", "cant": "can't", "couldve": "could've",
-    "couldnt": "couldn't", "couldn'tve": "couldn't've", "couldnt've": "couldn't've",
-    "didnt": "didn't", "doesnt": "doesn't", "dont": "don't", "hadnt": "hadn't",
-    "hadnt've": "hadn't've", "hadn'tve": "hadn't've", "hasnt": "hasn't", "havent": "haven't",
-    "hed": "he'd", "hed've": "he'd've", "he'dve": "he'd've", "hes": "he's", "howd": "how'd",
-    "howll": "how'll", "hows": "how's", "Id've": "I'd've", "I'dve": "I'd've", "Im": "I'm",
-    "Ive": "I've", "isnt": "isn't", "itd": "it'd", "itd've": "it'd've", "it'dve": "it'd've",
-    "itll": "it'll", "let's": "let's", "maam": "ma'am", "mightnt": "mightn't",
-    "mightnt've": "mightn't've", "mightn'tve": "mightn't've", "mightve": "might've",
-    "mustnt": "mustn't", "mustve": "must've", "neednt": "needn't", "notve": "not've",
-    "oclock": "o'clock", "oughtnt": "oughtn't", "ow's'at": "'ow's'at", "'ows'at": "'ow's'at",
-    "'ow'sat": "'ow's'at", "shant": "shan't", "shed've": "she'd've", "she'dve": "she'd've",
-    "she's": "she's", "shouldve": "should've", "shouldnt": "shouldn't",
-    "shouldnt've": "shouldn't've", "shouldn'tve": "shouldn't've", "somebody'd": "somebodyd",
-    "somebodyd've": "somebody'd've", "somebody'dve": "somebody'd've",
-    "somebodyll": "somebody'll", "somebodys": "somebody's", "someoned": "someone'd",
-    "someoned've": "someone'd've", "someone'dve": "someone'd've", "someonell": "someone'll",
-    "someones": "someone's", "somethingd": "something'd", "somethingd've": "something'd've",
-    "something'dve": "something'd've", "somethingll": "something'll", "thats": "that's",
-    "thered": "there'd", "thered've": "there'd've", "there'dve": "there'd've",
-    "therere": "there're", "theres": "there's", "theyd": "they'd", "theyd've": "they'd've",
-    "they'dve": "they'd've", "theyll": "they'll", "theyre": "they're", "theyve": "they've",
-    "twas": "'twas", "wasnt": "wasn't", "wed've": "we'd've", "we'dve": "we'd've",
-    "weve": "we've", "werent": "weren't", "whatll": "what'll", "whatre": "what're",
-    "whats": "what's", "whatve": "what've", "whens": "when's", "whered": "where'd",
-    "wheres": "where's", "whereve": "where've", "whod": "who'd", "whod've": "who'd've",
-    "who'dve": "who'd've", "wholl": "who'll", "whos": "who's", "whove": "who've",
-    "whyll": "why'll", "whyre": "why're", "whys": "why's", "wont": "won't",
-    "wouldve": "would've", "wouldnt": "wouldn't", "wouldnt've": "wouldn't've",
-    "wouldn'tve": "wouldn't've", "yall": "y'all", "yall'll": "y'all'll", "y'allll": "y'all'll",
-    "yall'd've": "y'all'd've", "y'alld've": "y'all'd've", "y'all'dve": "y'all'd've",
-    "youd": "you'd", "youd've": "you'd've", "you'dve": "you'd've", "youll": "you'll",
-    "youre": "you're", "youve": "you've",
-}  # fmt: skip
+_TABLES = json.loads((Path(__file__).parent / "data" / "vqa_contractions.json").read_text("utf-8"))
 _NUMBERS = {
     "none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
     "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
@@ -61,50 +45,94 @@ _ARTICLES = frozenset({"a", "an", "the"})
 _PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@",
           "`", ",", "?", "!")  # fmt: skip
 _PERIOD_STRIP = re.compile(r"(?!<=\d)(\.)(?!\d)")
-_COMMA_STRIP = re.compile(r"(?<=\d)(\,)+(?=\d)")
 
 
-def _punctuation(text: str) -> str:
-    # A digit,digit comma anywhere makes every punctuation mark vanish instead of becoming a space.
-    digit_comma = _COMMA_STRIP.search(text) is not None
-    out = text
-    for p in _PUNCT:
-        if digit_comma or p + " " in text or " " + p in text:
-            out = out.replace(p, "")
-        else:
-            out = out.replace(p, " ")
-    # The official scripts pass re.UNICODE (== 32) as sub()'s *count*: at most 32 periods go.
-    return _PERIOD_STRIP.sub("", out, count=32)
+@dataclass(frozen=True)
+class _Processor:
+    """processPunctuation + processDigitArticle with one script's regex and table."""
+
+    comma_strip: re.Pattern[str]
+    contractions: dict[str, str]
+
+    def punctuation(self, text: str) -> str:
+        digit_comma = self.comma_strip.search(text) is not None
+        out = text
+        for p in _PUNCT:
+            if digit_comma or p + " " in text or " " + p in text:
+                out = out.replace(p, "")
+            else:
+                out = out.replace(p, " ")
+        # The scripts pass re.UNICODE (== 32) as sub()'s *count*: at most 32 periods go.
+        return _PERIOD_STRIP.sub("", out, count=32)
+
+    def digit_article(self, text: str) -> str:
+        words = [_NUMBERS.get(w, w) for w in text.lower().split()]
+        return " ".join(self.contractions.get(w, w) for w in words if w not in _ARTICLES)
+
+    def full(self, text: str) -> str:
+        return self.digit_article(self.punctuation(text))
 
 
-def _digit_article(text: str) -> str:
-    words = [_NUMBERS.get(w, w) for w in text.lower().split()]
-    words = [w for w in words if w not in _ARTICLES]
-    return " ".join(_CONTRACTIONS.get(w, w) for w in words)
+_EVALAI = _Processor(re.compile(r"(?<=\d)(\,)+(?=\d)"), _TABLES["evalai"])
+_GT_VISION = _Processor(re.compile(r"(\d)(\,)(\d)"), _TABLES["gt-vision-lab"])
+_LAVIS = _Processor(re.compile(r"(\d)(,)(\d)"), _TABLES["evalai"])
 
 
-def _standard(text: str) -> str:
-    text = text.replace("\n", " ").replace("\t", " ").strip()
-    return _digit_article(_punctuation(text))
+def _clean(text: str) -> str:
+    return text.replace("\n", " ").replace("\t", " ").strip()
 
 
-def _textvqa(text: str) -> str:
+def _textvqa_text(text: str) -> str:
     text = text.lower().replace(",", "").replace("?", "").replace("'s", " 's").strip()
-    return _standard(text)
+    return _EVALAI.full(_clean(text))
 
 
-VQA_MODES: dict[str, Callable[[str], str]] = {"standard": _standard, "textvqa": _textvqa}
-"""Normalisation mode name → the function applied to prediction and gold answers."""
+def _standard(prediction: str, answers: Sequence[str]) -> tuple[str, list[str]]:
+    return _EVALAI.full(_clean(prediction)), [_EVALAI.full(_clean(a)) for a in answers]
+
+
+def _textvqa(prediction: str, answers: Sequence[str]) -> tuple[str, list[str]]:
+    return _textvqa_text(prediction), [_textvqa_text(a) for a in answers]
+
+
+def _gt_vision_2021(prediction: str, answers: Sequence[str]) -> tuple[str, list[str]]:
+    pred, gold = _clean(prediction), [_clean(a) for a in answers]
+    if len(set(gold)) > 1:
+        pred, gold = _GT_VISION.full(pred), [_GT_VISION.full(a) for a in gold]
+    return pred, gold
+
+
+def _qwen_vl(prediction: str, answers: Sequence[str]) -> tuple[str, list[str]]:
+    pred = _LAVIS.full(_clean(prediction))
+    gold = list(answers)
+    if len(set(gold)) > 1:
+        gold = [_LAVIS.punctuation(a) for a in gold]
+    return pred, gold
+
+
+VQA_MODES: dict[str, Callable[[str, Sequence[str]], tuple[str, list[str]]]] = {
+    "standard": _standard,
+    "gt-vision-lab-2021": _gt_vision_2021,
+    "qwen-vl": _qwen_vl,
+    "textvqa": _textvqa,
+}
+"""Mode name → ``(prediction, answers) -> (compared prediction, compared answers)``."""
 
 
 def normalize_answer(text: str, mode: str = "standard") -> str:
-    """Normalise one answer as the named mode does.
+    """How a mode normalises an answer that is compared after normalisation.
 
     >>> normalize_answer("Two dogs.")
     '2 dogs'
+    >>> normalize_answer("What's that?", "textvqa")
+    "what 's that"
     """
+    return _mode(mode)(text, [text, ""])[0]
+
+
+def _mode(mode: str) -> Callable[[str, Sequence[str]], tuple[str, list[str]]]:
     try:
-        return VQA_MODES[mode](text)
+        return VQA_MODES[mode]
     except KeyError:
         raise ValueError(f"unknown VQA mode '{mode}' (known: {', '.join(VQA_MODES)})") from None
 
@@ -112,24 +140,15 @@ def normalize_answer(text: str, mode: str = "standard") -> str:
 def vqa_accuracy(*, prediction: str, answers: Sequence[str], mode: str = "standard") -> float:
     """VQA accuracy of one prediction against the human answers (usually 10).
 
-    Each answer is left out in turn; the prediction scores ``min(1, matches / 3)`` against the
-    rest, and the scores are averaged.
-
     >>> vqa_accuracy(prediction="Two", answers=["2"] * 3 + ["3"] * 7)
     0.9
-    >>> vqa_accuracy(prediction="yes", answers=["yes"] * 10)
-    1.0
+    >>> vqa_accuracy(prediction="Yes", answers=["yes"] * 10, mode="gt-vision-lab-2021")
+    0.0
     """
     if not answers:
         raise ValueError("vqa_accuracy needs at least one gold answer")
-    norm = VQA_MODES.get(mode)
-    if norm is None:
-        raise ValueError(f"unknown VQA mode '{mode}' (known: {', '.join(VQA_MODES)})")
-    pred = norm(prediction)
-    gold = [norm(a) for a in answers]
-    matches = Counter(gold)[pred]
-    total = 0.0
-    for g in gold:
-        # Leaving out this answer removes one match when it is itself a match.
-        total += min(1.0, (matches - (g == pred)) / 3.0)
+    pred, gold = _mode(mode)(prediction, answers)
+    matches = sum(g == pred for g in gold)
+    # Leaving out one answer removes one match when that answer is itself a match.
+    total = sum(min(1.0, (matches - (g == pred)) / 3.0) for g in gold)
     return total / len(gold)
