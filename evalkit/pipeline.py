@@ -202,11 +202,17 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         await backend.aclose()
         writer.flush()
 
-    corpus, per_image = corpus_scores(
-        task=task, predictions=tally.predictions, references=tally.references
+    in_dataset_order = sorted(tally.predictions, key=tally.order.__getitem__)
+    corpus = corpus_scores(
+        task=task,
+        predictions={i: tally.predictions[i] for i in in_dataset_order},
+        references={i: tally.references[i] for i in in_dataset_order},
+        resamples=cfg.report.bootstrap,
+        confidence=cfg.report.confidence,
+        seed=cfg.report.seed,
     )
-    tally.per_sample.update(per_image)
-    writer.close(updates=per_image, order=tally.order)
+    tally.per_sample.update(corpus.per_image)
+    writer.close(updates=corpus.per_image, order=tally.order)
     in_order = {
         metric: [v for _, v in sorted(by_id.items(), key=lambda kv: tally.order[kv[0]])]
         for metric, by_id in tally.per_sample.items()

@@ -175,3 +175,48 @@ def test_caption_line_separators_do_not_shift_other_images() -> None:
         references=refs,
     )
     assert dirty == pytest.approx(clean, abs=1e-12)
+
+
+def test_caption_intervals_and_pooled_bleu() -> None:
+    import numpy as np
+
+    from bench.corpus import captions
+    from evalkit.score.captions import (
+        _bleu,
+        _bleu_from_sums,
+        _tokenize_groups,
+        caption_scores_per_image,
+    )
+
+    preds, refs = captions(60, seed=4)
+    result = caption_scores_per_image(predictions=preds, references=refs, resamples=200, seed=1)
+    for metric, (low, high) in result.intervals.items():
+        assert low <= high, metric
+        assert low - 1e-9 <= result.corpus[metric] <= high + 1e-9 or metric.startswith("Bleu")
+    ids = list(refs)
+    gts = _tokenize_groups(refs)
+    res = _tokenize_groups({k: [v] for k, v in preds.items()})
+    score, _, stats = _bleu(gts, res, ids)
+    pooled = _bleu_from_sums(stats.sum(axis=0, keepdims=True))[0]
+    assert np.allclose(pooled, score, atol=1e-12, rtol=0)
+
+
+def test_caption_tokenisation_follows_the_given_order() -> None:
+    # The PTB tokenizer reads "a." at a line's end in the light of the next line, so the order
+    # of the mapping matters, as it does for pycocoevalcap; evalkit follows the caller's order.
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    refs = {
+        "x": ["Dogs near a.", "Two dogs."],
+        "y": ["Near a.", "Cats sit."],
+        "z": ["Red car.", "A car."],
+    }
+    preds = {"x": "dogs near a", "y": "cats near a.", "z": "a red car"}
+    tok = PTBTokenizer()
+    gts = tok.tokenize({k: [{"caption": c} for c in v] for k, v in refs.items()})
+    res = tok.tokenize({k: [{"caption": v}] for k, v in preds.items()})
+    expected = Cider().compute_score(gts, res)[0]
+    assert caption_scores(predictions=preds, references=refs)["CIDEr"] == pytest.approx(
+        expected, abs=1e-9
+    )

@@ -1,14 +1,28 @@
-"""Percentile bootstrap confidence intervals, seeded and vectorised with numpy."""
+"""Percentile bootstrap over samples, seeded and vectorised with numpy."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["bootstrap_mean_ci"]
+__all__ = ["bootstrap_indices", "bootstrap_mean_ci", "percentile_interval"]
 
 _CHUNK = 256  # resamples drawn per numpy call: bounds memory at CHUNK * n indices
+
+
+def bootstrap_indices(n: int, *, resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Index matrices (chunk × n) of resamples with replacement; ``resamples`` rows in all."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, resamples, _CHUNK):
+        yield rng.integers(0, n, size=(min(resamples, start + _CHUNK) - start, n))
+
+
+def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The central ``confidence`` interval of bootstrap draws."""
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(draws, [alpha, 1.0 - alpha])
+    return float(low), float(high)
 
 
 def bootstrap_mean_ci(
@@ -24,12 +38,10 @@ def bootstrap_mean_ci(
     data = np.asarray(values, dtype=np.float64)
     if data.size == 0 or resamples <= 0:
         return None, None
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples, dtype=np.float64)
-    for start in range(0, resamples, _CHUNK):
-        stop = min(resamples, start + _CHUNK)
-        idx = rng.integers(0, data.size, size=(stop - start, data.size))
-        means[start:stop] = data[idx].mean(axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
-    return float(low), float(high)
+    means = np.concatenate(
+        [
+            data[idx].mean(axis=1)
+            for idx in bootstrap_indices(data.size, resamples=resamples, seed=seed)
+        ]
+    )
+    return percentile_interval(means, confidence)

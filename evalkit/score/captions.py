@@ -1,12 +1,24 @@
 r"""Caption metrics with pycocoevalcap, computed as coco-caption's ``COCOEvalCap`` does.
 
 References and predictions are PTB-tokenised (Stanford CoreNLP 3.4.1, shipped in pycocoevalcap)
-in two separate runs, punctuation tokens dropped, then BLEU-1..4, METEOR, ROUGE-L and CIDEr-D are
-computed at corpus level (BLEU from pooled n-gram statistics, CIDEr's document frequencies from
-the scored references). SPICE is not offered: it downloads CoreNLP models at run time.
+in two separate runs, punctuation tokens dropped, then BLEU-1..4, METEOR 1.5, ROUGE-L and CIDEr-D
+are computed at corpus level: BLEU and METEOR from pooled statistics (not means of per-image
+scores), CIDEr's document frequencies from the scored references. SPICE is not offered: it
+downloads Stanford CoreNLP models at run time, which an offline harness cannot do.
 
-Line separators inside a caption (``\r``, U+2028, ...) are turned into spaces before tokenising,
-so one caption can never shift the tokenizer's line-aligned output onto another image.
+Same numbers, less waiting: the METEOR JVM (about 5 s to load its paraphrase tables) starts
+first, the two tokenizer runs go in parallel, METEOR's lines are streamed in one batch instead
+of one round trip per image, and BLEU, ROUGE-L and CIDEr are computed while METEOR scores.
+
+The captions are tokenised in the order of the ``references`` and ``predictions`` mappings, as
+coco-caption does: the tokenizer's reading of a line's end can depend on the next line.
+
+Line separators inside a caption (``\r``, U+2028, ...) become spaces before tokenising, so one
+caption can never shift the tokenizer's line-aligned output onto another image.
+
+Bootstrap intervals resample images: BLEU and METEOR re-pool the per-image statistics of each
+resample (METEOR's EVAL of summed statistics equals its EVAL of the statistics list); ROUGE-L
+and CIDEr are means of per-image scores (CIDEr with the corpus document frequencies fixed).
 """
 
 from __future__ import annotations
@@ -16,14 +28,18 @@ import io
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pycocoevalcap.meteor.meteor import Meteor
+import numpy as np
 
 from evalkit.errors import MissingDependency, ScoreError
+from evalkit.score.bootstrap import bootstrap_indices, percentile_interval
 
-__all__ = ["CAPTION_METRICS", "caption_scores", "caption_scores_per_image", "require_java"]
+__all__ = ["CAPTION_METRICS", "CaptionScores", "caption_scores", "caption_scores_per_image"]
 
 CAPTION_METRICS = ("Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR", "ROUGE_L", "CIDEr")
 """Metric names, on pycocoevalcap's scale (CIDEr is not multiplied by 100)."""
@@ -33,6 +49,19 @@ _PUNCTUATION = frozenset(
      "...", ";"]
 )  # fmt: skip
 _LINE_BREAKS = str.maketrans({c: " " for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
+_BLEU_TINY, _BLEU_SMALL = 1e-15, 1e-9  # pycocoevalcap's BleuScorer constants
+
+
+@dataclass
+class CaptionScores:
+    """Corpus scores, per-image scores and (optionally) bootstrap intervals."""
+
+    corpus: dict[str, float]
+    """Metric → corpus value."""
+    per_image: dict[str, dict[str, float]]
+    """Metric → image id → value (the per-image values pycocoevalcap reports)."""
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Metric → (low, high) percentile interval from resampling images."""
 
 
 def require_java() -> None:
@@ -44,6 +73,7 @@ def require_java() -> None:
         )
 
 
+# --------------------------------------------------------------------------- PTB tokenizer
 def _ptb_tokenize(captions: Sequence[str]) -> list[str]:
     """Tokenise captions with the PTB tokenizer, one output line per caption."""
     import pycocoevalcap.tokenizer.ptbtokenizer as ptb
@@ -77,11 +107,117 @@ def _tokenize_groups(groups: Mapping[str, Sequence[str]]) -> dict[str, list[str]
     return out
 
 
+# --------------------------------------------------------------------------- METEOR
+class _Meteor:
+    """METEOR 1.5 in ``-stdio`` mode, with the command line pycocoevalcap uses."""
+
+    def __init__(self) -> None:
+        import pycocoevalcap.meteor.meteor as meteor
+
+        cmd = ["java", "-jar", "-Xmx2G", meteor.METEOR_JAR, "-", "-", "-stdio", "-l", "en", "-norm"]
+        self._proc = subprocess.Popen(
+            cmd,
+            cwd=Path(meteor.__file__).parent,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def _send(self, lines: Sequence[str]) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(("\n".join(lines) + "\n").encode("utf-8"))
+        self._proc.stdin.flush()
+
+    def _read(self) -> str:
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line:
+            raise ScoreError("METEOR stopped answering (is there enough memory for -Xmx2G?)")
+        return line.decode("utf-8").strip()
+
+    def stats(self, gts: Mapping[str, Sequence[str]], res: Mapping[str, Sequence[str]],
+              ids: Sequence[str]) -> list[str]:  # fmt: skip
+        """The SCORE statistics line of every image, written in one batch."""
+        lines = []
+        for i in ids:
+            hypothesis = res[i][0].replace("|||", "").replace("  ", " ")
+            lines.append(" ||| ".join(("SCORE", " ||| ".join(gts[i]), hypothesis)))
+        writer = threading.Thread(target=self._send, args=(lines,), daemon=True)
+        writer.start()  # write while reading, so neither pipe can fill up and block
+        stats = [self._read() for _ in ids]
+        writer.join()
+        return stats
+
+    def evaluate(self, stats: Sequence[str]) -> tuple[float, list[float]]:
+        """Corpus score and per-segment scores of a list of statistics lines."""
+        self._send(["EVAL ||| " + " ||| ".join(stats)])
+        each = [float(self._read()) for _ in stats]
+        return float(self._read()), each
+
+    def evaluate_sums(self, sums: np.ndarray) -> list[float]:
+        """Scores of pre-summed statistics (one line per row), for the bootstrap."""
+        self._send(["EVAL ||| " + " ".join(repr(float(v)) for v in row) for row in sums])
+        scores = []
+        for _ in range(len(sums)):
+            self._read()  # the per-segment score of the single summed segment
+            scores.append(float(self._read()))
+        return scores
+
+    def close(self) -> None:
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None:
+                stream.close()
+        self._proc.kill()
+        self._proc.wait()
+
+
+# --------------------------------------------------------------------------- BLEU
+def _bleu(gts: Mapping[str, list[str]], res: Mapping[str, list[str]], ids: Sequence[str]
+          ) -> tuple[list[float], list[list[float]], np.ndarray]:  # fmt: skip
+    """Pycocoevalcap's BLEU ('closest' reference length) plus per-image pooled statistics."""
+    from pycocoevalcap.bleu.bleu_scorer import BleuScorer
+
+    scorer = BleuScorer(n=4)
+    for i in ids:
+        scorer += (res[i][0], gts[i])
+    score, each = scorer.compute_score(option="closest", verbose=0)
+    stats = np.array(
+        [
+            (
+                c["testlen"],
+                scorer._single_reflen(c["reflen"], "closest", c["testlen"]),
+                *c["guess"],
+                *c["correct"],
+            )  # fmt: skip
+            for c in scorer.ctest
+        ],
+        dtype=np.float64,
+    )
+    return list(score), each, stats
+
+
+def _bleu_from_sums(sums: np.ndarray) -> np.ndarray:
+    """BLEU-1..4 for each row of pooled statistics (testlen, reflen, guess[4], correct[4])."""
+    testlen, reflen = sums[:, 0], sums[:, 1]
+    guess, correct = sums[:, 2:6], sums[:, 6:10]
+    ratios = (correct + _BLEU_TINY) / (guess + _BLEU_SMALL)
+    products = np.cumprod(ratios, axis=1)
+    bleus = products ** (1.0 / np.arange(1, 5))
+    ratio = (testlen + _BLEU_TINY) / (reflen + _BLEU_SMALL)
+    brevity = np.where(ratio < 1, np.exp(1 - 1 / np.maximum(ratio, 1e-300)), 1.0)
+    return bleus * brevity[:, None]
+
+
+# --------------------------------------------------------------------------- public API
 def caption_scores_per_image(
-    *, predictions: Mapping[str, str], references: Mapping[str, Sequence[str]]
-) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Corpus scores and per-image scores (metric → image id → score)."""
-    from pycocoevalcap.bleu.bleu import Bleu
+    *,
+    predictions: Mapping[str, str],
+    references: Mapping[str, Sequence[str]],
+    resamples: int = 0,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> CaptionScores:
+    """Corpus scores, per-image scores and, when ``resamples > 0``, bootstrap intervals."""
     from pycocoevalcap.cider.cider import Cider
     from pycocoevalcap.rouge.rouge import Rouge
 
@@ -92,43 +228,66 @@ def caption_scores_per_image(
     if any(len(refs) == 0 for refs in references.values()):
         raise ScoreError("caption_scores: every image needs at least one reference")
     require_java()
-    ids = sorted(predictions)
-    gts = _tokenize_groups({i: list(references[i]) for i in ids})
-    res = _tokenize_groups({i: [predictions[i]] for i in ids})
+    # Keep the callers' orders: the PTB tokenizer reads a line's end in the light of the next
+    # line ("... a." then a capitalised word), so order changes tokens, exactly as it does in
+    # coco-caption, which tokenises references and predictions in the order it is given.
+    ids = list(references)
+    meteor = _Meteor()  # its JVM loads the paraphrase tables while the rest runs
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            gts_job = pool.submit(_tokenize_groups, {i: list(references[i]) for i in ids})
+            res_job = pool.submit(_tokenize_groups, {i: [p] for i, p in predictions.items()})
+            gts, res = gts_job.result(), res_job.result()
+            meteor_job: Future[list[str]] = pool.submit(meteor.stats, gts, res, ids)
+            corpus: dict[str, float] = {}
+            per_image: dict[str, dict[str, float]] = {}
+            bleu, bleu_each, bleu_stats = _bleu(gts, res, ids)
+            for n in range(4):
+                corpus[f"Bleu_{n + 1}"] = float(bleu[n])
+                per_image[f"Bleu_{n + 1}"] = _by_id(ids, bleu_each[n])
+            with contextlib.redirect_stdout(io.StringIO()):
+                for name, scorer in (("ROUGE_L", Rouge()), ("CIDEr", Cider())):
+                    value, each = scorer.compute_score(gts, res)
+                    corpus[name], per_image[name] = float(value), _by_id(ids, each)
+            meteor_stats = meteor_job.result()
+        corpus["METEOR"], meteor_each = meteor.evaluate(meteor_stats)
+        per_image["METEOR"] = _by_id(ids, meteor_each)
+        result = CaptionScores({m: corpus[m] for m in CAPTION_METRICS}, per_image)
+        if resamples > 0:
+            result.intervals = _intervals(
+                result, ids, bleu_stats, meteor_stats, meteor, resamples, confidence, seed
+            )
+    finally:
+        meteor.close()
+    return result
 
-    corpus: dict[str, float] = {}
-    per_image: dict[str, dict[str, float]] = {}
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocoevalcap prints BLEU's statistics
-        bleu, bleu_each = Bleu(4).compute_score(gts, res)
+
+def _intervals(
+    scores: CaptionScores,
+    ids: Sequence[str],
+    bleu_stats: np.ndarray,
+    meteor_stats: Sequence[str],
+    meteor: _Meteor,
+    resamples: int,
+    confidence: float,
+    seed: int,
+) -> dict[str, tuple[float, float]]:
+    meteor_matrix = np.array([[float(v) for v in s.split()] for s in meteor_stats])
+    rouge = np.array([scores.per_image["ROUGE_L"][i] for i in ids])
+    cider = np.array([scores.per_image["CIDEr"][i] for i in ids])
+    draws: dict[str, list[np.ndarray]] = {m: [] for m in CAPTION_METRICS}
+    for idx in bootstrap_indices(len(ids), resamples=resamples, seed=seed):
+        # how often each image is drawn, per resample: pooled statistics are counts @ stats
+        counts = np.stack([np.bincount(row, minlength=len(ids)) for row in idx]).astype(np.float64)
+        bleus = _bleu_from_sums(counts @ bleu_stats)
         for n in range(4):
-            corpus[f"Bleu_{n + 1}"] = float(bleu[n])
-            per_image[f"Bleu_{n + 1}"] = dict(zip(ids, map(float, bleu_each[n]), strict=True))
-        meteor = _ClosableMeteor()
-        try:
-            value, each = meteor.compute_score(gts, res)
-        finally:
-            meteor.close()
-        corpus["METEOR"], per_image["METEOR"] = float(value), _by_id(ids, each)
-        for name, scorer in (("ROUGE_L", Rouge()), ("CIDEr", Cider())):
-            value, each = scorer.compute_score(gts, res)
-            corpus[name], per_image[name] = float(value), _by_id(ids, each)
-    return corpus, per_image
-
-
-class _ClosableMeteor(Meteor):  # type: ignore[misc]
-    """pycocoevalcap's METEOR wrapper with a close() that can run twice (its __del__ cannot)."""
-
-    def close(self) -> None:
-        proc = self.__dict__.pop("meteor_p", None)
-        if proc is None:
-            return
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            stream.close()
-        proc.kill()
-        proc.wait()
-
-    def __del__(self) -> None:
-        self.close()
+            draws[f"Bleu_{n + 1}"].append(bleus[:, n])
+        draws["METEOR"].append(np.array(meteor.evaluate_sums(counts @ meteor_matrix)))
+        draws["ROUGE_L"].append(rouge[idx].mean(axis=1))
+        draws["CIDEr"].append(cider[idx].mean(axis=1))
+    return {
+        m: percentile_interval(np.concatenate(values), confidence) for m, values in draws.items()
+    }
 
 
 def _by_id(ids: Sequence[str], values: Sequence[float]) -> dict[str, float]:
@@ -140,6 +299,6 @@ def caption_scores(
 ) -> dict[str, float]:
     """Corpus-level BLEU-1..4, METEOR, ROUGE-L and CIDEr of the predicted captions.
 
-    Keys are :data:`CAPTION_METRICS`; values on pycocoevalcap's scale.
+    Keys are :data:`CAPTION_METRICS`; values on pycocoevalcap's scale. Needs Java.
     """
-    return caption_scores_per_image(predictions=predictions, references=references)[0]
+    return caption_scores_per_image(predictions=predictions, references=references).corpus

@@ -9,7 +9,7 @@ from evalkit.config import TaskSpec
 from evalkit.records import Family, Prediction, Sample
 from evalkit.score.anls import anls
 from evalkit.score.bootstrap import bootstrap_mean_ci
-from evalkit.score.captions import CAPTION_METRICS, caption_scores_per_image
+from evalkit.score.captions import CAPTION_METRICS, CaptionScores, caption_scores_per_image
 from evalkit.score.grounding import grounding_scores
 from evalkit.score.vqa import vqa_accuracy
 
@@ -22,9 +22,6 @@ FAMILY_METRICS: dict[Family, tuple[str, ...]] = {
     Family.grounding: ("acc_iou50", "acc_iou25", "acc_iou75", "iou"),
 }
 """Metrics each family can report; a task lists the ones it wants."""
-
-_MEAN_DECOMPOSABLE = frozenset({"ROUGE_L", "CIDEr"})
-"""Corpus caption metrics that equal the mean of their per-image values (bootstrap-able)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +59,31 @@ def sample_scores(*, task: TaskSpec, sample: Sample, prediction: Prediction) -> 
 
 
 def corpus_scores(
-    *, task: TaskSpec, predictions: Mapping[str, str], references: Mapping[str, Sequence[str]]
-) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Corpus-level scores and per-sample values (metric → sample id → value), captioning only."""
+    *,
+    task: TaskSpec,
+    predictions: Mapping[str, str],
+    references: Mapping[str, Sequence[str]],
+    resamples: int,
+    confidence: float,
+    seed: int,
+) -> CaptionScores:
+    """Corpus-level scores, per-sample values and intervals; empty unless captioning."""
     if task.family is not Family.captioning or not predictions:
-        return {}, {}
-    return caption_scores_per_image(predictions=predictions, references=references)
+        return CaptionScores({}, {})
+    return caption_scores_per_image(
+        predictions=predictions,
+        references=references,
+        resamples=resamples,
+        confidence=confidence,
+        seed=seed,
+    )
 
 
 def summarize(
     *,
     task: TaskSpec,
     per_sample: Mapping[str, Sequence[float]],
-    corpus: Mapping[str, float],
+    corpus: CaptionScores,
     n_failed: int,
     resamples: int,
     confidence: float,
@@ -84,15 +93,15 @@ def summarize(
     rows = []
     for metric in task.metrics:
         values = per_sample.get(metric, ())
-        if metric in corpus:
-            value: float | None = corpus[metric]
+        low: float | None
+        high: float | None
+        if metric in corpus.corpus:
+            value: float | None = corpus.corpus[metric]
+            low, high = corpus.intervals.get(metric, (None, None))
         else:
             value = sum(values) / len(values) if values else None
-        decomposable = metric not in CAPTION_METRICS or metric in _MEAN_DECOMPOSABLE
-        low, high = (
-            bootstrap_mean_ci(values, resamples=resamples, confidence=confidence, seed=seed)
-            if decomposable
-            else (None, None)
-        )
+            low, high = bootstrap_mean_ci(
+                values, resamples=resamples, confidence=confidence, seed=seed
+            )
         rows.append(MetricValue(metric, value, low, high, len(values), n_failed))
     return rows
