@@ -244,6 +244,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
                 "anls_threshold": task.anls_threshold if task.family is Family.docvqa else None,
                 "box_format": plan.box_format if task.family is Family.grounding else None,
                 "unparsed_boxes": tally.unparsed if task.family is Family.grounding else None,
+                "unavailable": ["SPICE"] if task.family is Family.captioning else [],
             },
             "results": {r.metric: r.value for r in summary},
             "counts": {"samples": tally.n, "failed": tally.failed, "errors": dict(tally.errors)},

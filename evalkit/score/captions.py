@@ -300,5 +300,10 @@ def caption_scores(
     """Corpus-level BLEU-1..4, METEOR, ROUGE-L and CIDEr of the predicted captions.
 
     Keys are :data:`CAPTION_METRICS`; values on pycocoevalcap's scale. Needs Java.
+
+    >>> scores = caption_scores(predictions={"1": "a red ball"},
+    ...                         references={"1": ["A red ball.", "A ball that is red."]})
+    >>> round(scores["Bleu_1"], 4), sorted(scores) == sorted(CAPTION_METRICS)
+    (1.0, True)
     """
     return caption_scores_per_image(predictions=predictions, references=references).corpus
