@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -175,6 +176,8 @@ class BackendConfig:
     seed: int | None = 1234
     stop: list[str] = field(default_factory=list)
     repetition_penalty: float | None = None
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    """Provider-specific request fields, e.g. DashScope's ``vl_high_resolution_images: true``."""
 
 
 class CacheMode(StrEnum):
@@ -210,7 +213,13 @@ class LimitsConfig:
     timeout_s: float = 120.0
     """Per-attempt timeout in seconds."""
     max_error_rate: float | None = None
-    """Abort when more than this share of samples failed (checked after ``min_samples``)."""
+    """Abort when more than this share of samples failed (checked after 20 samples)."""
+    backoff_base_s: float = 0.5
+    """First retry delay; doubles per attempt, with full jitter."""
+    backoff_max_s: float = 30.0
+    """Cap of one retry delay, ``Retry-After`` included."""
+    adaptive: bool = True
+    """Halve the requests in flight on a 429 and grow back one at a time on successes."""
 
 
 @dataclass

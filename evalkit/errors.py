@@ -16,7 +16,8 @@
     │   ├── RateLimited
     │   ├── ServerError
     │   ├── Timeout
-    │   └── MalformedResponse
+    │   ├── MalformedResponse
+    │   └── InvalidRequest          400-class refusals (bad parameter, content inspection)
     └── ScoreError                  a prediction could not be scored
 
 User-facing messages are a single line that names what failed, where, the options and the fix.
@@ -37,6 +38,7 @@ __all__ = [
     "CorruptImage",
     "DataError",
     "EvalkitError",
+    "InvalidRequest",
     "MalformedResponse",
     "MissingDependency",
     "MissingField",
@@ -96,7 +98,18 @@ class MissingField(DataError):
 
 
 class BackendError(EvalkitError):
-    """A request failed for good (after any retries)."""
+    """A request failed for good (after any retries).
+
+    ``status`` is the HTTP status when there was one; ``retry_after`` the server's requested
+    wait in seconds (``Retry-After`` / ``retry-after-ms``), when it sent one.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class AuthError(BackendError):
@@ -117,6 +130,10 @@ class Timeout(BackendError):
 
 class MalformedResponse(BackendError):
     """The server answered with a body that cannot be parsed."""
+
+
+class InvalidRequest(BackendError):
+    """The server refused this request (400-class: bad parameter, content inspection, ...)."""
 
 
 class ScoreError(EvalkitError):

@@ -21,6 +21,7 @@ from typing import Any
 from tqdm import tqdm
 
 from evalkit.backends import Backend, build_backend
+from evalkit.backends.retry import Caller
 from evalkit.config import RunConfig
 from evalkit.dataset import Item, describe_source, iter_items
 from evalkit.errors import BackendError, ConfigError, DataError, EvalkitError
@@ -69,7 +70,7 @@ class _Tally:
 
 
 async def _evaluate(
-    item: Item, *, cfg: RunConfig, plan: RenderPlan, backend: Backend
+    item: Item, *, cfg: RunConfig, plan: RenderPlan, caller: Caller
 ) -> SampleResult:
     """Render, ask, parse and score one item; failures come back as error results."""
     sample = item.sample
@@ -79,7 +80,7 @@ async def _evaluate(
         return SampleResult(empty, None, None, None, {}, error.kind, str(error))
     request = render(sample, plan)
     try:
-        completion = await backend.generate(request)
+        completion = await caller.call(request)
     except BackendError as exc:
         return SampleResult(sample, request, None, None, {}, exc.kind, str(exc))
     prediction = parse_prediction(
@@ -157,6 +158,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     if cfg.limits.concurrency < 1:
         raise ConfigError(f"limits.concurrency must be >= 1, got {cfg.limits.concurrency}")
     backend = build_backend(cfg.backend, task, plan.box_format)
+    caller = Caller(backend, cfg.limits)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
@@ -182,9 +184,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
                 if item is None:
                     exhausted = True
                     break
-                pending.add(
-                    asyncio.create_task(_evaluate(item, cfg=cfg, plan=plan, backend=backend))
-                )
+                pending.add(asyncio.create_task(_evaluate(item, cfg=cfg, plan=plan, caller=caller)))
             if not pending:
                 break
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)

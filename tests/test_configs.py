@@ -20,7 +20,11 @@ def test_every_group_has_options() -> None:
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_every_option_composes(group: str, option: str) -> None:
-    extra = ["dataset.path=somewhere"] if (group, option) == ("dataset", "local") else []
+    mandatory = {
+        ("dataset", "local"): ["dataset.path=somewhere"],
+        ("backend", "openai"): ["backend.model=m", "backend.base_url=http://127.0.0.1:1/v1"],
+    }
+    extra = mandatory.get((group, option), [])
     cfg = compose_run([f"{group}={option}", *extra])
     assert isinstance(cfg, RunConfig)
     assert cfg.task.name in task_names()

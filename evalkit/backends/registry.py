@@ -17,6 +17,8 @@ __all__ = ["BACKENDS", "build_backend"]
 
 BACKENDS: dict[str, str] = {
     "baseline": "evalkit.backends.baseline:BaselineBackend",
+    "openai": "evalkit.backends.openai:OpenAIBackend",
+    "dashscope": "evalkit.backends.dashscope:DashScopeBackend",
 }
 
 

@@ -1,0 +1,71 @@
+"""What the HTTP API backends share: the key, the connection pool, images as data URLs."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+from urllib.parse import urlparse
+
+from evalkit.backends.base import BackendIdentity, RetryDecision
+from evalkit.backends.http import HttpClient
+from evalkit.backends.retry import default_classify
+from evalkit.config import BackendConfig, TaskSpec
+from evalkit.errors import ConfigError
+from evalkit.records import ImageRef
+
+__all__ = ["ApiBackend", "data_url"]
+
+
+def data_url(image: ImageRef) -> str:
+    """The image's original bytes as a base64 data URL (never decoded or re-encoded)."""
+    return f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
+
+
+def _is_local(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ApiBackend:
+    """Base of the HTTP backends: resolves the key from ``api_key_env`` and owns the client.
+
+    A missing key is a one-line :class:`~evalkit.errors.ConfigError` before any request, except
+    for a server on this machine (vLLM, SGLang, Ollama on localhost usually need none). The key
+    lives only in the ``Authorization`` header and is scrubbed from every error message.
+    """
+
+    default_base_url: str = ""
+    auth_header: str = "Authorization"
+
+    def __init__(self, config: BackendConfig, task: TaskSpec, box_format: str) -> None:
+        base_url = config.base_url or self.default_base_url
+        if not base_url:
+            raise ConfigError(f"backend '{config.name}' needs backend.base_url=URL")
+        self.config = config
+        self.identity = BackendIdentity(config.name, config.model, base_url, config.revision)
+        self._key = os.environ.get(config.api_key_env or "", "") if config.api_key_env else ""
+        if not self._key and config.api_key_env and not _is_local(base_url):
+            raise ConfigError(
+                f"backend '{config.name}' needs an API key: set the environment variable "
+                f"{config.api_key_env} (or name another with backend.api_key_env=VAR)"
+            )
+        headers = {self.auth_header: f"Bearer {self._key}"} if self._key else {}
+        self.client = HttpClient(base_url=base_url, headers=headers, max_connections=256)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the API key masked, for anything that may be shown or stored."""
+        return text.replace(self._key, "***") if self._key else text
+
+    def classify(self, error: Exception) -> RetryDecision:
+        """Transient failures retry, rate limits also shrink concurrency, the rest fail."""
+        return default_classify(error)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.client.close()

@@ -1,0 +1,155 @@
+"""Calling a backend under the run's limits: concurrency (adaptive), rate limits, retries.
+
+Only transient failures are retried (``RetryDecision.retry`` / ``rate_limit``), with capped
+exponential backoff and full jitter; a server's ``Retry-After`` is honoured up to the cap. On a
+rate limit the number of requests in flight halves, then grows back by one per run of successes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+from aiolimiter import AsyncLimiter
+
+from evalkit.backends.base import Backend, RetryDecision
+from evalkit.config import LimitsConfig
+from evalkit.errors import BackendError, MalformedResponse, RateLimited, ServerError, Timeout
+from evalkit.records import Completion, Request
+
+__all__ = ["AdaptiveConcurrency", "Caller", "default_classify"]
+
+log = logging.getLogger(__name__)
+
+
+def default_classify(error: Exception) -> RetryDecision:
+    """Rate limits shrink concurrency, other transient failures retry, the rest fail now."""
+    if isinstance(error, RateLimited):
+        return RetryDecision.rate_limit
+    if isinstance(error, ServerError | Timeout | MalformedResponse):
+        return RetryDecision.retry
+    return RetryDecision.fail
+
+
+class AdaptiveConcurrency:
+    """A semaphore whose size halves on rate limits and recovers one slot per ``size`` successes."""
+
+    def __init__(self, limit: int, *, adaptive: bool = True) -> None:
+        self.maximum = limit
+        self.limit = limit
+        self._adaptive = adaptive
+        self._in_flight = 0
+        self._streak = 0
+        self._cond = asyncio.Condition()
+
+    async def __aenter__(self) -> None:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self._in_flight < self.limit)
+            self._in_flight += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        async with self._cond:
+            self._in_flight -= 1
+            self._cond.notify_all()
+
+    def throttled(self) -> None:
+        """A 429 arrived: halve the limit."""
+        if self._adaptive:
+            self.limit = max(1, self.limit // 2)
+            self._streak = 0
+
+    async def succeeded(self) -> None:
+        """A success: after ``limit`` of them in a row, allow one more request in flight."""
+        if not self._adaptive or self.limit >= self.maximum:
+            return
+        self._streak += 1
+        if self._streak >= self.limit:
+            self._streak = 0
+            async with self._cond:
+                self.limit += 1
+                self._cond.notify_all()
+
+
+class Caller:
+    """Sends requests through a backend under one run's :class:`LimitsConfig`."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        limits: LimitsConfig,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.backend = backend
+        self.limits = limits
+        self.concurrency = AdaptiveConcurrency(limits.concurrency, adaptive=limits.adaptive)
+        self._rpm = AsyncLimiter(limits.rpm, 60) if limits.rpm else None
+        self._tpm = AsyncLimiter(limits.tpm, 60) if limits.tpm else None
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+
+    def _delay(self, attempt: int, error: BackendError) -> float:
+        cap = self.limits.backoff_max_s
+        if error.retry_after is not None:
+            return min(cap, error.retry_after)
+        return self._rng.uniform(0, min(cap, self.limits.backoff_base_s * 2**attempt))
+
+    async def call(self, request: Request) -> Completion:
+        """Answer one request, retrying transient failures; raises the last error otherwise."""
+        attempt = 0
+        while True:
+            if self._rpm is not None:
+                await self._rpm.acquire()
+            if self._tpm is not None:
+                await self._tpm.acquire(min(_token_estimate(request), self.limits.tpm or 1))
+            started = time.perf_counter()
+            try:
+                async with self.concurrency:
+                    try:
+                        async with asyncio.timeout(self.limits.timeout_s):
+                            completion = await self.backend.generate(request)
+                    except TimeoutError:
+                        raise Timeout(
+                            f"no answer within limits.timeout_s={self.limits.timeout_s:g}s"
+                        ) from None
+            except BackendError as error:
+                decision = self.backend.classify(error)
+                if decision is RetryDecision.rate_limit:
+                    self.concurrency.throttled()
+                if decision is RetryDecision.fail or attempt >= self.limits.max_retries:
+                    if attempt:
+                        raise type(error)(
+                            f"{error} (after {attempt + 1} attempts)",
+                            status=error.status,
+                            retry_after=error.retry_after,
+                        ) from error
+                    raise
+                delay = self._delay(attempt, error)
+                log.debug(
+                    "retry %s of %s in %.2fs: %s", attempt + 1, request.sample_id, delay, error
+                )
+                attempt += 1
+                await self._sleep(delay)
+                continue
+            await self.concurrency.succeeded()
+            latency = time.perf_counter() - started
+            return Completion(
+                text=completion.text,
+                usage=completion.usage,
+                finish_reason=completion.finish_reason,
+                latency_s=completion.latency_s or latency,
+                attempts=attempt + 1,
+            )
+
+
+def _token_estimate(request: Request) -> int:
+    """Rough tokens of a request for the TPM limiter: 4 characters a token, 256 per image."""
+    from evalkit.records import ImagePart
+
+    chars = sum(len(m.text) for m in request.messages)
+    images = sum(isinstance(p, ImagePart) for m in request.messages for p in m.parts)
+    return chars // 4 + 256 * images + (request.params.max_tokens or 0)

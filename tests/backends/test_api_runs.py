@@ -1,0 +1,74 @@
+"""Whole runs through the API backends against the loopback server, faults included."""
+
+from __future__ import annotations
+
+import random
+
+from evalkit import load_run
+
+from ..fake_server import FakeVLMServer, Fault
+
+
+def test_openai_run_scores_every_sample(run_eval, server: FakeVLMServer) -> None:
+    server.answer = "1"
+    outcome = run_eval("task=docvqa", "backend=openai", f"backend.base_url={server.openai_url}",
+                       "backend.model=qwen2.5-vl-7b", "dataset.limit=12")  # fmt: skip
+    run = load_run(outcome.run_dir)
+    assert len(run.samples) == 12 and run.samples["error_type"].isna().all()
+    assert (run.samples["model"] == "qwen2.5-vl-7b").all()
+    assert (run.samples["input_tokens"] == 100).all() and (run.samples["attempts"] == 1).all()
+    assert len(server.received) == 12
+    assert run.manifest is not None
+    assert run.manifest["usage"] == {
+        "input_tokens": 1200,
+        "output_tokens": 24,
+        "image_tokens": None,
+    }
+
+
+def test_twenty_percent_faults_end_scored_or_as_error_rows(run_eval, server: FakeVLMServer) -> None:
+    rng = random.Random(3)
+    kinds = [Fault(429, headers={"Retry-After": "0"}), Fault(500), Fault(200, body=b"garbage"),
+             Fault(400, body=b'{"code":"DataInspectionFailed","message":"refused"}')]  # fmt: skip
+    server.faults.extend(rng.choice(kinds) if rng.random() < 0.2 else Fault() for _ in range(400))
+    # Fault() with status 200 and no body answers normally
+    outcome = run_eval("task=vqav2", "backend=dashscope", f"backend.base_url={server.dashscope_url}",
+                       "backend.api_key_env=null", "limits.backoff_base_s=0.001",
+                       "limits.concurrency=16")  # fmt: skip
+    run = load_run(outcome.run_dir)
+    samples = run.samples
+    assert len(samples) == 60 and samples["sample_id"].is_unique
+    failed = samples[samples["error_type"].notna()]
+    scored = samples[samples["error_type"].isna()]
+    assert set(failed["error_type"]) <= {"InvalidRequest"}  # only the permanent refusals remain
+    assert scored["vqa_accuracy"].notna().all() and failed["vqa_accuracy"].isna().all()
+    assert (scored["attempts"] >= 1).all() and scored["attempts"].max() > 1
+    assert run.summary is not None
+    assert int(run.summary["n"].iloc[0]) == len(scored)
+    assert int(run.summary["n_failed"].iloc[0]) == len(failed)
+
+
+def test_wholesale_failure_aborts_with_one_line(cli, server: FakeVLMServer) -> None:
+    server.faults.extend(Fault(401, body=b'{"code":"InvalidApiKey","message":"Invalid API-key provided."}')
+                         for _ in range(100))  # fmt: skip
+    proc = cli("task=vqav2", "backend=dashscope", f"backend.base_url={server.dashscope_url}",
+               "backend.api_key_env=null", "limits.max_error_rate=0.5", "limits.concurrency=2")  # fmt: skip
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()[-1:]
+    assert line.startswith("evalkit: error: run aborted: ") and "AuthError" in line
+    assert len(server.received) < 40  # stopped early instead of sending all 60
+
+
+def test_missing_key_fails_before_any_request(cli, server: FakeVLMServer) -> None:
+    proc = cli("task=docvqa", "backend=dashscope", "backend.api_key_env=EVALKIT_UNSET_KEY")
+    assert proc.returncode == 2
+    assert "set the environment variable EVALKIT_UNSET_KEY" in proc.stderr
+    assert server.received == []
+
+
+def test_openai_needs_a_model_and_url(cli) -> None:
+    proc = cli("task=docvqa", "backend=openai")
+    assert proc.returncode == 2
+    assert (
+        "backend.model is required" in proc.stderr or "backend.base_url is required" in proc.stderr
+    )

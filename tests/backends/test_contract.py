@@ -1,0 +1,244 @@
+"""The contract every API backend meets, over real HTTP against the loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from evalkit.backends import build_backend
+from evalkit.backends.retry import Caller
+from evalkit.config import BackendConfig, LimitsConfig
+from evalkit.errors import (
+    AuthError,
+    ConfigError,
+    InvalidRequest,
+    MalformedResponse,
+    RateLimited,
+    ServerError,
+    Timeout,
+)
+from evalkit.prompt import plan_rendering, render
+from evalkit.records import GenerationParams, ImagePart, ImageRef, Message, Request, TextPart
+from evalkit.tasks import load_task
+
+from ..fake_server import DASHSCOPE_PATH, OPENAI_PATH, FakeVLMServer, Fault
+
+KEY = "sk-test-SECRET-123"
+
+
+def _jpeg() -> ImageRef:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), "red").save(buf, format="JPEG")
+    return ImageRef(buf.getvalue(), 32, 24, "JPEG")
+
+
+IMAGE = _jpeg()
+REQUEST = Request(
+    "s1",
+    (
+        Message("system", (TextPart("You are a helpful assistant."),)),
+        Message("user", (ImagePart(IMAGE), TextPart("What colour?"))),
+        Message("assistant", (TextPart("Red."),)),
+        Message("user", (ImagePart(IMAGE), TextPart("And now?"))),
+    ),
+    GenerationParams(
+        max_tokens=16,
+        temperature=0.0,
+        top_p=0.9,
+        top_k=5,
+        seed=7,
+        stop=("\n",),
+        repetition_penalty=1.05,
+    ),  # fmt: skip
+)
+
+
+class BackendContract:
+    """Subclasses name the backend, its URL on the fake server and its request path."""
+
+    name: str
+    path: str
+
+    def url(self, server: FakeVLMServer) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def make(self, server: FakeVLMServer, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Caller]:
+        monkeypatch.setenv("EVALKIT_TEST_KEY", KEY)
+        self.sleeps: list[float] = []
+
+        async def record_sleep(seconds: float) -> None:
+            self.sleeps.append(seconds)
+
+        def _make(**limits: Any) -> Caller:
+            config = BackendConfig(name=self.name, model="test-model", base_url=self.url(server),
+                                   api_key_env="EVALKIT_TEST_KEY")  # fmt: skip
+            backend = build_backend(config, load_task("docvqa"), "pixel")
+            settings = {"max_retries": 3, "timeout_s": 5.0, "backoff_base_s": 0.01, **limits}
+            return Caller(backend, LimitsConfig(**settings), sleep=record_sleep)
+
+        return _make
+
+    def call(self, caller: Caller, request: Request = REQUEST) -> Any:
+        async def go() -> Any:
+            try:
+                return await caller.call(request)
+            finally:
+                await caller.backend.aclose()
+
+        return asyncio.run(go())
+
+    # -------------------------------------------------------------------------------- contract
+    def test_returns_text_and_usage(self, make, server: FakeVLMServer) -> None:
+        server.answer = "红色 / red"
+        completion = self.call(make())
+        assert completion.text == "红色 / red"
+        assert completion.finish_reason == "stop"
+        assert completion.attempts == 1 and completion.latency_s > 0
+        assert completion.usage.input_tokens and completion.usage.output_tokens == 2
+        [received] = server.received
+        assert received.path == self.path
+        assert received.headers["Authorization"] == f"Bearer {KEY}"
+
+    def test_retries_429_honouring_retry_after(self, make, server: FakeVLMServer) -> None:
+        server.faults.extend([Fault(429, headers={"Retry-After": "0.25"}),
+                              Fault(429, headers={"retry-after-ms": "40"})])  # fmt: skip
+        caller = make()
+        completion = self.call(caller)
+        assert completion.attempts == 3 and len(server.received) == 3
+        assert self.sleeps == [0.25, 0.04]
+        assert caller.concurrency.limit < caller.concurrency.maximum  # shrank on the 429s
+
+    def test_retries_5xx_then_gives_up(self, make, server: FakeVLMServer) -> None:
+        server.faults.extend(Fault(503) for _ in range(10))
+        with pytest.raises(ServerError, match="after 3 attempts"):
+            self.call(make(max_retries=2))
+        assert len(server.received) == 3
+        assert all(0 <= s <= 0.01 * 2**i for i, s in enumerate(self.sleeps))  # jittered backoff
+
+    def test_fails_fast_on_401(self, make, server: FakeVLMServer) -> None:
+        server.faults.append(
+            Fault(401, body=b'{"code":"InvalidApiKey","message":"Invalid API-key provided."}')
+        )
+        with pytest.raises(AuthError):
+            self.call(make())
+        assert len(server.received) == 1
+
+    def test_400_is_not_retried(self, make, server: FakeVLMServer) -> None:
+        server.faults.append(
+            Fault(400, body=b'{"code":"DataInspectionFailed","message":"inappropriate content"}')
+        )
+        with pytest.raises(InvalidRequest):
+            self.call(make())
+        assert len(server.received) == 1
+
+    def test_times_out_and_retries(self, make, server: FakeVLMServer) -> None:
+        server.faults.extend([Fault(hang_s=2.0), Fault(hang_s=2.0)])
+        with pytest.raises(Timeout, match="after 2 attempts"):
+            self.call(make(max_retries=1, timeout_s=0.2))
+        assert len(server.received) == 2
+
+    def test_malformed_body_is_retried_then_an_error(self, make, server: FakeVLMServer) -> None:
+        server.faults.extend(
+            [Fault(200, body=b"<html>oops</html>"), Fault(200, body=b'{"choices": []}')]
+        )
+        with pytest.raises(MalformedResponse):
+            self.call(make(max_retries=1))
+        assert len(server.received) == 2
+
+    def test_truncated_body_then_success(self, make, server: FakeVLMServer) -> None:
+        server.faults.append(Fault(200, body=b'{"choices": [{"mess', truncate=True))
+        completion = self.call(make())
+        assert completion.attempts == 2
+
+    def test_key_never_leaks_into_errors(self, make, server: FakeVLMServer) -> None:
+        body = f'{{"code":"InvalidParameter","message":"bad header Bearer {KEY}"}}'.encode()
+        server.faults.append(Fault(400, body=body))
+        with pytest.raises(InvalidRequest) as info:
+            self.call(make())
+        assert KEY not in str(info.value) and "***" in str(info.value)
+
+    def test_missing_key_is_a_config_error_for_remote_servers(self, monkeypatch) -> None:
+        monkeypatch.delenv("EVALKIT_NO_SUCH_KEY", raising=False)
+        config = BackendConfig(name=self.name, model="m", base_url="https://api.example.invalid/v1",
+                               api_key_env="EVALKIT_NO_SUCH_KEY")  # fmt: skip
+        with pytest.raises(ConfigError, match="set the environment variable EVALKIT_NO_SUCH_KEY"):
+            build_backend(config, load_task("docvqa"), "pixel")
+
+    def test_rate_limited_when_throttling_persists(self, make, server: FakeVLMServer) -> None:
+        server.faults.extend(Fault(429) for _ in range(5))
+        with pytest.raises(RateLimited):
+            self.call(make(max_retries=1))
+
+
+def _image_urls(content: list[dict[str, Any]]) -> list[str]:
+    return [c["image_url"]["url"] if "image_url" in c else c["image"] for c in content
+            if "image_url" in c or "image" in c]  # fmt: skip
+
+
+EXPECTED_DATA_URL = "data:image/jpeg;base64," + base64.b64encode(IMAGE.data).decode()
+
+
+class TestOpenAI(BackendContract):
+    name, path = "openai", OPENAI_PATH
+
+    def url(self, server: FakeVLMServer) -> str:
+        return server.openai_url
+
+    def test_request_body(self, make, server: FakeVLMServer) -> None:
+        self.call(make())
+        body = server.received[0].body
+        assert body["model"] == "test-model"
+        assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
+        user = body["messages"][1]["content"]
+        assert user[0] == {"type": "image_url", "image_url": {"url": EXPECTED_DATA_URL}}
+        assert user[1] == {"type": "text", "text": "What colour?"}
+        assert (body["max_tokens"], body["temperature"], body["top_p"], body["top_k"], body["seed"],
+                body["stop"], body["repetition_penalty"]) == (16, 0.0, 0.9, 5, 7, ["\n"], 1.05)  # fmt: skip
+
+
+class TestDashScope(BackendContract):
+    name, path = "dashscope", DASHSCOPE_PATH
+
+    def url(self, server: FakeVLMServer) -> str:
+        return server.dashscope_url
+
+    def test_request_body(self, make, server: FakeVLMServer) -> None:
+        self.call(make())
+        body = server.received[0].body
+        assert body["model"] == "test-model"
+        messages = body["input"]["messages"]
+        assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+        assert messages[0]["content"] == [{"text": "You are a helpful assistant."}]
+        assert messages[1]["content"] == [{"image": EXPECTED_DATA_URL}, {"text": "What colour?"}]
+        assert body["parameters"] == {"result_format": "message", "max_tokens": 16, "temperature": 0.0,
+                                      "top_p": 0.9, "top_k": 5, "seed": 7, "stop": ["\n"],
+                                      "repetition_penalty": 1.05}  # fmt: skip
+
+    def test_usage_has_image_tokens(self, make, server: FakeVLMServer) -> None:
+        usage = self.call(make()).usage
+        assert (usage.input_tokens, usage.output_tokens, usage.image_tokens) == (300, 2, 256)
+
+
+def test_rendered_task_prompt_reaches_the_server(server: FakeVLMServer, monkeypatch) -> None:
+    from evalkit.records import Sample
+
+    monkeypatch.setenv("EVALKIT_TEST_KEY", KEY)
+    task = load_task("docvqa")
+    config = BackendConfig(name="openai", model="m", base_url=server.openai_url,
+                           api_key_env="EVALKIT_TEST_KEY", prompt_family="qwen-vl")  # fmt: skip
+    plan = plan_rendering(task, config)
+    request = render(Sample("q", (IMAGE,), "What is the total?", ("1",)), plan)
+    caller = Caller(build_backend(config, task, plan.box_format), LimitsConfig())
+    asyncio.run(caller.call(request))
+    content = server.received[0].body["messages"][0]["content"]
+    assert (
+        content[1]["text"] == "What is the total? Answer:"
+        and server.received[0].body["max_tokens"] == 100
+    )

@@ -1,0 +1,131 @@
+"""A loopback VLM server speaking the OpenAI chat-completions and DashScope native protocols.
+
+Runs in a thread on 127.0.0.1 with fault injection: scripted responses for the next requests
+(status + headers + body, hangs, latency, truncated or garbage bodies) and a record of every
+request it received, so tests assert on what reached the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+OPENAI_PATH = "/v1/chat/completions"
+DASHSCOPE_PATH = "/api/v1/services/aigc/multimodal-generation/generation"
+
+
+@dataclass
+class Fault:
+    """What to do with one request instead of answering normally."""
+
+    status: int = 200
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    hang_s: float = 0.0
+    truncate: bool = False
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class FakeVLMServer:
+    def __init__(self) -> None:
+        self.answer = "1"
+        self.latency_s = 0.0
+        self.faults: deque[Fault] = deque()
+        self.received: list[Received] = []
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> FakeVLMServer:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def reset(self) -> None:
+        self.answer, self.latency_s = "1", 0.0
+        self.faults.clear()
+        self.received.clear()
+
+    @property
+    def openai_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def dashscope_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v1"
+
+    # ------------------------------------------------------------------ serving
+    def _serve(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        app = web.Application(client_max_size=64 * 2**20)
+        app.router.add_post(OPENAI_PATH, self._handle)
+        app.router.add_post(DASHSCOPE_PATH, self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError:
+            body = {"_raw": raw.decode("utf-8", "replace")}
+        self.received.append(Received(request.path, dict(request.headers), body))
+        fault = self.faults.popleft() if self.faults else None
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        if fault is not None:
+            if fault.hang_s:
+                await asyncio.sleep(fault.hang_s)
+            if fault.body is not None or fault.status != 200:
+                payload = fault.body if fault.body is not None else b'{"error": "injected"}'
+                if fault.truncate:
+                    response = web.StreamResponse(status=fault.status, headers=fault.headers)
+                    response.content_length = len(payload) + 100
+                    await response.prepare(request)
+                    await response.write(payload)
+                    request.transport.close()  # type: ignore[union-attr]
+                    return response
+                return web.Response(status=fault.status, body=payload, headers=fault.headers,
+                                    content_type="application/json")  # fmt: skip
+        text = self.answer
+        if request.path == OPENAI_PATH:
+            out = {"id": "x", "object": "chat.completion", "model": body.get("model"),
+                   "choices": [{"index": 0, "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": text}}],
+                   "usage": {"prompt_tokens": 100, "completion_tokens": 2, "total_tokens": 102}}  # fmt: skip
+        else:
+            out = {"output": {"choices": [{"finish_reason": "stop",
+                                           "message": {"role": "assistant", "content": [{"text": text}]}}]},
+                   "usage": {"input_tokens": 300, "output_tokens": 2, "image_tokens": 256},
+                   "request_id": "fake"}  # fmt: skip
+        return web.json_response(out)
