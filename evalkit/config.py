@@ -176,6 +176,12 @@ class BackendConfig:
     seed: int | None = 1234
     stop: list[str] = field(default_factory=list)
     repetition_penalty: float | None = None
+    stream: bool = False
+    """Ask for a streamed answer (SSE) and record the time to first token."""
+    min_pixels: int | None = None
+    """Qwen2/2.5-VL: lower bound of the server-side resize, sent with every image."""
+    max_pixels: int | None = None
+    """Qwen2/2.5-VL: upper bound of the server-side resize, sent with every image."""
     extra_body: dict[str, Any] = field(default_factory=dict)
     """Provider-specific request fields, e.g. DashScope's ``vl_high_resolution_images: true``."""
 

@@ -110,6 +110,7 @@ def _row(result: SampleResult, *, run_id: str, cfg: RunConfig, backend: Backend)
         "image_tokens": usage.image_tokens,
         "cost": None,
         "latency_s": completion.latency_s if completion else None,
+        "ttft_s": completion.ttft_s if completion else None,
         "cache_hit": False,
         "attempts": completion.attempts if completion else None,
         "finish_reason": completion.finish_reason if completion else None,

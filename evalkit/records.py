@@ -184,6 +184,8 @@ class Completion:
     """Wall time of the successful attempt, in seconds."""
     attempts: int = 1
     """How many attempts it took (1 = no retry)."""
+    ttft_s: float | None = None
+    """Time to the first generated text of a streamed answer, in seconds; ``None`` unstreamed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     hang_s: float = 0.0
     truncate: bool = False
+    broken_stream: bool = False
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -116,8 +118,13 @@ class FakeVLMServer:
                     request.transport.close()  # type: ignore[union-attr]
                     return response
                 return web.Response(status=fault.status, body=payload, headers=fault.headers,
-                                    content_type="application/json")  # fmt: skip
+                                    content_type=fault.content_type)  # fmt: skip
         text = self.answer
+        streamed = body.get("stream") or request.headers.get("X-DashScope-SSE") == "enable"
+        if streamed:
+            return await self._stream(
+                request, body, text, broken=bool(fault and fault.broken_stream)
+            )
         if request.path == OPENAI_PATH:
             out = {"id": "x", "object": "chat.completion", "model": body.get("model"),
                    "choices": [{"index": 0, "finish_reason": "stop",
@@ -129,3 +136,38 @@ class FakeVLMServer:
                    "usage": {"input_tokens": 300, "output_tokens": 2, "image_tokens": 256},
                    "request_id": "fake"}  # fmt: skip
         return web.json_response(out)
+
+    async def _stream(self, request: web.Request, body: dict[str, Any], text: str, *,
+                      broken: bool) -> web.StreamResponse:  # fmt: skip
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        pieces = [text[i : i + 2] for i in range(0, len(text), 2)] or [""]
+        openai = request.path == OPENAI_PATH
+        incremental = (body.get("parameters") or {}).get("incremental_output", True)
+        so_far = ""
+        for n, piece in enumerate(pieces):
+            last = n == len(pieces) - 1
+            so_far += piece
+            if openai:
+                chunk = {"choices": [{"index": 0, "delta": {"content": piece},
+                                      "finish_reason": "stop" if last else None}]}  # fmt: skip
+                event = f"data: {json.dumps(chunk)}\n\n"
+            else:
+                shown = piece if incremental else so_far
+                data = {"output": {"choices": [{"message": {"content": [{"text": shown}], "role": "assistant"},
+                                                "finish_reason": "stop" if last else "null"}]},
+                        "usage": {"input_tokens": 300, "output_tokens": n + 1, "image_tokens": 256}}  # fmt: skip
+                event = f"id:{n + 1}\nevent:result\n:HTTP_STATUS/200\ndata:{json.dumps(data, ensure_ascii=False)}\n\n"
+            await response.write(event.encode())
+            if broken and n == 0:
+                request.transport.close()  # type: ignore[union-attr]
+                return response
+            await asyncio.sleep(0.001)
+        if openai:
+            usage = {
+                "choices": [],
+                "usage": {"prompt_tokens": 100, "completion_tokens": len(pieces)},
+            }
+            await response.write(f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode())
+        await response.write_eof()
+        return response

@@ -11,7 +11,7 @@ from evalkit.backends.base import BackendIdentity, RetryDecision
 from evalkit.backends.http import HttpClient
 from evalkit.backends.retry import default_classify
 from evalkit.config import BackendConfig, TaskSpec
-from evalkit.errors import ConfigError
+from evalkit.errors import BackendError, ConfigError
 from evalkit.records import ImageRef
 
 __all__ = ["ApiBackend", "data_url"]
@@ -57,10 +57,19 @@ class ApiBackend:
             )
         headers = {self.auth_header: f"Bearer {self._key}"} if self._key else {}
         self.client = HttpClient(base_url=base_url, headers=headers, max_connections=256)
+        pixels = {"min_pixels": config.min_pixels, "max_pixels": config.max_pixels}
+        self.image_extra = {k: v for k, v in pixels.items() if v is not None}
+        """Per-image fields sent with every image (``min_pixels`` / ``max_pixels``)."""
 
     def scrub(self, text: str) -> str:
         """``text`` with the API key masked, for anything that may be shown or stored."""
         return text.replace(self._key, "***") if self._key else text
+
+    def scrubbed(self, error: BackendError) -> BackendError:
+        """The same error with the key masked in its message."""
+        return type(error)(
+            self.scrub(str(error)), status=error.status, retry_after=error.retry_after
+        )
 
     def classify(self, error: Exception) -> RetryDecision:
         """Transient failures retry, rate limits also shrink concurrency, the rest fail."""

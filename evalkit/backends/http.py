@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -26,7 +26,7 @@ from evalkit.errors import (
     Timeout,
 )
 
-__all__ = ["HttpClient", "HttpResponse", "error_for_status", "retry_after_seconds"]
+__all__ = ["HttpClient", "HttpResponse", "SseEvent", "error_for_status", "retry_after_seconds"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,41 @@ class HttpResponse:
                 f"HTTP {self.status}: body is not JSON ({exc.__class__.__name__}): {snippet!r}",
                 status=self.status,
             ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class SseEvent:
+    """One server-sent event: its ``event`` name, joined ``data`` lines and ``:`` comments."""
+
+    event: str
+    data: str
+    comments: tuple[str, ...] = ()
+
+
+async def _sse_events(lines: AsyncIterable[bytes]) -> AsyncIterator[SseEvent]:
+    event, data, comments = "message", list[str](), list[str]()
+    first = True
+    async for raw in lines:
+        line = raw.decode("utf-8")
+        if first:
+            line, first = line.lstrip("\ufeff"), False  # DashScope prepends a BOM
+        line = line.rstrip("\r\n")
+        if not line:
+            if data or comments:
+                yield SseEvent(event, "\n".join(data), tuple(comments))
+            event, data, comments = "message", [], []
+            continue
+        if line.startswith(":"):
+            comments.append(line[1:].strip())
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event = value
+    if data or comments:
+        yield SseEvent(event, "\n".join(data), tuple(comments))
 
 
 class HttpClient:
@@ -84,6 +119,36 @@ class HttpClient:
             raise MalformedResponse(f"response body cut short from {url}: {exc}") from exc
         except aiohttp.ClientError as exc:
             raise ServerError(f"connection to {url} failed: {exc.__class__.__name__}") from exc
+
+    async def stream_sse(
+        self, path: str, body: Any, *, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[HttpResponse | SseEvent]:
+        """POST ``body`` and yield the events of an SSE answer as they arrive.
+
+        A non-200 answer is yielded once as a whole :class:`HttpResponse` and ends the stream.
+        A stream cut short is a :class:`MalformedResponse`.
+        """
+        session = self._ensure()
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        sent = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            **(headers or {}),
+        }
+        try:
+            async with session.post(url, data=data, headers=sent) as resp:
+                if resp.status != 200:
+                    yield HttpResponse(resp.status, dict(resp.headers), await resp.read())
+                    return
+                async for event in _sse_events(resp.content):
+                    yield event
+        except aiohttp.ClientPayloadError as exc:
+            raise MalformedResponse(f"event stream cut short from {url}: {exc}") from exc
+        except aiohttp.ClientError as exc:
+            raise ServerError(f"connection to {url} failed: {exc.__class__.__name__}") from exc
+        except UnicodeDecodeError as exc:
+            raise MalformedResponse(f"event stream from {url} is not UTF-8") from exc
 
     async def close(self) -> None:
         """Close the pool."""

@@ -1,25 +1,36 @@
 """``backend=openai``: any OpenAI-compatible chat-completions server.
 
-vLLM, SGLang, LMDeploy, Ollama, OpenAI itself, DashScope's compatible mode.
+vLLM, SGLang, LMDeploy, Ollama, OpenAI itself, DashScope's compatible mode. With
+``backend.stream=true`` the answer is read from the SSE chunks (``stream_options.include_usage``
+asks for the usage in the last chunk) and the time to first token is recorded.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 from evalkit.backends.api import ApiBackend, data_url
-from evalkit.backends.http import HttpResponse, error_for_status
+from evalkit.backends.http import HttpResponse, SseEvent, error_for_status
 from evalkit.errors import BackendError, MalformedResponse
 from evalkit.records import Completion, Request, TextPart, Usage
 
 __all__ = ["OpenAIBackend", "openai_body", "parse_openai"]
 
 
-def openai_body(request: Request, model: str, extra: dict[str, Any]) -> dict[str, Any]:
+def openai_body(
+    request: Request,
+    model: str,
+    extra: dict[str, Any],
+    *,
+    image_extra: dict[str, int] | None = None,
+) -> dict[str, Any]:
     """The chat-completions request body.
 
     ``top_k`` and ``repetition_penalty`` go top-level (vLLM and SGLang read them there; OpenAI
-    itself rejects them, so leave them unset for it).
+    itself rejects them, so leave them unset for it). ``image_extra`` (``min_pixels`` /
+    ``max_pixels``) goes beside each ``image_url``, as Qwen's own API cookbook sends it.
     """
     messages = []
     for message in request.messages:
@@ -28,7 +39,8 @@ def openai_body(request: Request, model: str, extra: dict[str, Any]) -> dict[str
             if isinstance(part, TextPart):
                 content.append({"type": "text", "text": part.text})
             else:
-                content.append({"type": "image_url", "image_url": {"url": data_url(part.image)}})
+                image = {"type": "image_url", "image_url": {"url": data_url(part.image)}}
+                content.append({**image, **(image_extra or {})})
         messages.append({"role": message.role, "content": content})
     p = request.params
     body: dict[str, Any] = {"model": model, "messages": messages}
@@ -55,17 +67,25 @@ def parse_openai(response: HttpResponse) -> Completion:
         choice = data["choices"][0]
         content = choice["message"]["content"]
         usage = data.get("usage") or {}
-    except (KeyError, IndexError, TypeError) as exc:
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedResponse(f"HTTP 200 without choices[0].message.content ({exc!r})") from exc
+    return Completion(
+        text=_text(content), usage=_usage(usage), finish_reason=choice.get("finish_reason")
+    )
+
+
+def _text(content: Any) -> str:
     if isinstance(content, list):  # content parts
-        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     if content is not None and not isinstance(content, str):
         raise MalformedResponse(f"message.content has type {type(content).__name__}")
-    return Completion(
-        text=content or "",
-        usage=Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"), None),
-        finish_reason=choice.get("finish_reason"),
-    )
+    return content or ""
+
+
+def _usage(usage: Any) -> Usage:
+    if not isinstance(usage, dict):
+        return Usage()
+    return Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"), None)
 
 
 def _error(response: HttpResponse) -> BackendError:
@@ -79,18 +99,63 @@ def _error(response: HttpResponse) -> BackendError:
             message = detail
     except (MalformedResponse, AttributeError):
         pass
-    return error_for_status(response.status, message, code=code and str(code),
-                            headers=response.headers)  # fmt: skip
+    return error_for_status(
+        response.status, message, code=code and str(code), headers=response.headers
+    )
 
 
 class OpenAIBackend(ApiBackend):
     """POST ``{base_url}/chat/completions``."""
 
+    def _body(self, request: Request) -> dict[str, Any]:
+        extra = dict(self.config.extra_body)
+        if self.config.stream:
+            extra.update(stream=True, stream_options={"include_usage": True})
+        return openai_body(request, self.config.model, extra, image_extra=self.image_extra)
+
     async def generate(self, request: Request) -> Completion:
-        """One chat completion."""
-        body = openai_body(request, self.config.model, dict(self.config.extra_body))
+        """One chat completion, streamed or not."""
+        body = self._body(request)
         try:
+            if self.config.stream:
+                return await self._stream(body)
             return parse_openai(await self.client.post_json("chat/completions", body))
         except BackendError as exc:
-            raise type(exc)(self.scrub(str(exc)), status=exc.status,
-                            retry_after=exc.retry_after) from None  # fmt: skip
+            raise self.scrubbed(exc) from None
+
+    async def _stream(self, body: dict[str, Any]) -> Completion:
+        started = time.perf_counter()
+        parts: list[str] = []
+        ttft = finish = None
+        usage = Usage()
+        done = False
+        async for item in self.client.stream_sse("chat/completions", body):
+            if isinstance(item, HttpResponse):
+                raise _error(item)
+            if item.data.strip() == "[DONE]":
+                done = True
+                break
+            chunk = _chunk(item)
+            if "error" in chunk:
+                raise _error(HttpResponse(500, {}, json.dumps(chunk).encode()))
+            for choice in chunk.get("choices") or []:
+                piece = _text((choice.get("delta") or {}).get("content"))
+                if piece and ttft is None:
+                    ttft = time.perf_counter() - started
+                parts.append(piece)
+                finish = choice.get("finish_reason") or finish
+            if chunk.get("usage"):
+                usage = _usage(chunk["usage"])
+        if not done and finish is None:
+            raise MalformedResponse("event stream ended before [DONE] or a finish_reason")
+        return Completion("".join(parts), usage, finish, ttft_s=ttft)
+
+
+def _chunk(event: SseEvent) -> dict[str, Any]:
+    try:
+        chunk = json.loads(event.data)
+    except json.JSONDecodeError as exc:
+        raise MalformedResponse(f"event data is not JSON: {event.data[:60]!r}") from exc
+    if not isinstance(chunk, dict):
+        raise MalformedResponse("event data is not a JSON object")
+    return chunk

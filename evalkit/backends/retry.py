@@ -143,6 +143,7 @@ class Caller:
                 finish_reason=completion.finish_reason,
                 latency_s=completion.latency_s or latency,
                 attempts=attempt + 1,
+                ttft_s=completion.ttft_s,
             )
 
 

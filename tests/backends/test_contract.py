@@ -76,9 +76,10 @@ class BackendContract:
         async def record_sleep(seconds: float) -> None:
             self.sleeps.append(seconds)
 
-        def _make(**limits: Any) -> Caller:
+        def _make(stream: bool = False, **limits: Any) -> Caller:
             config = BackendConfig(name=self.name, model="test-model", base_url=self.url(server),
-                                   api_key_env="EVALKIT_TEST_KEY")  # fmt: skip
+                                   api_key_env="EVALKIT_TEST_KEY", stream=stream,
+                                   min_pixels=3136, max_pixels=1003520)  # fmt: skip
             backend = build_backend(config, load_task("docvqa"), "pixel")
             settings = {"max_retries": 3, "timeout_s": 5.0, "backoff_base_s": 0.01, **limits}
             return Caller(backend, LimitsConfig(**settings), sleep=record_sleep)
@@ -171,6 +172,26 @@ class BackendContract:
         with pytest.raises(ConfigError, match="set the environment variable EVALKIT_NO_SUCH_KEY"):
             build_backend(config, load_task("docvqa"), "pixel")
 
+    def test_streamed_answer_and_time_to_first_token(self, make, server: FakeVLMServer) -> None:
+        server.answer = "这是一个海滩 on a sunny day"
+        completion = self.call(make(stream=True))
+        assert completion.text == "这是一个海滩 on a sunny day"
+        assert completion.finish_reason == "stop"
+        assert completion.ttft_s is not None and 0 < completion.ttft_s <= completion.latency_s
+        assert completion.usage.input_tokens and completion.usage.output_tokens
+
+    def test_broken_stream_is_retried(self, make, server: FakeVLMServer) -> None:
+        server.answer = "a long enough answer"
+        server.faults.append(Fault(broken_stream=True))
+        completion = self.call(make(stream=True))
+        assert completion.text == "a long enough answer" and completion.attempts == 2
+
+    def test_stream_errors_are_classified(self, make, server: FakeVLMServer) -> None:
+        server.faults.append(Fault(401, body=b'{"code":"InvalidApiKey","message":"no"}'))
+        with pytest.raises(AuthError):
+            self.call(make(stream=True))
+        assert len(server.received) == 1
+
     def test_rate_limited_when_throttling_persists(self, make, server: FakeVLMServer) -> None:
         server.faults.extend(Fault(429) for _ in range(5))
         with pytest.raises(RateLimited):
@@ -197,7 +218,8 @@ class TestOpenAI(BackendContract):
         assert body["model"] == "test-model"
         assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
         user = body["messages"][1]["content"]
-        assert user[0] == {"type": "image_url", "image_url": {"url": EXPECTED_DATA_URL}}
+        assert user[0] == {"type": "image_url", "image_url": {"url": EXPECTED_DATA_URL},
+                           "min_pixels": 3136, "max_pixels": 1003520}  # fmt: skip
         assert user[1] == {"type": "text", "text": "What colour?"}
         assert (body["max_tokens"], body["temperature"], body["top_p"], body["top_k"], body["seed"],
                 body["stop"], body["repetition_penalty"]) == (16, 0.0, 0.9, 5, 7, ["\n"], 1.05)  # fmt: skip
@@ -216,10 +238,21 @@ class TestDashScope(BackendContract):
         messages = body["input"]["messages"]
         assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
         assert messages[0]["content"] == [{"text": "You are a helpful assistant."}]
-        assert messages[1]["content"] == [{"image": EXPECTED_DATA_URL}, {"text": "What colour?"}]
+        assert messages[1]["content"] == [
+            {"image": EXPECTED_DATA_URL, "min_pixels": 3136, "max_pixels": 1003520},
+            {"text": "What colour?"},
+        ]
         assert body["parameters"] == {"result_format": "message", "max_tokens": 16, "temperature": 0.0,
                                       "top_p": 0.9, "top_k": 5, "seed": 7, "stop": ["\n"],
                                       "repetition_penalty": 1.05}  # fmt: skip
+
+    def test_cumulative_stream(self, server: FakeVLMServer) -> None:
+        server.answer = "cumulative text arrives whole each time"
+        config = BackendConfig(name="dashscope", model="m", base_url=server.dashscope_url, api_key_env=None,
+                               stream=True, extra_body={"incremental_output": False})  # fmt: skip
+        caller = Caller(build_backend(config, load_task("docvqa"), "pixel"), LimitsConfig())
+        assert self.call(caller).text == "cumulative text arrives whole each time"
+        assert server.received[0].body["parameters"]["incremental_output"] is False
 
     def test_usage_has_image_tokens(self, make, server: FakeVLMServer) -> None:
         usage = self.call(make()).usage
@@ -236,7 +269,12 @@ def test_rendered_task_prompt_reaches_the_server(server: FakeVLMServer, monkeypa
     plan = plan_rendering(task, config)
     request = render(Sample("q", (IMAGE,), "What is the total?", ("1",)), plan)
     caller = Caller(build_backend(config, task, plan.box_format), LimitsConfig())
-    asyncio.run(caller.call(request))
+
+    async def go() -> None:
+        await caller.call(request)
+        await caller.backend.aclose()
+
+    asyncio.run(go())
     content = server.received[0].body["messages"][0]["content"]
     assert (
         content[1]["text"] == "What is the total? Answer:"

@@ -26,13 +26,15 @@ def _recorded(name: str) -> Fault:
     status = int(head[0].split()[1])
     headers = dict(line.split(": ", 1) for line in head[1:] if ": " in line)
     keep = {k: v for k, v in headers.items() if k.lower().startswith(("x-", "req-"))}
-    return Fault(status, body=(WIRE / f"{name}.response.body.txt").read_bytes(), headers=keep)
+    content_type = "text/event-stream" if name.endswith("-sse") else "application/json"
+    return Fault(status, body=(WIRE / f"{name}.response.body.txt").read_bytes(), headers=keep,
+                 content_type=content_type)  # fmt: skip
 
 
-def _call(server: FakeVLMServer, fault: Fault):  # type: ignore[no-untyped-def]
+def _call(server: FakeVLMServer, fault: Fault, *, stream: bool = False):  # type: ignore[no-untyped-def]
     server.faults.append(fault)
     config = BackendConfig(name="dashscope", model="qwen-vl-plus", base_url=server.dashscope_url,
-                           api_key_env=None)  # fmt: skip
+                           api_key_env=None, stream=stream)  # fmt: skip
     caller = Caller(
         build_backend(config, load_task("docvqa"), "pixel"), LimitsConfig(max_retries=0)
     )
@@ -88,3 +90,24 @@ def test_request_body_has_the_recorded_shape() -> None:
         "vl_high_resolution_images",
     ):
         assert ours["parameters"][key] == recorded["parameters"][key], key
+
+
+def test_streamed_answer_incremental_pieces(server: FakeVLMServer) -> None:
+    completion = _call(server, _recorded("multimodal-generation-vl-sse"), stream=True)
+    assert completion.text.startswith("这是一个海滩") and completion.text.endswith("和其他访客。")
+    assert completion.finish_reason == "stop"
+    usage = completion.usage
+    assert (usage.input_tokens, usage.output_tokens, usage.image_tokens) == (1283, 85, 1247)
+    assert completion.ttft_s is not None
+    assert server.received[0].headers["X-DashScope-SSE"] == "enable"
+    assert server.received[0].body["parameters"]["incremental_output"] is True
+
+
+def test_streamed_ocr_answer(server: FakeVLMServer) -> None:
+    completion = _call(server, _recorded("multimodal-generation-vl-ocr-sse"), stream=True)
+    assert completion.text.startswith("产品介绍") and completion.usage.image_tokens == 947
+
+
+def test_streamed_error_event(server: FakeVLMServer) -> None:
+    with pytest.raises(InvalidRequest, match="HTTP 400 InvalidParameter: Role must be user"):
+        _call(server, _recorded("parameter-error-sse"), stream=True)
