@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import score_speed
+from bench import score_speed, throughput
 
-BENCHES = {"scoring": score_speed.run}
+BENCHES = {"scoring": score_speed.run, "throughput": throughput.run}
 
 
 def main() -> None:

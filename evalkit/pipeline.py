@@ -11,10 +11,11 @@ import asyncio
 import secrets
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -177,14 +178,20 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     )
     items = _number(iter_items(task, cfg.dataset, info), tally.order)
     pending: set[asyncio.Task[SampleResult]] = set()
+    ready: deque[Item] = deque()
+    chunk = max(16, cfg.limits.concurrency)  # items read per trip to the reader thread
     try:
         exhausted = False
-        while not exhausted or pending:
-            while not exhausted and aborted is None and len(pending) < cfg.limits.concurrency:
-                item = await asyncio.to_thread(next, items, None)
-                if item is None:
-                    exhausted = True
+        while not exhausted or pending or ready:
+            while aborted is None and len(pending) < cfg.limits.concurrency:
+                if not ready and not exhausted:
+                    # the reader (file or network I/O, image checks) runs off the event loop
+                    batch = await asyncio.to_thread(lambda: list(islice(items, chunk)))
+                    exhausted = len(batch) < chunk
+                    ready.extend(batch)
+                if not ready:
                     break
+                item = ready.popleft()
                 pending.add(asyncio.create_task(_evaluate(item, cfg=cfg, plan=plan, caller=caller)))
             if not pending:
                 break
@@ -198,6 +205,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             aborted = aborted or _error_rate_exceeded(tally, cfg)
             if aborted:
                 exhausted = True
+                ready.clear()
     finally:
         bar.close()
         await backend.aclose()

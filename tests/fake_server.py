@@ -46,6 +46,7 @@ class FakeVLMServer:
         self.latency_s = 0.0
         self.faults: deque[Fault] = deque()
         self.received: list[Received] = []
+        self.record = True  # keep every request (off for benchmarks)
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -101,7 +102,8 @@ class FakeVLMServer:
             body = json.loads(raw)
         except json.JSONDecodeError:
             body = {"_raw": raw.decode("utf-8", "replace")}
-        self.received.append(Received(request.path, dict(request.headers), body))
+        if self.record:
+            self.received.append(Received(request.path, dict(request.headers), body))
         fault = self.faults.popleft() if self.faults else None
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
@@ -171,3 +173,20 @@ class FakeVLMServer:
             await response.write(f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode())
         await response.write_eof()
         return response
+
+
+def main() -> None:
+    """``python -m tests.fake_server [LATENCY_S]``: serve until killed; prints the port first."""
+    import sys
+    import time
+
+    server = FakeVLMServer().start()
+    server.latency_s = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    server.record = False
+    print(server.port, flush=True)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

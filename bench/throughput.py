@@ -1,0 +1,130 @@
+"""Pipeline throughput against a loopback server answering after 200 ms.
+
+N=1000 448-px JPEG DocVQA-schema samples go through the real pipeline (read, verify, render,
+request over HTTP, parse, score, Parquet row) at concurrency 8, 32 and 64. Each run is its own
+process so peak RSS is per run; the server is another process, so client CPU is ours alone.
+Efficiency = req/s / (C / latency): 1.0 would be a client that adds nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+LATENCY_S = 0.2
+N = 1000
+TARGETS = {"efficiency": 0.9, "cpu_ms": 2.0, "rss_mb": 150.0}
+
+
+def make_dataset(folder: Path, n: int) -> Path:
+    import datasets
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(0)
+    images = []
+    for k in range(40):
+        img = Image.new("RGB", (448, 448), (rng.randint(0, 255), rng.randint(0, 255), 200))
+        draw = ImageDraw.Draw(img)
+        for _ in range(30):
+            x, y = rng.randint(0, 400), rng.randint(0, 400)
+            draw.rectangle(
+                (x, y, x + rng.randint(5, 60), y + rng.randint(5, 60)),
+                fill=(rng.randint(0, 255), 40, k * 6),
+            )
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=85)
+        images.append(buf.getvalue())
+    rows = [{"questionId": str(i), "question": f"What is item {i}?", "answers": ["1", "one"],
+             "image": {"bytes": images[i % len(images)], "path": None}} for i in range(n)]  # fmt: skip
+    features = datasets.Features({"questionId": datasets.Value("string"), "question": datasets.Value("string"),
+                                  "answers": datasets.Sequence(datasets.Value("string")), "image": datasets.Image()})  # fmt: skip
+    path = folder / "docs.parquet"
+    datasets.Dataset.from_list(rows, features=features).to_parquet(str(path))
+    return path
+
+
+def worker(port: int, data: str, concurrency: int, results: str) -> dict[str, Any]:
+    """One measured run in this process."""
+    import asyncio
+
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from evalkit import pipeline
+    from evalkit.cli import _register_schemas
+    from evalkit.resources import configs_dir
+
+    _register_schemas()
+    overrides = ["task=docvqa", "backend=openai", f"backend.base_url=http://127.0.0.1:{port}/v1",
+                 "backend.model=bench", "backend.api_key_env=null", "dataset=local", f"dataset.path={data}",
+                 f"limits.concurrency={concurrency}", "report.bootstrap=0", "report.progress=false",
+                 "report.table=false", "cache.mode=off"]  # fmt: skip
+    with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
+        cfg = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
+    cpu0 = time.process_time()
+    start = time.perf_counter()
+    outcome = asyncio.run(pipeline.run(cfg, Path(results) / f"c{concurrency}"))  # type: ignore[arg-type]
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "n": outcome.n_samples,
+        "failed": outcome.n_failed,
+        "wall": wall,
+        "cpu": cpu,
+        "rss_mb": rss_mb,
+    }
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    n = 200 if quick else N
+    rows = []
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, "-m", "tests.fake_server", str(LATENCY_S)], cwd=root,
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        with tempfile.TemporaryDirectory() as tmp:
+            data = make_dataset(Path(tmp), n)
+            for concurrency in (8, 32, 64):
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "bench.throughput",
+                    str(port),
+                    str(data),
+                    str(concurrency),
+                    tmp,
+                ]
+                out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True,
+                                     env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+                m = json.loads(out.stdout.strip().splitlines()[-1])
+                rps = m["n"] / m["wall"]
+                efficiency = rps / (concurrency / LATENCY_S)
+                cpu_ms = 1000 * m["cpu"] / m["n"]
+                rows.append({"bench": f"pipeline C={concurrency} x{m['n']} (failed {m['failed']})",
+                             "evalkit_s": m["wall"],
+                             "throughput": f"{rps:.0f} req/s, eff {efficiency:.2f}, {cpu_ms:.2f} ms CPU/req, "
+                                           f"peak RSS {m['rss_mb']:.0f} MB",
+                             "goal": "eff>=0.9 @C=64, <=2 ms, <=150 MB",
+                             "ratio": min(efficiency / TARGETS["efficiency"], TARGETS["cpu_ms"] / cpu_ms,
+                                          TARGETS["rss_mb"] / m["rss_mb"])})  # fmt: skip
+    finally:
+        server.kill()
+        server.wait()
+    return rows
+
+
+if __name__ == "__main__":
+    port, data, concurrency, results = sys.argv[1:5]
+    print(json.dumps(worker(int(port), data, int(concurrency), results)))
