@@ -35,6 +35,7 @@ from evalkit.report.summary import format_table, write_summary
 from evalkit.report.writer import SampleWriter
 from evalkit.score.captions import require_java
 from evalkit.score.metrics import MetricValue, corpus_scores, sample_scores, summarize
+from evalkit.tasks import prompt_families
 
 __all__ = ["RunOutcome", "run"]
 
@@ -154,7 +155,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     """Evaluate ``cfg.task`` with ``cfg.backend`` and write the run folder ``run_dir``."""
     task = cfg.task
     info = describe_source(task, cfg.dataset)
-    plan = plan_rendering(task, cfg.backend)
+    plan = plan_rendering(task, cfg.backend, prompt_families())
     if task.family is Family.captioning:
         require_java()  # before any model call: the scores would be lost otherwise
     if cfg.limits.concurrency < 1:

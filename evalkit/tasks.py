@@ -17,7 +17,7 @@ from evalkit.config import TaskSpec
 from evalkit.errors import ConfigError, UnknownTask, did_you_mean
 from evalkit.resources import tasks_dir
 
-__all__ = ["load_task", "register_tasks", "task_files", "task_names"]
+__all__ = ["load_task", "prompt_families", "register_tasks", "task_files", "task_names"]
 
 
 @cache
@@ -61,6 +61,11 @@ def load_task(name: str) -> TaskSpec:
     if not spec.metrics:
         raise ConfigError(f"invalid task definition {path}: metrics must not be empty")
     return spec
+
+
+def prompt_families() -> set[str]:
+    """Every prompt-family name some task defines (``default``, ``qwen-vl``, ...)."""
+    return {family for name in task_files() for family in load_task(name).prompts}
 
 
 def register_tasks() -> None:

@@ -6,6 +6,8 @@ lmms-eval conventions put them.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from evalkit.config import BackendConfig, PromptSpec, TaskSpec
@@ -23,6 +25,8 @@ from evalkit.records import (
 
 __all__ = ["RenderPlan", "plan_rendering", "render"]
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class RenderPlan:
@@ -33,11 +37,27 @@ class RenderPlan:
     box_format: str
 
 
-def plan_rendering(task: TaskSpec, backend: BackendConfig) -> RenderPlan:
-    """Pick the template for ``backend.prompt_family`` and resolve the generation budget."""
+def plan_rendering(
+    task: TaskSpec, backend: BackendConfig, families: Collection[str] = ()
+) -> RenderPlan:
+    """Pick the template for ``backend.prompt_family`` and resolve the generation budget.
+
+    A family that other tasks define but this one does not falls back to ``default`` (so one
+    sweep can cover tasks with and without a model-specific prompt); a name no task defines is
+    a typo and a :class:`ConfigError`. ``families`` lists the names all tasks define.
+    """
     prompt = task.prompts.get(backend.prompt_family)
+    if prompt is None and backend.prompt_family in families:
+        log.warning(
+            "task '%s' has no '%s' prompt; using its default prompt",
+            task.name,
+            backend.prompt_family,
+        )
+        prompt = task.prompts["default"]
     if prompt is None:
-        known = did_you_mean("prompt family", backend.prompt_family, task.prompts)
+        known = did_you_mean(
+            "prompt family", backend.prompt_family, set(families) | set(task.prompts)
+        )
         raise ConfigError(f"task '{task.name}': {known}")
     box_format = backend.box_format or prompt.box_format or "pixel"
     if task.family is Family.grounding and box_format.partition(":")[0] not in BOX_FORMATS:
