@@ -23,7 +23,9 @@ from tqdm import tqdm
 
 from evalkit.backends import Backend, build_backend
 from evalkit.backends.retry import Caller
-from evalkit.config import RunConfig
+from evalkit.cache import ResponseCache, default_cache_path
+from evalkit.cache.cached import CachedCaller
+from evalkit.config import CacheMode, RunConfig
 from evalkit.dataset import Item, describe_source, iter_items
 from evalkit.errors import BackendError, ConfigError, DataError, EvalkitError
 from evalkit.parse import parse_prediction
@@ -72,7 +74,7 @@ class _Tally:
 
 
 async def _evaluate(
-    item: Item, *, cfg: RunConfig, plan: RenderPlan, caller: Caller
+    item: Item, *, cfg: RunConfig, plan: RenderPlan, caller: CachedCaller
 ) -> SampleResult:
     """Render, ask, parse and score one item; failures come back as error results."""
     sample = item.sample
@@ -82,14 +84,14 @@ async def _evaluate(
         return SampleResult(empty, None, None, None, {}, error.kind, str(error))
     request = render(sample, plan)
     try:
-        completion = await caller.call(request)
+        completion, hit = await caller.answer(request)
     except BackendError as exc:
         return SampleResult(sample, request, None, None, {}, exc.kind, str(exc))
     prediction = parse_prediction(
         text=completion.text, family=cfg.task.family, sample=sample, box_format=plan.box_format
     )
     scores = sample_scores(task=cfg.task, sample=sample, prediction=prediction)
-    return SampleResult(sample, request, completion, prediction, scores)
+    return SampleResult(sample, request, completion, prediction, scores, cache_hit=hit)
 
 
 def _row(result: SampleResult, *, run_id: str, cfg: RunConfig, backend: Backend) -> dict[str, Any]:
@@ -113,7 +115,7 @@ def _row(result: SampleResult, *, run_id: str, cfg: RunConfig, backend: Backend)
         "cost": None,
         "latency_s": completion.latency_s if completion else None,
         "ttft_s": completion.ttft_s if completion else None,
-        "cache_hit": False,
+        "cache_hit": result.cache_hit,
         "attempts": completion.attempts if completion else None,
         "finish_reason": completion.finish_reason if completion else None,
         "error_type": result.error_type,
@@ -161,7 +163,12 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     if cfg.limits.concurrency < 1:
         raise ConfigError(f"limits.concurrency must be >= 1, got {cfg.limits.concurrency}")
     backend = build_backend(cfg.backend, task, plan.box_format)
-    caller = Caller(backend, cfg.limits)
+    cache = None
+    if backend.cacheable and cfg.cache.mode is not CacheMode.off:
+        cache = ResponseCache(
+            Path(cfg.cache.path).expanduser() if cfg.cache.path else default_cache_path()
+        )
+    caller = CachedCaller(Caller(backend, cfg.limits), cache, cfg.cache.mode)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
@@ -210,6 +217,8 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     finally:
         bar.close()
         await backend.aclose()
+        if cache is not None:
+            cache.close()
         writer.flush()
 
     in_dataset_order = sorted(tally.predictions, key=tally.order.__getitem__)
@@ -260,7 +269,13 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             "counts": {"samples": tally.n, "failed": tally.failed, "errors": dict(tally.errors)},
             "usage": tally.usage,
             "cost": None,
-            "cache": {"hits": 0, "misses": tally.n - tally.failed},
+            "cache": {
+                "mode": cfg.cache.mode,
+                "path": str(cache.path) if cache is not None else None,
+                "hits": caller.tally.hits,
+                "misses": caller.tally.misses,
+                "saved_tokens": caller.tally.saved,
+            },
             "timing": {
                 "started": started.isoformat(),
                 "finished": datetime.now(UTC).isoformat(),

@@ -209,6 +209,8 @@ class SampleResult:
     scores: Mapping[str, float]
     error_type: str | None = None
     error: str | None = None
+    cache_hit: bool = False
+    """The completion came from the response cache (no request was sent)."""
 
     @property
     def ok(self) -> bool:

@@ -4,6 +4,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
@@ -22,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Tests never reach a hub: the datasets library must stay offline.
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
+# ...and never touch the user's response cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="evalkit-test-cache-")
 
 _register_schemas()
 

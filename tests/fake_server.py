@@ -43,6 +43,7 @@ class Received:
 class FakeVLMServer:
     def __init__(self) -> None:
         self.answer = "1"
+        self.vary = False  # answer depends on the request (so runs can be told apart)
         self.latency_s = 0.0
         self.faults: deque[Fault] = deque()
         self.received: list[Received] = []
@@ -65,7 +66,7 @@ class FakeVLMServer:
         self._thread.join(10)
 
     def reset(self) -> None:
-        self.answer, self.latency_s = "1", 0.0
+        self.answer, self.latency_s, self.vary = "1", 0.0, False
         self.faults.clear()
         self.received.clear()
 
@@ -121,7 +122,7 @@ class FakeVLMServer:
                     return response
                 return web.Response(status=fault.status, body=payload, headers=fault.headers,
                                     content_type=fault.content_type)  # fmt: skip
-        text = self.answer
+        text = self.answer if not self.vary else str(len(json.dumps(body)) % 4)
         streamed = body.get("stream") or request.headers.get("X-DashScope-SSE") == "enable"
         if streamed:
             return await self._stream(
@@ -182,6 +183,7 @@ def main() -> None:
 
     server = FakeVLMServer().start()
     server.latency_s = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    server.vary = "--vary" in sys.argv
     server.record = False
     print(server.port, flush=True)
     while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import os
+from typing import Any
 from urllib.parse import urlparse
 
 from evalkit.backends.base import BackendIdentity, RetryDecision
@@ -42,6 +43,7 @@ class ApiBackend:
 
     default_base_url: str = ""
     auth_header: str = "Authorization"
+    cacheable = True
 
     def __init__(self, config: BackendConfig, task: TaskSpec, box_format: str) -> None:
         base_url = config.base_url or self.default_base_url
@@ -60,6 +62,10 @@ class ApiBackend:
         pixels = {"min_pixels": config.min_pixels, "max_pixels": config.max_pixels}
         self.image_extra = {k: v for k, v in pixels.items() if v is not None}
         """Per-image fields sent with every image (``min_pixels`` / ``max_pixels``)."""
+
+    def cache_options(self) -> dict[str, Any]:
+        """Per-image pixel bounds and ``extra_body`` change answers: they are in the cache key."""
+        return {"image": dict(self.image_extra), "extra_body": dict(self.config.extra_body)}
 
     def scrub(self, text: str) -> str:
         """``text`` with the API key masked, for anything that may be shown or stored."""

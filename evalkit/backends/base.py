@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from evalkit.records import Completion, Request
 
@@ -41,6 +42,12 @@ class Backend(Protocol):
     """Anything that turns a :class:`Request` into a :class:`Completion`."""
 
     identity: BackendIdentity
+    cacheable: bool
+    """Whether answers are worth caching (API calls are; the free, instant baseline is not)."""
+
+    def cache_options(self) -> Mapping[str, Any]:
+        """Backend options that change answers, beyond the request (part of the cache key)."""
+        ...
 
     async def generate(self, request: Request) -> Completion:
         """Answer one request; raise :class:`~evalkit.errors.BackendError` on failure."""

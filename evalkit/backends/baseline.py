@@ -13,6 +13,7 @@ Any real model should beat these numbers; one that does not is broken or mis-pro
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from evalkit.backends.base import BackendIdentity, RetryDecision
 from evalkit.config import BackendConfig, TaskSpec
@@ -45,6 +46,8 @@ def whole_image_box(box_format: str, width: int, height: int) -> str:
 class BaselineBackend:
     """Answers every request with the task family's trivial baseline."""
 
+    cacheable = False
+
     def __init__(self, config: BackendConfig, task: TaskSpec, box_format: str) -> None:
         self.identity = BackendIdentity(name="baseline", model=config.model)
         self._task = task
@@ -63,6 +66,10 @@ class BaselineBackend:
         else:
             text = self._task.baseline.answer
         return Completion(text=text, usage=Usage(0, 0, 0), finish_reason="stop")
+
+    def cache_options(self) -> dict[str, Any]:
+        """Nothing is cached for the baseline."""
+        return {}
 
     def classify(self, error: Exception) -> RetryDecision:
         """The baseline never fails transiently."""

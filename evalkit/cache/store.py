@@ -1,0 +1,86 @@
+"""The persistent response cache: SQLite in WAL mode, one row per successful completion.
+
+Safe for several runs sharing one file at once (WAL, a busy timeout, short write transactions),
+and crash-safe: each completion is committed the moment it arrives. Only successes are stored;
+errors and refusals never are. Rows keep the usage, so a cached answer still reports its tokens.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from evalkit.records import Completion, Usage
+
+__all__ = ["ResponseCache", "default_cache_path"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key            TEXT PRIMARY KEY,
+    model          TEXT NOT NULL,
+    text           TEXT NOT NULL,
+    finish_reason  TEXT,
+    input_tokens   INTEGER,
+    output_tokens  INTEGER,
+    image_tokens   INTEGER,
+    latency_s      REAL,
+    created_at     REAL NOT NULL
+)
+"""
+
+
+def default_cache_path() -> Path:
+    """``responses.sqlite`` in the user's cache folder (``~/.cache/evalkit`` on Linux)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("evalkit")) / "responses.sqlite"
+
+
+class ResponseCache:
+    """Get and put completions by key."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # autocommit mode: every put is its own short transaction
+        self._db = sqlite3.connect(
+            path, timeout=60.0, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=60000")
+        self._db.execute(_SCHEMA)
+
+    def get(self, key: str) -> Completion | None:
+        """The stored completion, or ``None``."""
+        row = self._db.execute(
+            "SELECT text, finish_reason, input_tokens, output_tokens, image_tokens, latency_s "
+            "FROM responses WHERE key = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        text, finish, tokens_in, tokens_out, tokens_img, latency = row
+        return Completion(text, Usage(tokens_in, tokens_out, tokens_img), finish, latency or 0.0)
+
+    def put(self, key: str, model: str, completion: Completion) -> None:
+        """Store a successful completion (the last write for a key wins)."""
+        usage = completion.usage
+        self._db.execute(
+            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, model, completion.text, completion.finish_reason, usage.input_tokens,
+             usage.output_tokens, usage.image_tokens, completion.latency_s, time.time()),
+        )  # fmt: skip
+
+    def __contains__(self, key: str) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone() is not None
+        )
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
