@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Tests never reach a hub: the datasets library must stay offline.
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
-# ...and never touch the user's response cache.
+# ...and never touch the user's response cache (each test gets its own, below).
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="evalkit-test-cache-")
 
 _register_schemas()
@@ -34,6 +34,12 @@ def compose_run(overrides: Sequence[str] = ()) -> RunConfig:
     with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
         cfg = compose(config_name="config", overrides=list(overrides))
     return cast(RunConfig, OmegaConf.to_object(cfg))
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh default cache folder per test, so no test answers from another's cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
 
 
 @pytest.fixture
