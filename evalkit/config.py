@@ -23,6 +23,8 @@ __all__ = [
     "Columns",
     "DatasetConfig",
     "LimitsConfig",
+    "Price",
+    "PricingConfig",
     "PromptSpec",
     "ReportConfig",
     "RunConfig",
@@ -226,6 +228,9 @@ class LimitsConfig:
     """Cap of one retry delay, ``Retry-After`` included."""
     adaptive: bool = True
     """Halve the requests in flight on a 429 and grow back one at a time on successes."""
+    max_cost: float | None = None
+    """Stop sending once spent plus in-flight (estimated) cost would pass this, in the model's
+    price currency; the unsent samples become ``Skipped`` rows."""
 
 
 @dataclass
@@ -247,6 +252,32 @@ class ReportConfig:
 
 
 @dataclass
+class Price:
+    """What one model costs, per 1,000 tokens."""
+
+    currency: str = "USD"
+    input: float = 0.0
+    """Input (prompt) tokens, image tokens included unless ``image`` is set."""
+    output: float = 0.0
+    """Output (generated) tokens."""
+    image: float | None = None
+    """Image tokens, when billed apart from the other input tokens."""
+    date: str = ""
+    """When the price was read."""
+    source: str = ""
+    """Where it was read."""
+
+
+@dataclass
+class PricingConfig:
+    """``configs/pricing.yaml``: prices by model name."""
+
+    models: dict[str, Any] = field(default_factory=dict)
+    """Model name → :class:`Price` fields. Kept untyped here so new models can be added on the
+    command line (``'+pricing.models.m={input: 1, output: 2}'``); validated when the run starts."""
+
+
+@dataclass
 class RunConfig:
     """The whole composed configuration of one run."""
 
@@ -256,5 +287,8 @@ class RunConfig:
     cache: CacheConfig = field(default_factory=CacheConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    pricing: PricingConfig = field(default_factory=PricingConfig)
     results_dir: str = "results"
     """Root folder of the run folders."""
+    estimate: bool = False
+    """Only estimate tokens and cost (no backend call, no run folder contents)."""

@@ -8,6 +8,7 @@
     │   ├── UnknownBackend
     │   ├── BadOverride
     │   └── MissingDependency       an optional extra or a tool (Java) is not installed
+    ├── BudgetExhausted             limits.max_cost reached: the sample is a Skipped row
     ├── DataError                   one sample is unusable; it becomes an error row
     │   ├── CorruptImage
     │   └── MissingField
@@ -34,6 +35,7 @@ __all__ = [
     "AuthError",
     "BackendError",
     "BadOverride",
+    "BudgetExhausted",
     "ConfigError",
     "CorruptImage",
     "DataError",
@@ -83,6 +85,15 @@ class BadOverride(ConfigError):
 
 class MissingDependency(ConfigError):
     """An optional extra or an external tool is missing."""
+
+
+class BudgetExhausted(EvalkitError):
+    """``limits.max_cost`` would be passed: the request is not sent."""
+
+    @property
+    def kind(self) -> str:
+        """Rows of unsent samples read ``Skipped``."""
+        return "Skipped"
 
 
 class DataError(EvalkitError):

@@ -8,6 +8,7 @@ fails is a row with ``error_type`` and a one-line ``error``, never a crash and n
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import sys
 import time
@@ -22,15 +23,17 @@ from typing import Any
 from tqdm import tqdm
 
 from evalkit.backends import Backend, build_backend
+from evalkit.backends.budget import Budget
 from evalkit.backends.retry import Caller
 from evalkit.cache import ResponseCache, default_cache_path
 from evalkit.cache.cached import CachedCaller
-from evalkit.config import CacheMode, RunConfig
+from evalkit.config import CacheMode, Price, RunConfig
 from evalkit.dataset import Item, describe_source, iter_items
-from evalkit.errors import BackendError, ConfigError, DataError, EvalkitError
+from evalkit.errors import BackendError, BudgetExhausted, ConfigError, DataError, EvalkitError
 from evalkit.parse import parse_prediction
 from evalkit.prompt import RenderPlan, plan_rendering, render
 from evalkit.records import Family, Sample, SampleResult, Usage
+from evalkit.report.cost import parse_prices, price_for, usage_cost
 from evalkit.report.manifest import package_versions, to_jsonable, write_manifest
 from evalkit.report.schema import sample_schema
 from evalkit.report.summary import format_table, write_summary
@@ -40,6 +43,8 @@ from evalkit.score.metrics import MetricValue, corpus_scores, sample_scores, sum
 from evalkit.tasks import prompt_families
 
 __all__ = ["RunOutcome", "run"]
+
+log = logging.getLogger(__name__)
 
 _MIN_SAMPLES_FOR_ERROR_RATE = 20
 
@@ -71,6 +76,10 @@ class _Tally:
     references: dict[str, list[str]] = field(default_factory=dict)
     order: dict[str, int] = field(default_factory=dict)
     """sample id → position in the dataset stream."""
+    skipped: int = 0
+    """Samples not sent because ``limits.max_cost`` was reached."""
+    cost_spent: float = 0.0
+    cost_saved: float = 0.0
 
 
 async def _evaluate(
@@ -85,7 +94,7 @@ async def _evaluate(
     request = render(sample, plan)
     try:
         completion, hit = await caller.answer(request)
-    except BackendError as exc:
+    except (BackendError, BudgetExhausted) as exc:
         return SampleResult(sample, request, None, None, {}, exc.kind, str(exc))
     prediction = parse_prediction(
         text=completion.text, family=cfg.task.family, sample=sample, box_format=plan.box_format
@@ -94,7 +103,9 @@ async def _evaluate(
     return SampleResult(sample, request, completion, prediction, scores, cache_hit=hit)
 
 
-def _row(result: SampleResult, *, run_id: str, cfg: RunConfig, backend: Backend) -> dict[str, Any]:
+def _row(
+    result: SampleResult, *, run_id: str, cfg: RunConfig, backend: Backend, price: Price | None
+) -> dict[str, Any]:
     sample, completion, prediction = result.sample, result.completion, result.prediction
     usage = completion.usage if completion else Usage()
     row: dict[str, Any] = {
@@ -112,7 +123,7 @@ def _row(result: SampleResult, *, run_id: str, cfg: RunConfig, backend: Backend)
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "image_tokens": usage.image_tokens,
-        "cost": None,
+        "cost": _cost(result, backend, price),
         "latency_s": completion.latency_s if completion else None,
         "ttft_s": completion.ttft_s if completion else None,
         "cache_hit": result.cache_hit,
@@ -125,12 +136,28 @@ def _row(result: SampleResult, *, run_id: str, cfg: RunConfig, backend: Backend)
     return row
 
 
-def _record(tally: _Tally, result: SampleResult, family: Family) -> None:
+def _cost(result: SampleResult, backend: Backend, price: Price | None) -> float | None:
+    if result.completion is None:
+        return None
+    if not backend.cacheable:  # the in-process baseline costs nothing
+        return 0.0
+    return usage_cost(result.completion.usage, price)
+
+
+def _record(tally: _Tally, result: SampleResult, family: Family, cost: float | None) -> None:
     tally.n += 1
+    if result.error_type == "Skipped":
+        tally.skipped += 1
+        return
     if not result.ok:
         tally.failed += 1
         tally.errors[result.error_type or "Error"] += 1
         return
+    if cost is not None:
+        if result.cache_hit:
+            tally.cost_saved += cost
+        else:
+            tally.cost_spent += cost
     if result.completion is not None:
         tally.usage = tally.usage + result.completion.usage
         tally.latency_s += result.completion.latency_s
@@ -163,12 +190,28 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     if cfg.limits.concurrency < 1:
         raise ConfigError(f"limits.concurrency must be >= 1, got {cfg.limits.concurrency}")
     backend = build_backend(cfg.backend, task, plan.box_format)
+    price = price_for(backend.identity.model, parse_prices(cfg.pricing.models))
+    if price is None and backend.cacheable:
+        if cfg.limits.max_cost is not None:
+            await backend.aclose()
+            raise ConfigError(
+                f"limits.max_cost needs a price for model '{backend.identity.model}': add it to "
+                f"configs/pricing.yaml or with '+pricing.models.{backend.identity.model}={{...}}'"
+            )
+        log.warning("no price for model '%s' in configs/pricing.yaml: cost is not tallied",
+                    backend.identity.model)  # fmt: skip
+    budget = None
+    if cfg.limits.max_cost is not None and price is not None and backend.cacheable:
+        high_res = bool(cfg.backend.extra_body.get("vl_high_resolution_images", False))
+        budget = Budget(
+            cfg.limits.max_cost, price, backend.identity.model, high_resolution=high_res
+        )
     cache = None
     if backend.cacheable and cfg.cache.mode is not CacheMode.off:
         cache = ResponseCache(
             Path(cfg.cache.path).expanduser() if cfg.cache.path else default_cache_path()
         )
-    caller = CachedCaller(Caller(backend, cfg.limits), cache, cfg.cache.mode)
+    caller = CachedCaller(Caller(backend, cfg.limits), cache, cfg.cache.mode, budget)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
@@ -206,8 +249,9 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             for finished in done:
                 result = finished.result()
-                writer.append(_row(result, run_id=run_id, cfg=cfg, backend=backend))
-                _record(tally, result, task.family)
+                row = _row(result, run_id=run_id, cfg=cfg, backend=backend, price=price)
+                writer.append(row)
+                _record(tally, result, task.family, row["cost"])
                 bar.update(1)
                 bar.set_postfix(errors=tally.failed, tokens=_tokens(tally.usage), refresh=False)
             aborted = aborted or _error_rate_exceeded(tally, cfg)
@@ -266,9 +310,20 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
                 "unavailable": ["SPICE"] if task.family is Family.captioning else [],
             },
             "results": {r.metric: r.value for r in summary},
-            "counts": {"samples": tally.n, "failed": tally.failed, "errors": dict(tally.errors)},
+            "counts": {
+                "samples": tally.n,
+                "failed": tally.failed,
+                "skipped": tally.skipped,
+                "errors": dict(tally.errors),
+            },
             "usage": tally.usage,
-            "cost": None,
+            "cost": {
+                "currency": price.currency if price else None,
+                "spent": round(tally.cost_spent, 6) if price or not backend.cacheable else None,
+                "saved": round(tally.cost_saved, 6) if price or not backend.cacheable else None,
+                "max_cost": cfg.limits.max_cost,
+                "price": price,
+            },
             "cache": {
                 "mode": cfg.cache.mode,
                 "path": str(cache.path) if cache is not None else None,

@@ -32,7 +32,7 @@ def _check_folder(run_dir: Path, task: str, n: int) -> pd.DataFrame:
     assert (samples["task"] == task).all() and (samples["backend"] == "baseline").all()
     assert list(summary["metric"]) == spec.metrics
     assert (summary["n"] == n).all() and (summary["n_failed"] == 0).all()
-    assert manifest["counts"] == {"samples": n, "failed": 0, "errors": {}}
+    assert manifest["counts"] == {"samples": n, "failed": 0, "skipped": 0, "errors": {}}
     assert manifest["dataset"]["source"] == "sample"
     assert manifest["results"] == dict(zip(summary["metric"], summary["value"], strict=True))
     return samples

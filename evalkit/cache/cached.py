@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evalkit.backends.budget import Budget
 from evalkit.backends.retry import Caller
 from evalkit.cache.key import cache_key
 from evalkit.cache.store import ResponseCache
@@ -25,8 +26,15 @@ class CacheTally:
 class CachedCaller:
     """``mode=use`` reads and writes, ``refresh`` only writes, ``off`` (or no cache) neither."""
 
-    def __init__(self, caller: Caller, cache: ResponseCache | None, mode: CacheMode) -> None:
+    def __init__(
+        self,
+        caller: Caller,
+        cache: ResponseCache | None,
+        mode: CacheMode,
+        budget: Budget | None = None,
+    ) -> None:
         self.caller = caller
+        self.budget = budget
         self.cache = cache if mode is not CacheMode.off else None
         self.mode = mode
         self.tally = CacheTally()
@@ -49,7 +57,15 @@ class CachedCaller:
             self.tally.hits += 1
             self.tally.saved = self.tally.saved + hit.usage
             return hit, True
-        completion = await self.caller.call(request)
+        reserved = self.budget.reserve(request) if self.budget is not None else 0.0
+        try:
+            completion = await self.caller.call(request)
+        except BaseException:
+            if self.budget is not None:
+                self.budget.settle(reserved, None)
+            raise
+        if self.budget is not None:
+            self.budget.settle(reserved, completion.usage)
         self.tally.misses += 1
         if self.cache is not None:
             self.cache.put(self.key(request), self.caller.backend.identity.model, completion)

@@ -1,0 +1,34 @@
+"""Image-token rules on known image sizes, and the documented text approximation."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalkit.report.cost import image_tokens, text_tokens
+
+
+@pytest.mark.parametrize(
+    ("model", "size", "high_res", "expected"),
+    [
+        ("qwen-vl-plus", (448, 448), False, 256),  # 16 x 16 patches of 28 px
+        ("qwen-vl-max", (1000, 800), False, 36 * 29),  # sides rounded up: 1000 -> 36, 800 -> 29
+        ("qwen-vl-plus", (28, 28), False, 4),  # at least 4 tokens
+        ("qwen-vl-plus", (56, 56), False, 4),
+        ("qwen-vl-plus", (84, 56), False, 6),
+        ("qwen-vl-plus", (4032, 3024), False, 1280),  # at most 1280 tokens
+        ("qwen-vl-plus", (4032, 3024), True, 144 * 108),  # vl_high_resolution_images lifts the cap
+        ("qwen2.5-vl-7b-instruct", (640, 480), False, 23 * 18),
+        ("qwen2-vl-72b-instruct", (29, 29), False, 4),
+        ("qwen-vl-v1", (1000, 1000), False, 256),  # the original Qwen-VL: fixed 448 x 448 -> 256
+        ("qwen-vl-chat-v1", (100, 50), False, 256),
+    ],
+)
+def test_image_tokens(model: str, size: tuple[int, int], high_res: bool, expected: int) -> None:
+    assert image_tokens(model, *size, high_resolution=high_res) == expected
+
+
+def test_text_tokens_approximation() -> None:
+    assert text_tokens("") == 0
+    assert text_tokens("abcd") == 1 and text_tokens("abcde") == 2
+    assert text_tokens("合计") == 2
+    assert text_tokens("合计: 12") == 2 + 1
