@@ -6,7 +6,7 @@ import sys
 
 from bench import score_speed, throughput
 
-BENCHES = {"scoring": score_speed.run, "throughput": throughput.run}
+BENCHES = {"scoring": score_speed.run, "throughput": throughput.run, "cache": throughput.run_cached}
 
 
 def main() -> None:

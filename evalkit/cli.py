@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import shutil
 import sys
 import typing
 from collections.abc import Sequence
@@ -173,6 +174,12 @@ def _job(cfg: Any) -> None:
     try:
         run_cfg = OmegaConf.to_object(cfg)
         assert isinstance(run_cfg, RunConfig)
+        if run_cfg.estimate:
+            from evalkit.estimate import estimate, format_estimate
+
+            print(format_estimate(run_cfg, asyncio.run(estimate(run_cfg))), flush=True)
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing was run: leave no folder
+            return
         asyncio.run(pipeline.run(run_cfg, run_dir, overrides=list(hydra_cfg.overrides.task)))
     except MissingMandatoryValue as exc:
         _fail(f"{exc.full_key} is required: add {exc.full_key}=VALUE to the command")

@@ -120,6 +120,8 @@ def _row(
         "references": list(sample.references),
         "pred_box": list(prediction.box) if prediction and prediction.box else None,
         "gold_box": list(sample.box) if sample.box else None,
+        "image_width": sample.images[0].width if sample.images else None,
+        "image_height": sample.images[0].height if sample.images else None,
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "image_tokens": usage.image_tokens,

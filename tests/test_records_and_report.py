@@ -13,7 +13,7 @@ from evalkit.report.writer import JOURNAL_NAME, SampleWriter, read_samples
 
 def test_public_names() -> None:
     public = {n for n in dir(evalkit) if not n.startswith("_")} - {
-        "backends", "cache", "cli", "config", "dataset", "errors", "parse", "pipeline", "prompt",
+        "backends", "cache", "cli", "config", "estimate", "rescore", "dataset", "errors", "parse", "pipeline", "prompt",
         "records", "report", "resources", "score", "tasks",
     }  # fmt: skip
     assert set(evalkit.__all__) == public

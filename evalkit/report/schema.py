@@ -25,6 +25,8 @@ SAMPLE_COLUMNS: tuple[pa.Field, ...] = (
     pa.field("references", pa.list_(pa.string())),  # gold answers / captions / expressions
     pa.field("pred_box", pa.list_(pa.float64())),  # grounding: predicted x1, y1, x2, y2 pixels
     pa.field("gold_box", pa.list_(pa.float64())),  # grounding: gold x1, y1, x2, y2 pixels
+    pa.field("image_width", pa.int64()),  # first image, pixels (boxes are re-read against it)
+    pa.field("image_height", pa.int64()),
     pa.field("input_tokens", pa.int64()),
     pa.field("output_tokens", pa.int64()),
     pa.field("image_tokens", pa.int64()),
