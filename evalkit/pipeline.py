@@ -291,7 +291,16 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         confidence=cfg.report.confidence,
         seed=cfg.report.seed,
     )
-    write_summary(run_dir, run_id=run_id, task=task.name, rows=summary)
+    priced = price is not None or not backend.cacheable
+    totals = [
+        MetricValue(
+            "cost_spent", tally.cost_spent if priced else None, None, None, tally.n, tally.failed
+        ),
+        MetricValue(
+            "cost_saved", tally.cost_saved if priced else None, None, None, tally.n, tally.failed
+        ),
+    ]  # in run.json's cost.currency; cached answers are saved, not spent
+    write_summary(run_dir, run_id=run_id, task=task.name, rows=[*summary, *totals])
     wall = time.perf_counter() - clock
     write_manifest(
         run_dir,

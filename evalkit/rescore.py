@@ -22,7 +22,7 @@ from evalkit.parse import parse_prediction
 from evalkit.records import Family, ImageRef, Sample
 from evalkit.report.manifest import MANIFEST_NAME, package_versions, write_manifest
 from evalkit.report.schema import sample_schema
-from evalkit.report.summary import format_table, write_summary
+from evalkit.report.summary import SUMMARY_NAME, format_table, write_summary
 from evalkit.report.writer import SAMPLES_NAME
 from evalkit.score.metrics import MetricValue, corpus_scores, sample_scores, summarize
 
@@ -95,7 +95,16 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     tmp = samples_path.with_suffix(".parquet.tmp")
     pq.write_table(table, tmp)
     tmp.replace(samples_path)
-    write_summary(run_dir, run_id=manifest["run_id"], task=task.name, rows=summary)
+    kept = (
+        [  # rows that are not scores (cost totals) carry over unchanged
+            MetricValue(r["metric"], r["value"], r["ci_low"], r["ci_high"], r["n"], r["n_failed"])
+            for r in pq.read_table(run_dir / SUMMARY_NAME).to_pylist()
+            if r["metric"] not in task.metrics
+        ]
+        if (run_dir / SUMMARY_NAME).exists()
+        else []
+    )
+    write_summary(run_dir, run_id=manifest["run_id"], task=task.name, rows=[*summary, *kept])
     manifest["results"] = {r.metric: r.value for r in summary}
     manifest.setdefault("rescored", []).append(
         {"at": datetime.now(UTC).isoformat(), "versions": package_versions()}
