@@ -52,6 +52,18 @@ def make_dataset(folder: Path, n: int) -> Path:
     return path
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. Linux keeps ru_maxrss across exec (a big parent inflates it),
+    so read the memory map's own high-water mark where there is one."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker(
     port: int, data: str, concurrency: int, results: str, cache: str = "off"
 ) -> dict[str, Any]:
@@ -79,7 +91,7 @@ def worker(
     outcome = asyncio.run(pipeline.run(cfg, run_dir))  # type: ignore[arg-type]
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = _peak_rss_mb()
     hits = json.loads((run_dir / "run.json").read_text())["cache"]["hits"]
     return {"n": outcome.n_samples, "failed": outcome.n_failed, "wall": wall, "cpu": cpu, "rss_mb": rss_mb,
             "hits": hits}  # fmt: skip
