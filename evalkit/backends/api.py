@@ -13,14 +13,32 @@ from evalkit.backends.http import HttpClient
 from evalkit.backends.retry import default_classify
 from evalkit.config import BackendConfig, TaskSpec
 from evalkit.errors import BackendError, ConfigError
-from evalkit.records import ImageRef
+from evalkit.records import GenerationParams, ImageRef
 
-__all__ = ["ApiBackend", "data_url"]
+__all__ = ["ApiBackend", "data_url", "generation_fields"]
 
 
 def data_url(image: ImageRef) -> str:
     """The image's original bytes as a base64 data URL (never decoded or re-encoded)."""
     return f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
+
+
+def generation_fields(params: GenerationParams) -> dict[str, Any]:
+    """The decoding parameters that are set, under the names both protocols use.
+
+    >>> generation_fields(GenerationParams(max_tokens=8, seed=7, stop=("END",)))
+    {'max_tokens': 8, 'seed': 7, 'stop': ['END']}
+    """
+    fields = {
+        "max_tokens": params.max_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "top_k": params.top_k,
+        "seed": params.seed,
+        "stop": list(params.stop) or None,
+        "repetition_penalty": params.repetition_penalty,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _is_local(url: str) -> bool:

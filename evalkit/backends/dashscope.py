@@ -18,7 +18,7 @@ import json
 import time
 from typing import Any
 
-from evalkit.backends.api import ApiBackend, data_url
+from evalkit.backends.api import ApiBackend, data_url, generation_fields
 from evalkit.backends.http import HttpResponse, SseEvent, error_for_status
 from evalkit.errors import BackendError, MalformedResponse
 from evalkit.records import Completion, Request, TextPart, Usage
@@ -49,18 +49,8 @@ def dashscope_body(
             for part in message.parts
         ]
         messages.append({"role": message.role, "content": content})
-    p = request.params
     parameters: dict[str, Any] = {"result_format": "message"}
-    optional = {
-        "max_tokens": p.max_tokens,
-        "temperature": p.temperature,
-        "top_p": p.top_p,
-        "top_k": p.top_k,
-        "seed": p.seed,
-        "stop": list(p.stop) or None,
-        "repetition_penalty": p.repetition_penalty,
-    }
-    parameters.update({k: v for k, v in optional.items() if v is not None})
+    parameters.update(generation_fields(request.params))
     parameters.update(extra)
     return {"model": model, "input": {"messages": messages}, "parameters": parameters}
 

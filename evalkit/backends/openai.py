@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any
 
-from evalkit.backends.api import ApiBackend, data_url
+from evalkit.backends.api import ApiBackend, data_url, generation_fields
 from evalkit.backends.http import HttpResponse, SseEvent, error_for_status
 from evalkit.errors import BackendError, MalformedResponse
 from evalkit.records import Completion, Request, TextPart, Usage
@@ -42,18 +42,8 @@ def openai_body(
                 image = {"type": "image_url", "image_url": {"url": data_url(part.image)}}
                 content.append({**image, **(image_extra or {})})
         messages.append({"role": message.role, "content": content})
-    p = request.params
     body: dict[str, Any] = {"model": model, "messages": messages}
-    optional = {
-        "max_tokens": p.max_tokens,
-        "temperature": p.temperature,
-        "top_p": p.top_p,
-        "top_k": p.top_k,
-        "seed": p.seed,
-        "stop": list(p.stop) or None,
-        "repetition_penalty": p.repetition_penalty,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
+    body.update(generation_fields(request.params))
     body.update(extra)
     return body
 
