@@ -182,6 +182,27 @@ def _number(items: Iterator[Item], order: dict[str, int]) -> Iterator[Item]:
         yield item
 
 
+def _price(cfg: RunConfig, backend: Backend) -> Price | None:
+    """The model's price; its absence is a warning, or an error when a budget needs it."""
+    price = price_for(backend.identity.model, parse_prices(cfg.pricing.models))
+    if price is None and backend.cacheable:
+        model = backend.identity.model
+        if cfg.limits.max_cost is not None:
+            raise ConfigError(
+                f"limits.max_cost needs a price for model '{model}': add it to "
+                f"configs/pricing.yaml or with '+pricing.models.{model}={{...}}'"
+            )
+        log.warning("no price for model '%s' in configs/pricing.yaml: cost is not tallied", model)
+    return price
+
+
+def _budget(cfg: RunConfig, backend: Backend, price: Price | None) -> Budget | None:
+    if cfg.limits.max_cost is None or price is None or not backend.cacheable:
+        return None  # no cap, or nothing to pay for
+    high_res = bool(cfg.backend.extra_body.get("vl_high_resolution_images", False))
+    return Budget(cfg.limits.max_cost, price, backend.identity.model, high_resolution=high_res)
+
+
 async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:
     """Evaluate ``cfg.task`` with ``cfg.backend`` and write the run folder ``run_dir``."""
     task = cfg.task
@@ -192,28 +213,19 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     if cfg.limits.concurrency < 1:
         raise ConfigError(f"limits.concurrency must be >= 1, got {cfg.limits.concurrency}")
     backend = build_backend(cfg.backend, task, plan.box_format)
-    price = price_for(backend.identity.model, parse_prices(cfg.pricing.models))
-    if price is None and backend.cacheable:
-        if cfg.limits.max_cost is not None:
-            await backend.aclose()
-            raise ConfigError(
-                f"limits.max_cost needs a price for model '{backend.identity.model}': add it to "
-                f"configs/pricing.yaml or with '+pricing.models.{backend.identity.model}={{...}}'"
-            )
-        log.warning("no price for model '%s' in configs/pricing.yaml: cost is not tallied",
-                    backend.identity.model)  # fmt: skip
-    budget = None
-    if cfg.limits.max_cost is not None and price is not None and backend.cacheable:
-        high_res = bool(cfg.backend.extra_body.get("vl_high_resolution_images", False))
-        budget = Budget(
-            cfg.limits.max_cost, price, backend.identity.model, high_resolution=high_res
-        )
+    try:
+        price = _price(cfg, backend)
+    except ConfigError:
+        await backend.aclose()
+        raise
     cache = None
     if backend.cacheable and cfg.cache.mode is not CacheMode.off:
         cache = ResponseCache(
             Path(cfg.cache.path).expanduser() if cfg.cache.path else default_cache_path()
         )
-    caller = CachedCaller(Caller(backend, cfg.limits), cache, cfg.cache.mode, budget)
+    caller = CachedCaller(
+        Caller(backend, cfg.limits), cache, cfg.cache.mode, _budget(cfg, backend, price)
+    )
 
     run_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
