@@ -40,7 +40,9 @@ def iter_local_rows(
     for file in data_files(path):
         if file.suffix == ".parquet":
             parquet = pq.ParquetFile(file)
-            for batch in parquet.iter_batches(batch_size=batch_size):
+            # one row group at a time: with threads pyarrow decodes several ahead, which for
+            # image columns costs tens of MB of memory and buys nothing (we read in order)
+            for batch in parquet.iter_batches(batch_size=batch_size, use_threads=False):
                 for row in batch.to_pylist():
                     yield row, file.parent
         else:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from evalkit import load_run
 
@@ -59,8 +60,9 @@ def test_failures_are_not_cached(run_eval, server: FakeVLMServer, tmp_path: Path
         assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 2
 
 
+@pytest.mark.parametrize("kill_after", [3, 25, 40])
 def test_kill_9_then_resume_sends_exactly_the_missing_requests(
-    server: FakeVLMServer, tmp_path: Path
+    server: FakeVLMServer, tmp_path: Path, kill_after: int
 ) -> None:
     server.vary = True
     server.latency_s = 0.05
@@ -73,7 +75,7 @@ def test_kill_9_then_resume_sends_exactly_the_missing_requests(
     )
     deadline = time.monotonic() + 60
     stored = 0
-    while time.monotonic() < deadline and stored < 15:
+    while time.monotonic() < deadline and stored < kill_after:
         time.sleep(0.05)
         if cache.exists():
             try:
@@ -85,7 +87,7 @@ def test_kill_9_then_resume_sends_exactly_the_missing_requests(
     proc.wait()
     with sqlite3.connect(cache) as db:
         stored = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    assert 15 <= stored < 60
+    assert kill_after <= stored < 60
     before = len(server.received)
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
