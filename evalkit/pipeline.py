@@ -12,7 +12,7 @@ import logging
 import secrets
 import sys
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +37,7 @@ from evalkit.report.cost import parse_prices, price_for, usage_cost
 from evalkit.report.manifest import package_versions, to_jsonable, write_manifest
 from evalkit.report.schema import sample_schema
 from evalkit.report.summary import format_table, write_summary
-from evalkit.report.writer import SampleWriter
+from evalkit.report.writer import SampleWriter, warm_up
 from evalkit.score.captions import require_java
 from evalkit.score.metrics import MetricValue, corpus_scores, sample_scores, summarize
 from evalkit.tasks import prompt_families
@@ -242,37 +242,46 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         dynamic_ncols=True,
     )
     items = _number(iter_items(task, cfg.dataset, info), tally.order)
-    pending: set[asyncio.Task[SampleResult]] = set()
-    ready: deque[Item] = deque()
-    chunk = max(16, cfg.limits.concurrency)  # items read per trip to the reader thread
-    try:
-        exhausted = False
-        while not exhausted or pending or ready:
-            while aborted is None and len(pending) < cfg.limits.concurrency:
-                if not ready and not exhausted:
-                    # the reader (file or network I/O, image checks) runs off the event loop
-                    batch = await asyncio.to_thread(lambda: list(islice(items, chunk)))
-                    exhausted = len(batch) < chunk
-                    ready.extend(batch)
-                if not ready:
-                    break
-                item = ready.popleft()
-                pending.add(asyncio.create_task(_evaluate(item, cfg=cfg, plan=plan, caller=caller)))
-            if not pending:
-                break
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for finished in done:
-                result = finished.result()
-                row = _row(result, run_id=run_id, cfg=cfg, backend=backend, price=price)
-                writer.append(row)
-                _record(tally, result, task.family, row["cost"])
-                bar.update(1)
-                bar.set_postfix(errors=tally.failed, tokens=_tokens(tally.usage), refresh=False)
+    workers = cfg.limits.concurrency
+    chunk = max(16, workers)  # items read per trip to the reader thread
+    queue: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=2 * chunk)
+
+    async def produce() -> None:
+        """Read ahead off the event loop (file or network I/O, image checks)."""
+        try:
+            while True:
+                batch = await asyncio.to_thread(lambda: list(islice(items, chunk)))
+                for item in batch:
+                    await queue.put(item)
+                if len(batch) < chunk:
+                    return
+        finally:
+            for _ in range(workers):  # one end marker per worker
+                await queue.put(None)
+
+    async def work() -> None:
+        """One of ``concurrency`` workers: take an item, evaluate it, record the row."""
+        nonlocal aborted
+        while (item := await queue.get()) is not None and aborted is None:
+            result = await _evaluate(item, cfg=cfg, plan=plan, caller=caller)
+            row = _row(result, run_id=run_id, cfg=cfg, backend=backend, price=price)
+            writer.append(row)
+            _record(tally, result, task.family, row["cost"])
+            bar.update(1)
+            bar.set_postfix(errors=tally.failed, tokens=_tokens(tally.usage), refresh=False)
             aborted = aborted or _error_rate_exceeded(tally, cfg)
-            if aborted:
-                exhausted = True
-                ready.clear()
+
+    warming = asyncio.create_task(asyncio.to_thread(warm_up))
+    producer = asyncio.create_task(produce())
+    pool = [asyncio.create_task(work()) for _ in range(workers)]
+    try:
+        await asyncio.gather(*pool)
+        if aborted is None:
+            await producer  # re-raises a reader failure
+        await warming
     finally:
+        for task_ in (*pool, producer):
+            task_.cancel()
         bar.close()
         await backend.aclose()
         if cache is not None:
