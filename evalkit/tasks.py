@@ -60,6 +60,13 @@ def load_task(name: str) -> TaskSpec:
         raise ConfigError(f"invalid task definition {path}: prompts.default is required")
     if not spec.metrics:
         raise ConfigError(f"invalid task definition {path}: metrics must not be empty")
+    from evalkit.score.metrics import FAMILY_METRICS
+
+    known = FAMILY_METRICS[spec.family]
+    for metric in spec.metrics:
+        if metric not in known:
+            hint = did_you_mean(f"{spec.family.value} metric", metric, known)
+            raise ConfigError(f"invalid task definition {path}: {hint}")
     return spec
 
 
