@@ -76,10 +76,10 @@ def worker(
     from omegaconf import OmegaConf
 
     from evalkit import pipeline
-    from evalkit.cli import _register_schemas
+    from evalkit.cli import register_schemas
     from evalkit.resources import configs_dir
 
-    _register_schemas()
+    register_schemas()
     overrides = ["task=docvqa", "backend=openai", f"backend.base_url=http://127.0.0.1:{port}/v1",
                  "backend.model=bench", "backend.api_key_env=null", "dataset=local", f"dataset.path={data}",
                  f"limits.concurrency={concurrency}", "report.bootstrap=0", "report.progress=false",

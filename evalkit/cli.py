@@ -28,7 +28,7 @@ from evalkit.errors import (
 from evalkit.resources import configs_dir
 from evalkit.tasks import register_tasks, task_names
 
-__all__ = ["check_overrides", "group_options", "main"]
+__all__ = ["check_overrides", "group_options", "main", "register_schemas"]
 
 _GROUPS = ("task", "backend", "dataset", "cache", "limits", "report", "experiment", "debug")
 _GROUP_ERRORS: dict[str, type[ConfigError]] = {"task": UnknownTask, "backend": UnknownBackend}
@@ -45,7 +45,8 @@ def group_options(group: str) -> list[str]:
     return sorted(p.stem for p in (configs_dir() / group).glob("*.yaml"))
 
 
-def _register_schemas() -> None:
+def register_schemas() -> None:
+    """Store the run schema and every task definition in Hydra's ConfigStore."""
     from hydra.core.config_store import ConfigStore
 
     ConfigStore.instance().store(name="run_schema", node=RunConfig)
@@ -199,7 +200,7 @@ def main() -> None:
     import hydra
 
     try:
-        _register_schemas()
+        register_schemas()
         check_overrides(sys.argv[1:])
     except EvalkitError as exc:
         _fail(str(exc))

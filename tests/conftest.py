@@ -14,7 +14,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from evalkit import pipeline
-from evalkit.cli import _register_schemas
+from evalkit.cli import register_schemas
 from evalkit.config import RunConfig
 from evalkit.resources import configs_dir
 
@@ -26,7 +26,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # ...and never touch the user's response cache (each test gets its own, below).
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="evalkit-test-cache-")
 
-_register_schemas()
+register_schemas()
 
 
 def compose_run(overrides: Sequence[str] = ()) -> RunConfig:
