@@ -8,17 +8,22 @@ family's rule, text approximated, ``max_tokens`` as the output bound). Calls no 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from evalkit.backends import build_backend
 from evalkit.backends.retry import Caller
-from evalkit.cache import ResponseCache, default_cache_path
+from evalkit.cache import ResponseCache, cache_path
 from evalkit.cache.cached import CachedCaller
 from evalkit.config import CacheMode, RunConfig
 from evalkit.dataset import describe_source, iter_items
 from evalkit.prompt import plan_rendering, render
 from evalkit.records import Usage
-from evalkit.report.cost import estimate_request, parse_prices, price_for, usage_cost
+from evalkit.report.cost import (
+    estimate_request,
+    high_resolution,
+    parse_prices,
+    price_for,
+    usage_cost,
+)
 from evalkit.tasks import prompt_families
 
 __all__ = ["Estimate", "estimate", "format_estimate"]
@@ -44,10 +49,10 @@ async def estimate(cfg: RunConfig) -> Estimate:
     plan = plan_rendering(task, cfg.backend, prompt_families())
     backend = build_backend(cfg.backend, task, plan.box_format)
     price = price_for(backend.identity.model, parse_prices(cfg.pricing.models))
-    high_res = bool(cfg.backend.extra_body.get("vl_high_resolution_images", False))
+    high_res = high_resolution(cfg.backend)
     cache = None
     if backend.cacheable and cfg.cache.mode is CacheMode.use:
-        path = Path(cfg.cache.path).expanduser() if cfg.cache.path else default_cache_path()
+        path = cache_path(cfg.cache.path)
         cache = ResponseCache(path) if path.exists() else None
     lookup = CachedCaller(Caller(backend, cfg.limits), cache, cfg.cache.mode)
     result = Estimate(currency=price.currency if price else None)

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from evalkit.backends import Backend, build_backend
 from evalkit.backends.budget import Budget
 from evalkit.backends.retry import Caller
-from evalkit.cache import ResponseCache, default_cache_path
+from evalkit.cache import ResponseCache, cache_path
 from evalkit.cache.cached import CachedCaller
 from evalkit.config import CacheMode, Price, RunConfig
 from evalkit.dataset import Item, describe_source, iter_items
@@ -33,7 +33,7 @@ from evalkit.errors import BackendError, BudgetExhausted, ConfigError, DataError
 from evalkit.parse import parse_prediction
 from evalkit.prompt import RenderPlan, plan_rendering, render
 from evalkit.records import Family, Sample, SampleResult, Usage
-from evalkit.report.cost import parse_prices, price_for, usage_cost
+from evalkit.report.cost import high_resolution, parse_prices, price_for, usage_cost
 from evalkit.report.manifest import package_versions, to_jsonable, write_manifest
 from evalkit.report.schema import sample_schema
 from evalkit.report.summary import format_table, write_summary
@@ -68,7 +68,6 @@ class _Tally:
     failed: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     usage: Usage = Usage()
-    latency_s: float = 0.0
     unparsed: int = 0
     per_sample: dict[str, dict[str, float]] = field(default_factory=dict)
     """metric → sample id → value."""
@@ -162,7 +161,6 @@ def _record(tally: _Tally, result: SampleResult, family: Family, cost: float | N
             tally.cost_spent += cost
     if result.completion is not None:
         tally.usage = tally.usage + result.completion.usage
-        tally.latency_s += result.completion.latency_s
     for metric, value in result.scores.items():
         tally.per_sample.setdefault(metric, {})[result.sample.id] = value
     if family is Family.grounding and result.prediction and result.prediction.box is None:
@@ -199,8 +197,12 @@ def _price(cfg: RunConfig, backend: Backend) -> Price | None:
 def _budget(cfg: RunConfig, backend: Backend, price: Price | None) -> Budget | None:
     if cfg.limits.max_cost is None or price is None or not backend.cacheable:
         return None  # no cap, or nothing to pay for
-    high_res = bool(cfg.backend.extra_body.get("vl_high_resolution_images", False))
-    return Budget(cfg.limits.max_cost, price, backend.identity.model, high_resolution=high_res)
+    return Budget(
+        cfg.limits.max_cost,
+        price,
+        backend.identity.model,
+        high_resolution=high_resolution(cfg.backend),
+    )
 
 
 async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:
@@ -220,9 +222,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         raise
     cache = None
     if backend.cacheable and cfg.cache.mode is not CacheMode.off:
-        cache = ResponseCache(
-            Path(cfg.cache.path).expanduser() if cfg.cache.path else default_cache_path()
-        )
+        cache = ResponseCache(cache_path(cfg.cache.path))
     caller = CachedCaller(
         Caller(backend, cfg.limits), cache, cfg.cache.mode, _budget(cfg, backend, price)
     )

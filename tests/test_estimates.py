@@ -32,3 +32,23 @@ def test_text_tokens_approximation() -> None:
     assert text_tokens("abcd") == 1 and text_tokens("abcde") == 2
     assert text_tokens("合计") == 2
     assert text_tokens("合计: 12") == 2 + 1
+
+
+def test_tpm_limiter_uses_the_same_estimate() -> None:
+    from evalkit.backends import build_backend
+    from evalkit.backends.retry import Caller
+    from evalkit.config import BackendConfig, LimitsConfig
+    from evalkit.records import GenerationParams, ImagePart, ImageRef, Message, Request, TextPart
+    from evalkit.tasks import load_task
+
+    config = BackendConfig(
+        name="openai", model="qwen-vl-plus", base_url="http://127.0.0.1:1/v1", api_key_env=None
+    )
+    caller = Caller(build_backend(config, load_task("docvqa"), "pixel"), LimitsConfig(tpm=100_000))
+    image = ImageRef(b"", 448, 448, "JPEG")
+    request = Request(
+        "r",
+        (Message("user", (ImagePart(image), TextPart("What is it?"))),),
+        GenerationParams(max_tokens=16),
+    )
+    assert caller._tokens(request) == 256 + text_tokens("What is it?") + 16

@@ -19,6 +19,7 @@ from evalkit.backends.base import Backend, RetryDecision
 from evalkit.config import LimitsConfig
 from evalkit.errors import BackendError, MalformedResponse, RateLimited, ServerError, Timeout
 from evalkit.records import Completion, Request
+from evalkit.report.cost import estimate_request
 
 __all__ = ["AdaptiveConcurrency", "Caller", "default_classify"]
 
@@ -98,6 +99,11 @@ class Caller:
             return min(cap, error.retry_after)
         return self._rng.uniform(0, min(cap, self.limits.backoff_base_s * 2**attempt))
 
+    def _tokens(self, request: Request) -> int:
+        """Expected tokens of a request, for the TPM limiter (input estimate + max_tokens)."""
+        usage = estimate_request(request, self.backend.identity.model)
+        return (usage.input_tokens or 0) + (usage.output_tokens or 0)
+
     async def call(self, request: Request) -> Completion:
         """Answer one request, retrying transient failures; raises the last error otherwise."""
         attempt = 0
@@ -105,7 +111,7 @@ class Caller:
             if self._rpm is not None:
                 await self._rpm.acquire()
             if self._tpm is not None:
-                await self._tpm.acquire(min(_token_estimate(request), self.limits.tpm or 1))
+                await self._tpm.acquire(min(self._tokens(request), self.limits.tpm or 1))
             started = time.perf_counter()
             try:
                 async with self.concurrency:
@@ -145,12 +151,3 @@ class Caller:
                 attempts=attempt + 1,
                 ttft_s=completion.ttft_s,
             )
-
-
-def _token_estimate(request: Request) -> int:
-    """Rough tokens of a request for the TPM limiter: 4 characters a token, 256 per image."""
-    from evalkit.records import ImagePart
-
-    chars = sum(len(m.text) for m in request.messages)
-    images = sum(isinstance(p, ImagePart) for m in request.messages for p in m.parts)
-    return chars // 4 + 256 * images + (request.params.max_tokens or 0)

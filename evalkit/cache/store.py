@@ -13,7 +13,7 @@ from pathlib import Path
 
 from evalkit.records import Completion, Usage
 
-__all__ = ["ResponseCache", "default_cache_path"]
+__all__ = ["ResponseCache", "cache_path", "default_cache_path"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -28,6 +28,11 @@ CREATE TABLE IF NOT EXISTS responses (
     created_at     REAL NOT NULL
 )
 """
+
+
+def cache_path(configured: str | None) -> Path:
+    """The cache file a run uses: ``cache.path`` (``~`` expanded) or :func:`default_cache_path`."""
+    return Path(configured).expanduser() if configured else default_cache_path()
 
 
 def default_cache_path() -> Path:

@@ -21,12 +21,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from evalkit.config import Price
+from evalkit.config import BackendConfig, Price
 from evalkit.errors import ConfigError
 from evalkit.records import ImagePart, Request, Usage
 
 __all__ = [
     "estimate_request",
+    "high_resolution",
     "image_tokens",
     "parse_prices",
     "price_for",
@@ -91,6 +92,11 @@ def image_tokens(model: str, width: int, height: int, *, high_resolution: bool =
         return 256
     tokens = math.ceil(width / 28) * math.ceil(height / 28)
     return max(4, min(16384 if high_resolution else 1280, tokens))
+
+
+def high_resolution(backend: BackendConfig) -> bool:
+    """Whether DashScope's ``vl_high_resolution_images`` lifts the image-token cap."""
+    return bool(backend.extra_body.get("vl_high_resolution_images", False))
 
 
 def text_tokens(text: str) -> int:

@@ -48,7 +48,6 @@ class SampleWriter:
     def __init__(self, run_dir: Path, schema: pa.Schema, *, flush_every: int = 64) -> None:
         self.run_dir = run_dir
         self.schema = schema
-        self.rows_written = 0
         self._flush_every = max(1, flush_every)
         self._buffer: list[Mapping[str, Any]] = []
         self._last_flush = time.monotonic()
@@ -69,7 +68,6 @@ class SampleWriter:
             batch = pa.RecordBatch.from_pylist(list(self._buffer), schema=self.schema)
             self._stream.write_batch(batch)
             self._sink.flush()
-            self.rows_written += len(self._buffer)
             self._buffer.clear()
         self._last_flush = time.monotonic()
 
