@@ -72,11 +72,13 @@ def worker(
     """One measured run in this process."""
     import asyncio
 
+    from evalkit.cli import register_schemas, use_system_allocator
+
+    use_system_allocator()  # as the command line does, before pyarrow loads
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     from evalkit import pipeline
-    from evalkit.cli import register_schemas
     from evalkit.resources import configs_dir
 
     register_schemas()

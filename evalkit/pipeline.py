@@ -14,7 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -37,7 +37,7 @@ from evalkit.report.cost import high_resolution, parse_prices, price_for, usage_
 from evalkit.report.manifest import package_versions, to_jsonable, write_manifest
 from evalkit.report.schema import sample_schema
 from evalkit.report.summary import format_table, write_summary
-from evalkit.report.writer import SampleWriter, warm_up
+from evalkit.report.writer import SampleWriter
 from evalkit.score.captions import require_java
 from evalkit.score.metrics import MetricValue, corpus_scores, sample_scores, summarize
 from evalkit.tasks import prompt_families
@@ -81,10 +81,8 @@ class _Tally:
     cost_saved: float = 0.0
 
 
-async def _evaluate(
-    item: Item, *, cfg: RunConfig, plan: RenderPlan, caller: CachedCaller
-) -> SampleResult:
-    """Render, ask, parse and score one item; failures come back as error results."""
+async def _ask(item: Item, *, plan: RenderPlan, caller: CachedCaller) -> SampleResult:
+    """Render and ask one item; failures come back as error results, nothing is scored yet."""
     sample = item.sample
     if sample is None:
         error = item.error or DataError("unusable row")
@@ -95,11 +93,21 @@ async def _evaluate(
         completion, hit = await caller.answer(request)
     except (BackendError, BudgetExhausted) as exc:
         return SampleResult(sample, request, None, None, {}, exc.kind, str(exc))
+    return SampleResult(sample, request, completion, None, {}, cache_hit=hit)
+
+
+def _score(result: SampleResult, *, cfg: RunConfig, plan: RenderPlan) -> SampleResult:
+    """Parse and score an answered sample."""
+    if result.completion is None:
+        return result
     prediction = parse_prediction(
-        text=completion.text, family=cfg.task.family, sample=sample, box_format=plan.box_format
+        text=result.completion.text,
+        family=cfg.task.family,
+        sample=result.sample,
+        box_format=plan.box_format,
     )
-    scores = sample_scores(task=cfg.task, sample=sample, prediction=prediction)
-    return SampleResult(sample, request, completion, prediction, scores, cache_hit=hit)
+    scores = sample_scores(task=cfg.task, sample=result.sample, prediction=prediction)
+    return replace(result, prediction=prediction, scores=scores)
 
 
 def _row(
@@ -259,29 +267,42 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             for _ in range(workers):  # one end marker per worker
                 await queue.put(None)
 
-    async def work() -> None:
-        """One of ``concurrency`` workers: take an item, evaluate it, record the row."""
+    def record(answered: SampleResult) -> None:
         nonlocal aborted
-        while (item := await queue.get()) is not None and aborted is None:
-            result = await _evaluate(item, cfg=cfg, plan=plan, caller=caller)
-            row = _row(result, run_id=run_id, cfg=cfg, backend=backend, price=price)
-            writer.append(row)
-            _record(tally, result, task.family, row["cost"])
-            bar.update(1)
-            bar.set_postfix(errors=tally.failed, tokens=_tokens(tally.usage), refresh=False)
-            aborted = aborted or _error_rate_exceeded(tally, cfg)
+        result = _score(answered, cfg=cfg, plan=plan)
+        row = _row(result, run_id=run_id, cfg=cfg, backend=backend, price=price)
+        writer.append(row)
+        _record(tally, result, task.family, row["cost"])
+        bar.update(1)
+        bar.set_postfix(errors=tally.failed, tokens=_tokens(tally.usage), refresh=False)
+        aborted = aborted or _error_rate_exceeded(tally, cfg)
 
-    warming = asyncio.create_task(asyncio.to_thread(warm_up))
+    # Workers only ask; one recorder parses, scores and journals. A worker whose answer came
+    # sends its next request at once, and the bookkeeping runs while requests are in flight
+    # rather than before them (at C=64 the answers of a round arrive together).
+    answered: asyncio.Queue[SampleResult] = asyncio.Queue()
+
+    async def work() -> None:
+        """One of ``concurrency`` workers: take an item, ask, hand the answer on."""
+        while (item := await queue.get()) is not None and aborted is None:
+            answered.put_nowait(await _ask(item, plan=plan, caller=caller))
+
+    async def recorder() -> None:
+        while True:
+            record(await answered.get())
+
     producer = asyncio.create_task(produce())
+    recording = asyncio.create_task(recorder())
     pool = [asyncio.create_task(work()) for _ in range(workers)]
     try:
         await asyncio.gather(*pool)
         if aborted is None:
             await producer  # re-raises a reader failure
-        await warming
     finally:
-        for task_ in (*pool, producer):
+        for task_ in (*pool, producer, recording):
             task_.cancel()
+        while not answered.empty():  # answers not yet recorded are not lost
+            record(answered.get_nowait())
         bar.close()
         await backend.aclose()
         if cache is not None:

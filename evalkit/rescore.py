@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalkit.config import RunConfig
@@ -21,6 +20,7 @@ from evalkit.errors import ConfigError, EvalkitError
 from evalkit.parse import parse_prediction
 from evalkit.records import Family, ImageRef, Sample
 from evalkit.report.manifest import MANIFEST_NAME, package_versions, write_manifest
+from evalkit.report.rows import rows_to_table
 from evalkit.report.schema import sample_schema
 from evalkit.report.summary import SUMMARY_NAME, format_table, write_summary
 from evalkit.report.writer import SAMPLES_NAME
@@ -91,7 +91,7 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     summary = summarize(task=task, per_sample=per_sample, corpus=corpus, n_failed=n_failed,
                         resamples=cfg.report.bootstrap, confidence=cfg.report.confidence,
                         seed=cfg.report.seed)  # fmt: skip
-    table = pa.Table.from_pylist(rows, schema=sample_schema(task.metrics))
+    table = rows_to_table(rows, sample_schema(task.metrics))
     tmp = samples_path.with_suffix(".parquet.tmp")
     pq.write_table(table, tmp)
     tmp.replace(samples_path)

