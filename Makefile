@@ -4,6 +4,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 task   ?= docvqa
 ARGS   ?=
+# Every other NAME=VALUE on make's command line is handed to evalkit as a Hydra override, quoted:
+# `make eval task=docvqa backend=openai backend.model=M` (ARGS="..." works too).
+_quote     = '$(subst ','\'',$(1))'
+OVERRIDES  = $(strip $(foreach v,$(sort $(.VARIABLES)),$(if $(filter command line,$(origin $(v))),$(if \
+             $(filter-out task ARGS PYTHON VENV,$(v)),$(call _quote,$(v)=$(value $(v)))))))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup eval test lint typecheck check bench samples clean
@@ -20,8 +25,8 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed ## Create .venv and install evalkit with the dev extras (idempotent)
 
-eval: setup ## Run one evaluation: make eval task=docvqa ARGS="backend=... dataset.limit=100"
-	$(PY) -m evalkit task=$(task) $(ARGS)
+eval: setup ## Run one evaluation: make eval task=docvqa backend=openai dataset.limit=100
+	$(PY) -m evalkit task=$(task) $(OVERRIDES) $(ARGS)
 
 test: setup ## Run the test suite
 	$(PY) -m pytest

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BAD = [
     (["task=docvq"], "unknown task 'docvq'; did you mean 'docvqa'?"),
@@ -97,3 +101,16 @@ def test_a_run_loads_no_pandas_and_uses_the_system_allocator(tmp_path: Path, tas
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False system"
     assert list(tmp_path.glob(f"{task}/baseline/*/samples.parquet"))
+
+
+def test_make_eval_hands_command_line_variables_to_evalkit_as_overrides() -> None:
+    """``make eval task=docvqa backend=openai backend.model=M``: each NAME=VALUE arrives intact."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    odd = ['backend.stop=[a,"b c"]', "backend.system_prompt=it's $HOME"]
+    out = subprocess.run(["make", "-n", "eval", "task=vqav2", "backend=openai", *odd,
+                          "ARGS=dataset.limit=2"], cwd=ROOT, capture_output=True, text=True, check=True)  # fmt: skip
+    line = next(x for x in out.stdout.splitlines() if " -m evalkit " in x)
+    argv = shlex.split(line)
+    assert argv[1:3] == ["-m", "evalkit"]
+    assert argv[3:] == ["task=vqav2", "backend=openai", *sorted(odd), "dataset.limit=2"]
