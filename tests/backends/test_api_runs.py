@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from evalkit import load_run
 
 from ..fake_server import FakeVLMServer, Fault
@@ -26,13 +28,17 @@ def test_openai_run_scores_every_sample(run_eval, server: FakeVLMServer) -> None
     }
 
 
-def test_twenty_percent_faults_end_scored_or_as_error_rows(run_eval, server: FakeVLMServer) -> None:
+@pytest.mark.parametrize("backend", ["dashscope", "openai"])
+def test_twenty_percent_faults_end_scored_or_as_error_rows(
+    run_eval, server: FakeVLMServer, backend: str
+) -> None:
     rng = random.Random(3)
     kinds = [Fault(429, headers={"Retry-After": "0"}), Fault(500), Fault(200, body=b"garbage"),
              Fault(400, body=b'{"code":"DataInspectionFailed","message":"refused"}')]  # fmt: skip
-    server.faults.extend(rng.choice(kinds) if rng.random() < 0.2 else Fault() for _ in range(400))
-    # Fault() with status 200 and no body answers normally
-    outcome = run_eval("task=vqav2", "backend=dashscope", f"backend.base_url={server.dashscope_url}",
+    script = [rng.choice(kinds) if rng.random() < 0.2 else Fault() for _ in range(400)]
+    server.faults.extend(script)  # Fault() with status 200 and no body answers normally
+    url = server.dashscope_url if backend == "dashscope" else server.openai_url
+    outcome = run_eval("task=vqav2", f"backend={backend}", f"backend.base_url={url}", "backend.model=m",
                        "backend.api_key_env=null", "limits.backoff_base_s=0.001",
                        "limits.concurrency=16")  # fmt: skip
     run = load_run(outcome.run_dir)
@@ -41,8 +47,12 @@ def test_twenty_percent_faults_end_scored_or_as_error_rows(run_eval, server: Fak
     failed = samples[samples["error_type"].notna()]
     scored = samples[samples["error_type"].isna()]
     assert set(failed["error_type"]) <= {"InvalidRequest"}  # only the permanent refusals remain
+    assert len(failed) == sum(f.status == 400 for f in script[: len(server.received)])
     assert scored["vqa_accuracy"].notna().all() and failed["vqa_accuracy"].isna().all()
     assert (scored["attempts"] >= 1).all() and scored["attempts"].max() > 1
+    # none twice: the server answered normally exactly once per scored sample
+    answered = sum(f == Fault() for f in script[: len(server.received)])
+    assert len(server.received) <= len(script) and answered == len(scored)
     assert run.summary is not None
     assert int(run.summary["n"].iloc[0]) == len(scored)
     assert int(run.summary["n_failed"].iloc[0]) == len(failed)
