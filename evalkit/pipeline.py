@@ -279,11 +279,18 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
                 for item in batch:
                     await queue.put(item)
                 if len(batch) < size:
-                    return
+                    break
                 size = chunk
-        finally:
-            for _ in range(workers):  # one end marker per worker
-                await queue.put(None)
+        except asyncio.CancelledError:
+            raise  # the run is ending and no worker waits for an end marker
+        except BaseException:
+            await _end_markers()
+            raise  # after the workers are told: the run re-raises it
+        await _end_markers()
+
+    async def _end_markers() -> None:
+        for _ in range(workers):  # one per worker
+            await queue.put(None)
 
     def record(answered: SampleResult) -> None:
         nonlocal aborted
@@ -312,14 +319,22 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     producer = asyncio.create_task(produce())
     recording = asyncio.create_task(recorder())
     pool = [asyncio.create_task(work()) for _ in range(workers)]
+    asking = asyncio.gather(*pool)
     try:
-        await asyncio.gather(*pool)
+        either: list[asyncio.Future[Any]] = [asking, recording]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if recording.done():
+            recording.result()  # the recorder only ends by failing: that failure is the run's
+        await asking
         if aborted is None:
             await producer  # re-raises a reader failure
     finally:
-        for task_ in (*pool, producer, recording):
+        for task_ in (asking, producer, recording):  # cancelling the gather cancels the pool
             task_.cancel()
-        while not answered.empty():  # answers not yet recorded are not lost
+        # collect every outcome (a failure worth raising was raised above)
+        await asyncio.gather(asking, producer, recording, return_exceptions=True)
+        recorder_failed = recording.done() and not recording.cancelled()
+        while not recorder_failed and not answered.empty():  # answered is not lost
             record(answered.get_nowait())
         bar.close()
         await backend.aclose()

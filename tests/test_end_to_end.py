@@ -140,3 +140,27 @@ def test_a_prompt_family_the_task_lacks_falls_back_to_default(run_eval) -> None:
         run_eval("task=docvqa", "backend.prompt_family=qwen2.5-vl", "dataset.limit=2").run_dir
     ).samples
     assert samples["prompt"].iloc[0].endswith("Answer the question using a single word or phrase.")
+
+
+def test_a_failure_while_recording_fails_the_run_and_keeps_earlier_rows(
+    run_eval, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Scoring and journaling run in their own task: a bug there must stop the run loudly,
+    not leave the workers asking while rows go nowhere."""
+    from evalkit import pipeline
+    from evalkit.report.writer import read_samples
+
+    real_score = pipeline._score
+    seen: list[str] = []
+
+    def failing_score(result, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(result.sample.id)
+        if len(seen) == 5:
+            raise RuntimeError("scorer bug")
+        return real_score(result, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_score", failing_score)
+    with pytest.raises(RuntimeError, match="scorer bug"):
+        run_eval("task=docvqa", "report.flush_every=1")
+    [run_dir] = tmp_path.iterdir()
+    assert read_samples(run_dir).num_rows == 4
