@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from evalkit.errors import MissingField
+
 __all__ = [
     "Completion",
     "Family",
@@ -42,16 +44,31 @@ class Family(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ImageRef:
-    """One image, kept as the dataset's original encoded bytes (never re-encoded)."""
+    """One image: the dataset's original encoded bytes (never re-encoded), or an http(s) URL.
+
+    A URL image is passed to the server as it is: evalkit never fetches it, so its bytes are
+    empty and its size unknown (``None``).
+    """
 
     data: bytes
     """The encoded file (JPEG, PNG, ...) exactly as stored in the dataset."""
-    width: int
-    """Width in pixels, read from the header."""
-    height: int
-    """Height in pixels, read from the header."""
+    width: int | None
+    """Width in pixels, read from the header; ``None`` for a URL image."""
+    height: int | None
+    """Height in pixels, read from the header; ``None`` for a URL image."""
     format: str
-    """PIL format name, e.g. ``JPEG`` or ``PNG``."""
+    """PIL format name, e.g. ``JPEG`` or ``PNG``; empty for a URL image."""
+    url: str | None = None
+    """The http(s) URL the server should fetch, when the dataset gives one instead of bytes."""
+
+    def pixel_size(self) -> tuple[int, int]:
+        """``(width, height)``; a URL image has none, which grounding cannot do without."""
+        if self.width is None or self.height is None:
+            raise MissingField(
+                f"image {self.url} has no known size (evalkit does not fetch URL images); "
+                "grounding needs the image bytes or a local path"
+            )
+        return self.width, self.height
 
     @property
     def sha256(self) -> str:

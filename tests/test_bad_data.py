@@ -85,6 +85,40 @@ def test_jsonl_with_paths_a_missing_key_and_a_broken_line(run_eval, tmp_path: Pa
     assert by_id.loc["c", "error_type"] == "CorruptImage"
 
 
+def test_url_images_go_to_the_server_unfetched_and_grounding_refuses_them(
+    run_eval, tmp_path: Path
+) -> None:
+    """A dataset may name its images by http(s) URL: the server fetches them, evalkit never
+    does (no network here). Grounding needs the pixel size to compare boxes, so it refuses."""
+    from evalkit.dataset.images import load_image
+
+    url = "https://images.example/receipt.jpg"
+    ref = load_image({"bytes": None, "path": url})
+    assert (ref.url, ref.data, ref.width, ref.height) == (url, b"", None, None)
+    assert load_image(url).url == url
+
+    doc = {"questionId": "u1", "question": "Q?", "image": url, "answers": ["1"]}
+    (tmp_path / "docs.jsonl").write_text(json.dumps(doc) + "\n")
+    docs = load_run(
+        run_eval("task=docvqa", "dataset=local", f"dataset.path={tmp_path / 'docs.jsonl'}").run_dir
+    )
+    row = docs.samples.iloc[0]
+    assert row["anls"] == 1.0 and pd.isna(row["image_width"])
+
+    ref_row = {
+        "question_id": "r1",
+        "image": {"bytes": None, "path": url},
+        "answer": ["the dog"],
+        "bbox": [1.0, 2.0, 3.0, 4.0],
+    }
+    (tmp_path / "refs.jsonl").write_text(json.dumps(ref_row) + "\n")
+    refs = load_run(
+        run_eval("task=refcoco", "dataset=local", f"dataset.path={tmp_path / 'refs.jsonl'}").run_dir
+    )
+    assert list(refs.samples["error_type"]) == ["MissingField"]
+    assert "grounding needs the image bytes or a local path" in refs.samples["error"].iloc[0]
+
+
 def test_duplicate_ids_are_error_rows(run_eval, tmp_path: Path) -> None:
     rows = [_doc_row("same", ["1"], _png()), _doc_row("same", ["1"], _png())]
     path = tmp_path / "dup.parquet"

@@ -19,7 +19,13 @@ __all__ = ["ApiBackend", "data_url", "generation_fields"]
 
 
 def data_url(image: ImageRef) -> str:
-    """The image's original bytes as a base64 data URL (never decoded or re-encoded)."""
+    """The URL the server gets for an image.
+
+    The original bytes as a base64 data URL (never decoded or re-encoded), or the dataset's own
+    http(s) URL as it is.
+    """
+    if image.url is not None:
+        return image.url
     return f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
 
 

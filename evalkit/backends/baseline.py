@@ -60,7 +60,7 @@ class BaselineBackend:
             image = next(
                 p.image for m in request.messages for p in m.parts if isinstance(p, ImagePart)
             )
-            text = whole_image_box(self._box_format, image.width, image.height)
+            text = whole_image_box(self._box_format, *image.pixel_size())
         elif family is Family.captioning:
             text = self._task.baseline.caption
         else:

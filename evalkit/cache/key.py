@@ -7,7 +7,8 @@ Included (each has a test that changing it changes the key):
   repetition_penalty;
 * the backend's output-affecting options (``Backend.cache_options``: per-image min/max pixels,
   ``extra_body`` such as ``vl_high_resolution_images``);
-* the rendered messages: roles, texts, and the SHA-256 of each image's bytes (not its path).
+* the rendered messages: roles, texts, and the SHA-256 of each image's bytes (not its path);
+  for an image given as an http(s) URL, the URL (what is behind it is the server's to fetch).
 
 Excluded on purpose (each has a test that changing it keeps the key): concurrency, rate limits,
 timeouts, retries, streaming, and the API-key variable, which change how an answer is fetched,
@@ -22,12 +23,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from evalkit.backends.base import BackendIdentity
-from evalkit.records import ImagePart, Request
+from evalkit.records import ImagePart, ImageRef, Request
 
 __all__ = ["KEY_VERSION", "cache_key", "key_components"]
 
 KEY_VERSION = 1
 """Bumped whenever the key's recipe changes, so old entries are never misread."""
+
+
+def _image_key(image: ImageRef) -> dict[str, str]:
+    return {"image_url": image.url} if image.url is not None else {"image_sha256": image.sha256}
 
 
 def key_components(
@@ -57,9 +62,7 @@ def key_components(
             {
                 "role": m.role,
                 "parts": [
-                    {"image_sha256": part.image.sha256}
-                    if isinstance(part, ImagePart)
-                    else {"text": part.text}
+                    _image_key(part.image) if isinstance(part, ImagePart) else {"text": part.text}
                     for part in m.parts
                 ],
             }

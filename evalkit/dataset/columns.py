@@ -68,6 +68,7 @@ def row_to_samples(
     question = "" if columns.question is None else str(_field(row, columns.question))
 
     if task.family is Family.grounding:
+        image.pixel_size()  # boxes are pixels: an image of unknown size is an error row here
         box = _gold_box(row, task)
         if task.explode_references:
             return [

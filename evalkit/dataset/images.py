@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from evalkit.errors import CorruptImage, MissingField
 from evalkit.records import ImageRef
 
-__all__ = ["image_bytes", "load_image"]
+__all__ = ["image_bytes", "image_url", "load_image"]
 
 
 def image_bytes(cell: Any, *, base_dir: Path | None = None) -> bytes:
@@ -44,8 +44,23 @@ def image_bytes(cell: Any, *, base_dir: Path | None = None) -> bytes:
     raise MissingField(f"image cell of type {type(cell).__name__} holds no image")
 
 
+def image_url(cell: Any) -> str | None:
+    """The http(s) URL a cell points at instead of holding bytes, if it does.
+
+    >>> image_url({"bytes": None, "path": "https://example.org/a.jpg"}), image_url("a.jpg")
+    ('https://example.org/a.jpg', None)
+    """
+    if isinstance(cell, Mapping) and not cell.get("bytes"):
+        cell = cell.get("path")
+    if isinstance(cell, str) and cell.lower().startswith(("http://", "https://")):
+        return cell
+    return None
+
+
 def load_image(cell: Any, *, base_dir: Path | None = None) -> ImageRef:
     """Read and verify one image; a broken file raises :class:`CorruptImage`.
+
+    An http(s) URL is kept as a URL (the server fetches it; evalkit does not).
 
     >>> from PIL import Image
     >>> buf = io.BytesIO(); Image.new("RGB", (4, 3)).save(buf, format="PNG")
@@ -53,6 +68,9 @@ def load_image(cell: Any, *, base_dir: Path | None = None) -> ImageRef:
     >>> (ref.width, ref.height, ref.format)
     (4, 3, 'PNG')
     """
+    url = image_url(cell)
+    if url is not None:
+        return ImageRef(data=b"", width=None, height=None, format="", url=url)
     data = image_bytes(cell, base_dir=base_dir)
     if not data:
         raise MissingField("image is empty")

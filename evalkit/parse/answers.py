@@ -31,8 +31,8 @@ def parse_prediction(*, text: str, family: Family, sample: Sample, box_format: s
     (0.0, 0.0, 100.0, 100.0)
     """
     if family is Family.grounding:
-        image = sample.images[0]
-        box = parse_box(text=text, fmt=box_format, width=image.width, height=image.height)
+        width, height = sample.images[0].pixel_size()
+        box = parse_box(text=text, fmt=box_format, width=width, height=height)
         return Prediction(answer=text.strip(), box=box)
     if family is Family.captioning:
         return Prediction(answer=" ".join(clean_answer(text).split()))

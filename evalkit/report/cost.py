@@ -80,18 +80,26 @@ def usage_cost(usage: Usage, price: Price | None) -> float | None:
     return text_in / 1000 * price.input + cost
 
 
-def image_tokens(model: str, width: int, height: int, *, high_resolution: bool = False) -> int:
+def image_tokens(
+    model: str, width: int | None, height: int | None, *, high_resolution: bool = False
+) -> int:
     """Image tokens by the model family's documented rule.
+
+    An image of unknown size (a URL evalkit does not fetch) counts at the cap, so a budget
+    errs on the safe side.
 
     >>> image_tokens("qwen-vl-plus", 448, 448), image_tokens("qwen-vl-max", 4000, 3000)
     (256, 1280)
-    >>> image_tokens("qwen-vl-chat-v1", 4000, 3000)
-    256
+    >>> image_tokens("qwen-vl-chat-v1", 4000, 3000), image_tokens("qwen-vl-plus", None, None)
+    (256, 1280)
     """
     if model.startswith(_FIXED_256):
         return 256
+    cap = 16384 if high_resolution else 1280
+    if width is None or height is None:
+        return cap
     tokens = math.ceil(width / 28) * math.ceil(height / 28)
-    return max(4, min(16384 if high_resolution else 1280, tokens))
+    return max(4, min(cap, tokens))
 
 
 def high_resolution(backend: BackendConfig) -> bool:

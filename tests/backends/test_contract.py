@@ -96,6 +96,18 @@ class BackendContract:
         return asyncio.run(go())
 
     # -------------------------------------------------------------------------------- contract
+    def test_url_images_pass_through_and_bytes_go_as_data_urls(
+        self, make, server: FakeVLMServer
+    ) -> None:
+        url = "https://images.example/cat.jpg?size=large"
+        remote = ImageRef(b"", None, None, "", url=url)
+        request = Request("s2", (Message("user", (ImagePart(remote), ImagePart(IMAGE), TextPart("Same?"))),),
+                          GenerationParams())  # fmt: skip
+        self.call(make(), request)
+        body = server.received[0].body
+        [message] = body["messages"] if "messages" in body else body["input"]["messages"]
+        assert _image_urls(message["content"]) == [url, EXPECTED_DATA_URL]
+
     def test_returns_text_and_usage(self, make, server: FakeVLMServer) -> None:
         server.answer = "红色 / red"
         completion = self.call(make())

@@ -76,6 +76,21 @@ def test_image_identity_is_its_bytes_not_its_object() -> None:
     }
 
 
+def test_a_url_image_is_keyed_by_its_url() -> None:
+    def keyed(url: str) -> str:
+        image = ImagePart(ImageRef(b"", None, None, "", url=url))
+        return cache_key(
+            IDENTITY, _with_messages(Message("user", (image, TextPart("Colour?")))), OPTIONS
+        )
+
+    a, b = keyed("https://images.example/a.jpg"), keyed("https://images.example/b.jpg")
+    empty = ImagePart(ImageRef(b"", 8, 8, "PNG"))
+    assert a == keyed("https://images.example/a.jpg") and a != b
+    assert a != cache_key(
+        IDENTITY, _with_messages(Message("user", (empty, TextPart("Colour?")))), OPTIONS
+    )
+
+
 @pytest.mark.parametrize(
     "field",
     ["concurrency", "rpm", "tpm", "max_retries", "timeout_s", "backoff_base_s", "max_error_rate"],
