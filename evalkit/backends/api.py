@@ -8,7 +8,7 @@ import os
 from typing import Any
 from urllib.parse import urlparse
 
-from evalkit.backends.base import BackendIdentity, RetryDecision
+from evalkit.backends.base import BackendIdentity, RetryDecision, valid_text
 from evalkit.backends.http import HttpClient
 from evalkit.backends.retry import default_classify
 from evalkit.config import BackendConfig, TaskSpec
@@ -92,7 +92,8 @@ class ApiBackend:
         return {"image": dict(self.image_extra), "extra_body": dict(self.config.extra_body)}
 
     def scrub(self, text: str) -> str:
-        """``text`` with the API key masked, for anything that may be shown or stored."""
+        """``text`` with the API key masked (and storable), for anything shown or stored."""
+        text = valid_text(text)
         return text.replace(self._key, "***") if self._key else text
 
     def scrubbed(self, error: BackendError) -> BackendError:

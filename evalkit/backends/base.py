@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -9,7 +10,22 @@ from typing import Any, Protocol, runtime_checkable
 
 from evalkit.records import Completion, Request
 
-__all__ = ["Backend", "BackendIdentity", "RetryDecision"]
+__all__ = ["Backend", "BackendIdentity", "RetryDecision", "valid_text"]
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    r"""``text`` with unpaired UTF-16 surrogates replaced by U+FFFD.
+
+    JSON may escape one half of a surrogate pair on its own (``"\ud800"``); Python decodes it to
+    a string that no UTF-8 writer (the cache, Parquet) accepts. A UTF-8 decoder would turn the
+    same broken bytes into U+FFFD, and so does this.
+
+    >>> valid_text("ok" + chr(0xD800)) == "ok" + chr(0xFFFD), valid_text("pair 😀")
+    (True, 'pair 😀')
+    """
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,13 @@ from evalkit.errors import (
     Timeout,
 )
 
-__all__ = ["HttpClient", "HttpResponse", "SseEvent", "error_for_status", "retry_after_seconds"]
+__all__ = [
+    "HttpClient",
+    "HttpResponse",
+    "SseEvent",
+    "error_for_status",
+    "retry_after_seconds",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from aiolimiter import AsyncLimiter
 
-from evalkit.backends.base import Backend, RetryDecision
+from evalkit.backends.base import Backend, RetryDecision, valid_text
 from evalkit.config import LimitsConfig
 from evalkit.errors import BackendError, MalformedResponse, RateLimited, ServerError, Timeout
 from evalkit.records import Completion, Request
@@ -144,7 +144,7 @@ class Caller:
             await self.concurrency.succeeded()
             latency = time.perf_counter() - started
             return Completion(
-                text=completion.text,
+                text=valid_text(completion.text),  # storable: the cache and Parquet are UTF-8
                 usage=completion.usage,
                 finish_reason=completion.finish_reason,
                 latency_s=completion.latency_s or latency,

@@ -82,3 +82,22 @@ def test_openai_needs_a_model_and_url(cli) -> None:
     assert (
         "backend.model is required" in proc.stderr or "backend.base_url is required" in proc.stderr
     )
+
+
+@pytest.mark.parametrize("backend", ["dashscope", "openai"])
+def test_unpaired_surrogate_escapes_from_a_server_are_stored_as_replacement_characters(
+    run_eval, server: FakeVLMServer, backend: str
+) -> None:
+    """JSON may carry "\\ud800" alone; Python decodes it to a string that UTF-8 (the cache,
+    Parquet) cannot hold. Such a character becomes U+FFFD, as a UTF-8 decoder would make it."""
+    server.answer = "1\ud800"
+    error = {"dashscope": b'{"code":"InvalidParameter","message":"bad \\udc80 input"}',
+             "openai": b'{"error":{"message":"bad \\udc80 input","type":"invalid_request_error"}}'}  # fmt: skip
+    server.faults.append(Fault(400, body=error[backend]))
+    url = server.dashscope_url if backend == "dashscope" else server.openai_url
+    outcome = run_eval("task=docvqa", f"backend={backend}", f"backend.base_url={url}", "backend.model=m",
+                       "backend.api_key_env=null", "limits.concurrency=1", "dataset.limit=3")  # fmt: skip
+    samples = load_run(outcome.run_dir).samples
+    assert list(samples["error_type"].fillna("")) == ["InvalidRequest", "", ""]
+    assert "bad \ufffd input" in samples["error"].iloc[0]
+    assert list(samples["prediction"].iloc[1:]) == ["1\ufffd", "1\ufffd"]
