@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from evalkit.records import Completion, Request
+from evalkit.records import Completion, Request, Usage
 
-__all__ = ["Backend", "BackendIdentity", "RetryDecision", "valid_text"]
+__all__ = ["Backend", "BackendIdentity", "RetryDecision", "storable", "token_count", "valid_text"]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -26,6 +26,44 @@ def valid_text(text: str) -> str:
     (True, 'pair 😀')
     """
     return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def token_count(value: object) -> int | None:
+    """A usage count as a server may send it, or ``None``.
+
+    ``12``, ``12.0`` and ``"12"`` are 12; anything else (negative, fractional, not a number) is
+    unknown.
+
+    >>> [token_count(v) for v in (12, 12.0, "12", -1, 1.5, "n/a", None, True)]
+    [12, 12, 12, None, None, None, None, None]
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+def storable(completion: Completion) -> Completion:
+    """A server's answer made fit for the cache and the result tables.
+
+    Text without unpaired surrogates, token counts as integers or ``None``, the finish reason as
+    a string or ``None``: whatever the server sent, the row can be written.
+    """
+    usage = completion.usage
+    finish = completion.finish_reason
+    return replace(
+        completion,
+        text=valid_text(completion.text if isinstance(completion.text, str) else ""),
+        usage=Usage(
+            token_count(usage.input_tokens),
+            token_count(usage.output_tokens),
+            token_count(usage.image_tokens),
+        ),
+        finish_reason=None if finish is None else valid_text(str(finish)),
+    )
 
 
 @dataclass(frozen=True, slots=True)

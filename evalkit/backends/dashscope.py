@@ -65,11 +65,17 @@ def _raise_error(data: Any, status: int, headers: Any) -> None:
 
 def _choice(data: Any) -> tuple[str, str | None, Usage]:
     try:
-        choice = data["output"]["choices"][0]
+        output = data["output"]
+        if "choices" not in output and isinstance(output.get("text"), str):
+            choice = {"message": {"content": output["text"]}, **output}  # result_format=text
+        else:
+            choice = output["choices"][0]
         parts = choice["message"]["content"]
-        usage = data.get("usage") or {}
+        usage = data.get("usage")
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedResponse(f"answer without output.choices[0].message ({exc!r})") from exc
+    if not isinstance(usage, dict):
+        usage = {}
     if isinstance(parts, str):
         text = parts
     elif isinstance(parts, list):

@@ -128,8 +128,8 @@ class OpenAIBackend(ApiBackend):
             chunk = _chunk(item)
             if "error" in chunk:
                 raise _error(HttpResponse(500, {}, json.dumps(chunk).encode()))
-            for choice in chunk.get("choices") or []:
-                piece = _text((choice.get("delta") or {}).get("content"))
+            for choice in _choices(chunk):
+                piece = _text(_delta(choice).get("content"))
                 if piece and ttft is None:
                     ttft = time.perf_counter() - started
                 parts.append(piece)
@@ -139,6 +139,20 @@ class OpenAIBackend(ApiBackend):
         if not done and finish is None:
             raise MalformedResponse("event stream ended before [DONE] or a finish_reason")
         return Completion("".join(parts), usage, finish, ttft_s=ttft)
+
+
+def _choices(chunk: dict[str, Any]) -> list[dict[str, Any]]:
+    choices = chunk.get("choices") or []
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise MalformedResponse("stream chunk whose choices are not a list of objects")
+    return choices
+
+
+def _delta(choice: dict[str, Any]) -> dict[str, Any]:
+    delta = choice.get("delta") or {}
+    if not isinstance(delta, dict):
+        raise MalformedResponse(f"stream chunk whose delta is a {type(delta).__name__}")
+    return delta
 
 
 def _chunk(event: SseEvent) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from aiolimiter import AsyncLimiter
 
-from evalkit.backends.base import Backend, RetryDecision, valid_text
+from evalkit.backends.base import Backend, RetryDecision, storable
 from evalkit.config import LimitsConfig
 from evalkit.errors import BackendError, MalformedResponse, RateLimited, ServerError, Timeout
 from evalkit.records import Completion, Request
@@ -143,8 +143,9 @@ class Caller:
                 continue
             await self.concurrency.succeeded()
             latency = time.perf_counter() - started
+            completion = storable(completion)
             return Completion(
-                text=valid_text(completion.text),  # storable: the cache and Parquet are UTF-8
+                text=completion.text,
                 usage=completion.usage,
                 finish_reason=completion.finish_reason,
                 latency_s=completion.latency_s or latency,

@@ -236,6 +236,36 @@ class TestOpenAI(BackendContract):
         assert (body["max_tokens"], body["temperature"], body["top_p"], body["top_k"], body["seed"],
                 body["stop"], body["repetition_penalty"]) == (16, 0.0, 0.9, 5, 7, ["\n"], 1.05)  # fmt: skip
 
+    @pytest.mark.parametrize(
+        ("body", "text", "tokens", "finish"),
+        [
+            (b'{"choices":[{"message":{"content":null},"finish_reason":"content_filter"}]}', "", (None, None), "content_filter"),
+            (b'{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}}]}', "ab", (None, None), None),
+            (b'{"choices":[{"message":{"content":"ok"},"finish_reason":1}],"usage":{"prompt_tokens":"12","completion_tokens":3.0}}', "ok", (12, 3), "1"),
+            (b'{"choices":[{"message":{"content":"ok"}}],"usage":{"prompt_tokens":-5,"completion_tokens":"many"}}', "ok", (None, None), None),
+        ],
+    )  # fmt: skip
+    def test_odd_but_usable_answers_become_storable_completions(
+        self, make, server: FakeVLMServer, body: bytes, text: str, tokens: tuple[int | None, int | None],
+        finish: str | None,
+    ) -> None:  # fmt: skip
+        server.faults.append(Fault(200, body=body))
+        completion = self.call(make(max_retries=0))
+        assert (completion.text, (completion.usage.input_tokens, completion.usage.output_tokens),
+                completion.finish_reason) == (text, tokens, finish)  # fmt: skip
+
+    @pytest.mark.parametrize(
+        "events",
+        [b'data: {"choices":{"0":{"delta":{"content":"x"}}}}\n\n', b'data: {"choices":[{"delta":"x"}]}\n\n',
+         b'data: {"choices":["x"]}\n\n', b'data: [1, 2]\n\n'],
+    )  # fmt: skip
+    def test_misshapen_stream_chunks_are_malformed(
+        self, make, server: FakeVLMServer, events: bytes
+    ) -> None:
+        server.faults.append(Fault(200, body=events, content_type="text/event-stream"))
+        with pytest.raises(MalformedResponse):
+            self.call(make(stream=True, max_retries=0))
+
 
 class TestDashScope(BackendContract):
     name, path = "dashscope", DASHSCOPE_PATH
@@ -265,6 +295,23 @@ class TestDashScope(BackendContract):
         caller = Caller(build_backend(config, load_task("docvqa"), "pixel"), LimitsConfig())
         assert self.call(caller).text == "cumulative text arrives whole each time"
         assert server.received[0].body["parameters"]["incremental_output"] is False
+
+    def test_text_result_format_is_read_too(self, make, server: FakeVLMServer) -> None:
+        body = b'{"output":{"text":"legacy","finish_reason":"stop"},"usage":{"input_tokens":5,"output_tokens":2}}'
+        server.faults.append(Fault(200, body=body))
+        completion = self.call(make(max_retries=0))
+        assert (completion.text, completion.usage.input_tokens, completion.finish_reason) == (
+            "legacy",
+            5,
+            "stop",
+        )
+
+    @pytest.mark.parametrize("body", [b'{"output":null}', b'{"output":{"choices":[]}}', b'[]',
+                                      b'{"output":{"choices":[{"message":{"content":5}}]}}'])  # fmt: skip
+    def test_unusable_answers_are_malformed(self, make, server: FakeVLMServer, body: bytes) -> None:
+        server.faults.append(Fault(200, body=body))
+        with pytest.raises(MalformedResponse):
+            self.call(make(max_retries=0))
 
     def test_usage_has_image_tokens(self, make, server: FakeVLMServer) -> None:
         usage = self.call(make()).usage
