@@ -284,11 +284,11 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         except asyncio.CancelledError:
             raise  # the run is ending and no worker waits for an end marker
         except BaseException:
-            await _end_markers()
+            await end_markers()
             raise  # after the workers are told: the run re-raises it
-        await _end_markers()
+        await end_markers()
 
-    async def _end_markers() -> None:
+    async def end_markers() -> None:
         for _ in range(workers):  # one per worker
             await queue.put(None)
 

@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from aiolimiter import AsyncLimiter
 
@@ -143,12 +144,8 @@ class Caller:
                 continue
             await self.concurrency.succeeded()
             latency = time.perf_counter() - started
-            completion = storable(completion)
-            return Completion(
-                text=completion.text,
-                usage=completion.usage,
-                finish_reason=completion.finish_reason,
+            return replace(
+                storable(completion),
                 latency_s=completion.latency_s or latency,
                 attempts=attempt + 1,
-                ttft_s=completion.ttft_s,
             )
