@@ -74,31 +74,26 @@ def worker(
     """One measured run in this process."""
     import asyncio
 
-    from evalkit.cli import register_schemas, use_system_allocator
+    from evalkit.cli import use_system_allocator
 
     use_system_allocator()  # as the command line does, before pyarrow loads
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
     from evalkit import pipeline
     from evalkit.backends import openai  # noqa: F401
-    from evalkit.resources import configs_dir
+    from evalkit.compose import compose
 
-    register_schemas()
     overrides = ["task=docvqa", "backend=openai", f"backend.base_url=http://127.0.0.1:{port}/v1",
                  "backend.model=bench", "backend.api_key_env=null", "dataset=local", f"dataset.path={data}",
                  f"limits.concurrency={concurrency}", "report.bootstrap=0", "report.progress=false",
                  "report.table=false"]  # fmt: skip
     overrides += ["cache.mode=off"] if cache == "off" else ["cache.mode=use", f"cache.path={cache}"]
-    with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
-        cfg = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
+    cfg = compose(overrides)
     # The clock covers the run, not the imports before it (as run.json's wall_s does): loading
     # the backend's module takes 0.1 s here, 40 ms of it aiohttp building two TLS contexts,
     # which at N=1000 would be 3 % of the efficiency. The whole process's time is reported too.
     cpu0 = time.process_time()
     start = time.perf_counter()
     run_dir = Path(tempfile.mkdtemp(dir=results, prefix=f"c{concurrency}-"))
-    outcome = asyncio.run(pipeline.run(cfg, run_dir))  # type: ignore[arg-type]
+    outcome = asyncio.run(pipeline.run(cfg, run_dir))
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu0
     rss_mb = _peak_rss_mb()

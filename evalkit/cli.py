@@ -1,199 +1,40 @@
-"""Command line: ``python -m evalkit task=NAME backend=NAME key=value ...`` (Hydra overrides).
+"""Command line: ``evalkit [run|estimate|rescore] ...``; ``python -m evalkit task=...`` is ``run``.
 
-Before Hydra runs, the overrides are checked so that a typo costs one line with a suggestion
-instead of a stack trace: unknown task or backend, an unknown key, a value of the wrong type.
-Exit codes: 0 when the run finished (failed samples are counted, not fatal), 2 for a user error.
+::
+
+    evalkit run task=NAME backend=NAME key=value ...   evaluate (Hydra overrides; -m sweeps)
+    evalkit estimate task=NAME ...                      tokens and cost before spending
+    evalkit rescore RUN_DIR [RUN_DIR ...]               score finished runs again
+
+Room is left for ``compare``, ``report`` and ``merge``: a subcommand is one entry in
+:data:`COMMANDS`. Overrides are checked before anything runs, so a typo costs one line with a
+suggestion instead of a stack trace. Exit codes: 0 when the run finished (failed samples are
+counted, not fatal), 2 for a user error or an aborted run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import logging
 import os
-import shutil
 import sys
-import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from evalkit.config import RunConfig
-from evalkit.errors import (
-    BadOverride,
-    ConfigError,
-    EvalkitError,
-    UnknownBackend,
-    UnknownTask,
-    did_you_mean,
+from evalkit.compose import (
+    compose_node,
+    group_options,
+    register_schemas,
+    sweep,
+    to_run_config,
 )
-from evalkit.resources import configs_dir
-from evalkit.tasks import register_tasks, task_names
+from evalkit.errors import EvalkitError
 
-__all__ = ["check_overrides", "group_options", "main", "register_schemas"]
+__all__ = ["COMMANDS", "group_options", "main", "register_schemas", "use_system_allocator"]
 
-_GROUPS = ("task", "backend", "dataset", "cache", "limits", "report", "experiment", "debug")
-_GROUP_ERRORS: dict[str, type[ConfigError]] = {"task": UnknownTask, "backend": UnknownBackend}
-_FLAGS_WITH_VALUE = {
-    "--cfg", "-c", "--package", "-p", "--config-name", "-cn", "--config-dir", "-cd",
-    "--config-path", "-cp", "--info", "-i", "--experimental-rerun",
-}  # fmt: skip
-
-
-def group_options(group: str) -> list[str]:
-    """The option names of a config group (task names come from ``tasks/``)."""
-    if group == "task":
-        return task_names()
-    return sorted(p.stem for p in (configs_dir() / group).glob("*.yaml"))
-
-
-def register_schemas() -> None:
-    """Store the run schema and every task definition in Hydra's ConfigStore."""
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="run_schema", node=RunConfig)
-    register_tasks()
-
-
-def _user_overrides(argv: Sequence[str]) -> list[str]:
-    """The ``key=value`` arguments, leaving out Hydra's flags and their values."""
-    out, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in _FLAGS_WITH_VALUE:
-            skip = True
-        elif not arg.startswith("-") and "=" in arg:
-            out.append(arg)
-    return out
-
-
-def _check_key(path: list[str]) -> None:
-    """Walk the dataclass schema along ``path``; an unknown key gets a did-you-mean line."""
-    node: Any = RunConfig
-    for depth, part in enumerate(path):
-        if not (isinstance(node, type) and dataclasses.is_dataclass(node)):
-            return  # dict-typed nodes (task.prompts.<family>) take any key
-        names = [f.name for f in dataclasses.fields(node)]
-        if part not in names:
-            where = ".".join(path[:depth]) or "the config"
-            hint = did_you_mean("key", part, names).removeprefix("unknown key ")
-            # never echo the value: it may be a secret typed in the wrong place
-            raise BadOverride(f"bad override '{'.'.join(path)}': {where} has no key {hint}")
-        node = typing.get_type_hints(node).get(part)
-
-
-def check_overrides(argv: Sequence[str]) -> None:
-    """Validate command-line overrides before Hydra composes; raise a one-line ConfigError."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import OverrideParseException
-
-    args = _user_overrides(argv)
-    parser = OverridesParser.create()
-    try:
-        parsed = parser.parse_overrides(args)
-    except OverrideParseException as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise BadOverride(f"bad override syntax: {first}") from exc
-    for override in parsed:
-        key = override.key_or_group
-        if key.startswith("hydra") or override.is_delete():
-            continue
-        if key in _GROUPS:
-            options = group_options(key)
-            values = (
-                list(override.sweep_string_iterator())
-                if override.is_sweep_override()
-                else [override.get_value_element_as_str()]
-            )
-            for value in values:
-                if value in ("null", "None") and key in ("experiment", "debug"):
-                    continue
-                if value not in options:
-                    error = _GROUP_ERRORS.get(key, BadOverride)
-                    what = key if key in _GROUP_ERRORS else f"{key} option"
-                    raise error(did_you_mean(what, value, options))
-            continue
-        if "/" not in key:
-            _check_key(key.split("."))
-    _dry_compose(parsed)
-
-
-def _dry_compose(parsed: Sequence[Any]) -> None:
-    """Compose once with the first value of every sweep to catch type and value errors."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
-
-    first: list[str] = []
-    for override in parsed:
-        if override.key_or_group.startswith("hydra"):
-            continue
-        if override.is_sweep_override():
-            value = next(iter(override.sweep_string_iterator()))
-            first.append(f"{override.get_key_element()}={value}")
-        else:
-            first.append(override.input_line)
-    with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
-        try:
-            cfg = compose(config_name="config", overrides=first)
-            OmegaConf.to_object(cfg)
-        except MissingMandatoryValue as exc:
-            key = getattr(exc, "full_key", "") or "a value"
-            raise ConfigError(f"{key} is required: add {key}=VALUE to the command") from exc
-        except (HydraException, OmegaConfBaseException) as exc:
-            raise BadOverride(_first_line(exc)) from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    """The most specific line of a Hydra/OmegaConf error chain (the root cause's message)."""
-    override = ""
-    while True:
-        text = str(exc).strip()
-        if text.startswith("Error merging override "):
-            override = text.removeprefix("Error merging override ").splitlines()[0]
-        if exc.__cause__ is None:
-            break
-        exc = exc.__cause__
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    useful = [
-        ln for ln in lines if not ln.startswith(("full_key", "object_type", "reference_type"))
-    ]
-    detail = useful[0] if useful else type(exc).__name__
-    key = override.partition("=")[0]
-    return f"bad override '{key}': {detail}" if key else f"bad override: {detail}"
-
-
-def _job(cfg: Any) -> None:
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf
-    from omegaconf.errors import MissingMandatoryValue
-
-    from evalkit import pipeline
-
-    hydra_cfg = HydraConfig.get()
-    run_dir = Path(hydra_cfg.runtime.output_dir)
-    try:
-        run_cfg = OmegaConf.to_object(cfg)
-        assert isinstance(run_cfg, RunConfig)
-        if run_cfg.estimate:
-            from evalkit.estimate import estimate, format_estimate
-
-            print(format_estimate(run_cfg, asyncio.run(estimate(run_cfg))), flush=True)
-            shutil.rmtree(run_dir, ignore_errors=True)  # nothing was run: leave no folder
-            return
-        asyncio.run(pipeline.run(run_cfg, run_dir, overrides=list(hydra_cfg.overrides.task)))
-    except MissingMandatoryValue as exc:
-        _fail(f"{exc.full_key} is required: add {exc.full_key}=VALUE to the command")
-    except EvalkitError as exc:
-        _fail(str(exc))
-    shown = run_dir.relative_to(Path.cwd()) if run_dir.is_relative_to(Path.cwd()) else run_dir
-    print(f"results: {shown}", flush=True)
-
-
-def _fail(message: str) -> None:
-    print(f"evalkit: error: {message}", file=sys.stderr, flush=True)
-    sys.exit(2)
+_LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
 
 
 def use_system_allocator() -> None:
@@ -207,14 +48,210 @@ def use_system_allocator() -> None:
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
-def main() -> None:
-    """Entry point of ``python -m evalkit`` and the ``evalkit`` script."""
-    import hydra
+def _fail(message: str) -> NoReturn:
+    print(f"evalkit: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
 
+
+def _shown(path: Path) -> Path:
+    cwd = Path.cwd()
+    return path.relative_to(cwd) if path.is_relative_to(cwd) else path
+
+
+def _logging(run_dir: Path | None) -> None:
+    """Log records to stderr, and to ``evalkit.log`` in the run folder (as Hydra's job did)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_evalkit", False):
+            root.removeHandler(handler)
+            handler.close()
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if run_dir is not None:
+        handlers.append(logging.FileHandler(run_dir / "evalkit.log", delay=True))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+        handler._evalkit = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+# ------------------------------------------------------------------------------------- run
+@dataclass
+class _RunArgs:
+    overrides: list[str]
+    multirun: bool = False
+    show: str | None = None
+    """``--cfg job|hydra|all``: print the composed config instead of running."""
+
+
+_RUN_USAGE = """usage: evalkit run [-m] [--cfg job|hydra|all] KEY=VALUE ...
+
+Evaluate one task with one backend (every KEY=VALUE is a Hydra override).
+  -m, --multirun      one run per combination of comma-separated values (task=docvqa,vqav2)
+  -c, --cfg WHAT      print the composed config (job, hydra or all) and exit
+groups: {groups}
+example: evalkit run task=docvqa backend=openai backend.base_url=http://127.0.0.1:8000/v1 \\
+         backend.model=Qwen/Qwen2.5-VL-7B-Instruct dataset.limit=100"""
+
+
+def _run_args(argv: Sequence[str], usage: str) -> _RunArgs:
+    args = _RunArgs([])
+    items = iter(argv)
+    for arg in items:
+        if arg in ("-h", "--help"):
+            groups = "; ".join(
+                f"{g}=[{'|'.join(group_options(g))}]" for g in ("task", "backend", "dataset")
+            )
+            print(usage.format(groups=groups))
+            sys.exit(0)
+        if arg in ("-m", "--multirun"):
+            args.multirun = True
+        elif arg in ("-c", "--cfg"):
+            args.show = next(items, "")
+            if args.show not in ("job", "hydra", "all"):
+                _fail(f"--cfg takes job, hydra or all, got '{args.show}'")
+        elif arg.startswith("-"):
+            _fail(f"unknown option '{arg}' (see evalkit run --help)")
+        else:
+            args.overrides.append(arg)
+    return args
+
+
+def _save_hydra(run_dir: Path, node: Any, overrides: Sequence[str]) -> None:
+    """The ``.hydra/`` record of how the run was made (config, Hydra's node, overrides)."""
+    from omegaconf import OmegaConf, open_dict
+
+    folder = run_dir / ".hydra"
+    folder.mkdir(parents=True, exist_ok=True)
+    job = node.copy()
+    with open_dict(job):
+        hydra_node = job.pop("hydra") if "hydra" in job else {}
+    (folder / "config.yaml").write_text(OmegaConf.to_yaml(job))
+    (folder / "hydra.yaml").write_text(OmegaConf.to_yaml({"hydra": hydra_node}))
+    (folder / "overrides.yaml").write_text(OmegaConf.to_yaml(list(overrides)))
+
+
+def _one_job(overrides: list[str], run_dir: Path, node: Any, *, estimate: bool) -> None:
+    """Run (or estimate) one composed job and print its folder."""
+    from evalkit import pipeline
+
+    cfg = to_run_config(node)
+    if estimate or cfg.estimate:
+        from evalkit.estimate import estimate as estimate_run
+        from evalkit.estimate import format_estimate
+
+        _logging(None)
+        print(format_estimate(cfg, asyncio.run(estimate_run(cfg))), flush=True)
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _logging(run_dir)
+    _save_hydra(run_dir, node, overrides)
+    asyncio.run(pipeline.run(cfg, run_dir, overrides=overrides))
+    print(f"results: {_shown(run_dir)}", flush=True)
+
+
+def _jobs(args: _RunArgs) -> list[tuple[list[str], Path, Any]]:
+    """Each job's overrides, folder and composed config, all composed before any runs."""
+    from omegaconf import OmegaConf
+
+    if not args.multirun:
+        node = compose_node(args.overrides, hydra=True)
+        return [(args.overrides, Path(str(node.hydra.run.dir)), node)]
+    jobs = []
+    sweep_dir: str | None = None
+    for num, overrides in enumerate(sweep(args.overrides)):
+        node = compose_node([*overrides, f"hydra.job.num={num}"], hydra=True)
+        sweep_dir = sweep_dir or str(node.hydra.sweep.dir)  # one timestamp for the sweep
+        jobs.append((overrides, Path(sweep_dir) / str(node.hydra.sweep.subdir), node))
+    if jobs:
+        Path(sweep_dir or ".").mkdir(parents=True, exist_ok=True)
+        first = jobs[0][2]
+        (Path(sweep_dir or ".") / "multirun.yaml").write_text(OmegaConf.to_yaml(first))
+    return jobs
+
+
+def _show(args: _RunArgs) -> None:
+    from omegaconf import OmegaConf
+
+    node = compose_node(args.overrides, hydra=args.show != "job")
+    if args.show == "hydra":
+        print(OmegaConf.to_yaml({"hydra": node.hydra}))
+        return
+    print(OmegaConf.to_yaml(node))
+
+
+def _run_command(argv: Sequence[str], *, estimate: bool = False) -> None:
+    args = _run_args(argv, _ESTIMATE_USAGE if estimate else _RUN_USAGE)
+    if args.show:
+        _show(args)
+        return
+    for overrides, run_dir, node in _jobs(args):
+        _one_job(overrides, run_dir, node, estimate=estimate)
+
+
+def run_command(argv: Sequence[str]) -> None:
+    """``evalkit run``: evaluate; ``-m`` runs one job per combination of swept values."""
+    _run_command(argv)
+
+
+_ESTIMATE_USAGE = """usage: evalkit estimate KEY=VALUE ...
+
+What a run would send and cost, with the same overrides as evalkit run; nothing is sent and
+cached answers are subtracted.
+groups: {groups}"""
+
+
+def estimate_command(argv: Sequence[str]) -> None:
+    """``evalkit estimate``: tokens and cost of a run, before spending (same overrides)."""
+    _run_command(argv, estimate=True)
+
+
+# --------------------------------------------------------------------------------- rescore
+def rescore_command(argv: Sequence[str]) -> None:
+    """``evalkit rescore RUN_DIR ...``: score finished runs again with the current scorers."""
+    from evalkit.report.manifest import read_manifest
+    from evalkit.report.summary import format_table
+    from evalkit.rescore import rescore
+
+    if not argv or argv[0] in ("-h", "--help"):
+        usage = "usage: evalkit rescore RUN_DIR [RUN_DIR ...]"
+        if not argv:
+            _fail(f"rescore needs a run folder ({usage})")
+        print(usage)
+        return
+    for arg in argv:
+        summary = rescore(Path(arg))
+        print(format_table(read_manifest(Path(arg))["task"], summary))
+        print(f"rescored: {arg}")
+
+
+COMMANDS: dict[str, tuple[Callable[[Sequence[str]], None], str]] = {
+    "run": (run_command, "evaluate a task with a backend (the default: evalkit task=...)"),
+    "estimate": (estimate_command, "tokens and cost of a run before spending; sends nothing"),
+    "rescore": (rescore_command, "score finished run folders again with the current scorers"),
+}
+"""Subcommand → (handler, one line of help). ``compare``, ``report`` and ``merge`` go here."""
+
+
+def _help() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: evalkit [COMMAND] [ARGS ...]   (no command: run)", "", "commands:"]
+    lines += [f"  {name.ljust(width)}  {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "evalkit COMMAND --help shows a command's own options.",
+              "example: evalkit task=docvqa dataset.limit=20"]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``python -m evalkit`` and the ``evalkit`` script."""
     use_system_allocator()
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-h", "--help", "help"):
+        print(_help())
+        return
+    explicit = bool(args) and args[0] in COMMANDS
+    handler = COMMANDS[args[0] if explicit else "run"][0]
     try:
-        register_schemas()
-        check_overrides(sys.argv[1:])
+        handler(args[1:] if explicit else args)
     except EvalkitError as exc:
         _fail(str(exc))
-    hydra.main(config_path=str(configs_dir()), config_name="config", version_base="1.3")(_job)()

@@ -13,16 +13,19 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from evalkit.records import Family
-
 __all__ = [
+    "ApiConfig",
     "BackendConfig",
+    "BaselineConfig",
     "BaselineSpec",
     "CacheConfig",
     "CacheMode",
     "Columns",
+    "DashScopeConfig",
     "DatasetConfig",
     "LimitsConfig",
+    "MetricSpec",
+    "OpenAIConfig",
     "Price",
     "PricingConfig",
     "PromptSpec",
@@ -68,7 +71,8 @@ class Columns:
     bbox: str | None = None
     """Gold box column, COCO ``[x, y, w, h]`` pixels (grounding)."""
     keep: list[str] = field(default_factory=list)
-    """Columns copied into the sample's metadata (e.g. ``answer_type``)."""
+    """Columns kept with each sample (e.g. ``answer_type``): in its metadata and as columns of
+    ``samples.parquet`` (text, or lists of text)."""
 
 
 @dataclass
@@ -90,9 +94,24 @@ class BaselineSpec:
     """What the ``baseline`` backend answers for this task (a documented sanity floor)."""
 
     answer: str = "yes"
-    """Prior answer for question tasks (VQA's 'prior' baseline is the most common answer)."""
-    caption: str = "a picture of some objects"
-    """Fixed caption for captioning tasks."""
+    """Prior answer (VQA's 'prior' baseline is the most common answer) or a fixed caption.
+    A prompt that asks for a box gets the whole image instead, in that prompt's box format."""
+
+
+@dataclass
+class MetricSpec:
+    """One metric of a task: a registered name, its parameters, and its column.
+
+    In a task file, ``metrics: [anls]`` and ``metrics: [{name: anls, threshold: 0.5}]`` both
+    work; every key but ``name`` and ``column`` is a parameter of the metric.
+    """
+
+    name: str = MISSING
+    """Registered metric name (:data:`evalkit.score.registry.METRICS`)."""
+    column: str | None = None
+    """Column and summary name; default the metric's name."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Parameters, checked against the metric's own (unknown or ill-typed ones are errors)."""
 
 
 @dataclass
@@ -101,8 +120,9 @@ class TaskSpec:
 
     name: str = MISSING
     """Task name used on the command line (must equal the file name)."""
-    family: Family = MISSING
-    """captioning, vqa, docvqa or grounding."""
+    family: str = MISSING
+    """The folder it lives in (captioning, vqa, docvqa, grounding, ...): for listings only,
+    nothing branches on it."""
     description: str = ""
     dataset: TaskDataset = field(default_factory=TaskDataset)
     columns: Columns = field(default_factory=Columns)
@@ -110,12 +130,14 @@ class TaskSpec:
     """Templates by prompt family; ``default`` is required."""
     max_tokens: int = 32
     """Default generation budget."""
-    metrics: list[str] = field(default_factory=list)
-    """Metric names reported for this task (see ``evalkit.score.metrics``)."""
-    vqa_mode: str = "standard"
-    """VQA normalisation mode (see :func:`evalkit.score.vqa_accuracy`)."""
-    anls_threshold: float = 0.5
-    """ANLS threshold tau."""
+    parser: str = "answer"
+    """How a completion becomes a prediction: ``answer``, ``caption`` or ``box``
+    (:data:`evalkit.parse.PARSERS`)."""
+    metrics: list[MetricSpec] = field(default_factory=list)
+    """Metrics reported for this task, with their parameters (:mod:`evalkit.score.registry`)."""
+    group_by: list[str] = field(default_factory=list)
+    """Kept columns whose values get their own summary rows (``answer_type`` ...), as the
+    official VQA script reports ``perAnswerType``; a list value counts in each of its groups."""
     explode_references: bool = False
     """Grounding: one sample per referring expression (the standard per-expression count)."""
     baseline: BaselineSpec = field(default_factory=BaselineSpec)
@@ -154,30 +176,52 @@ class DatasetConfig:
 
 @dataclass
 class BackendConfig:
-    """``backend`` group: who answers. One schema for all backends; each YAML fills its part."""
+    """``backend`` group: who answers. The base every backend's own schema extends.
+
+    Only what every backend reads lives here (the model, the prompt family, the decoding
+    parameters a request carries); a backend's other options are in its own schema, so an
+    option it does not have is an error at compose time.
+    """
 
     name: str = MISSING
-    """Registered backend name (``baseline``, ...)."""
+    """Registered backend name (``baseline``, ``openai``, ``dashscope``, ...)."""
     model: str = MISSING
-    """Model identifier sent to the server; part of the cache key."""
-    base_url: str | None = None
-    """Server URL for API backends."""
-    api_key_env: str | None = None
-    """Name of the environment variable holding the API key (never the key itself)."""
+    """Model identifier; part of the cache key."""
     revision: str | None = None
-    """Model revision or snapshot, when the server exposes one."""
+    """Model revision or snapshot, when known; part of the cache key."""
     prompt_family: str = "default"
-    """Which of the task's prompt templates to use (``default``, ``qwen-vl``, ...)."""
+    """Which of the task's prompt templates to use and which model family reads the answers
+    (``default``, ``qwen-vl``, ``qwen2.5-vl``, ...; :mod:`evalkit.families`)."""
     box_format: str | None = None
     """Overrides the prompt's box convention (see :func:`evalkit.score.parse_box`)."""
     max_tokens: int | None = None
     """Overrides the task's generation budget."""
     temperature: float | None = 0.0
+    """Sampling temperature; answers sampled above 0 are never cached."""
     top_p: float | None = None
     top_k: int | None = None
     seed: int | None = 1234
     stop: list[str] = field(default_factory=list)
     repetition_penalty: float | None = None
+
+
+@dataclass
+class BaselineConfig(BackendConfig):
+    """``backend=baseline``: the task's trivial answer (offline, free, never cached)."""
+
+    answer: str = "yes"
+    """The answer to every text question; ``configs/backend/baseline.yaml`` takes the task's
+    ``baseline.answer``. A request that asks for a box gets the whole image."""
+
+
+@dataclass
+class ApiConfig(BackendConfig):
+    """What the HTTP API backends share."""
+
+    base_url: str | None = None
+    """Server URL."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the API key (never the key itself)."""
     stream: bool = False
     """Ask for a streamed answer (SSE) and record the time to first token."""
     min_pixels: int | None = None
@@ -186,6 +230,16 @@ class BackendConfig:
     """Qwen2/2.5-VL: upper bound of the server-side resize, sent with every image."""
     extra_body: dict[str, Any] = field(default_factory=dict)
     """Provider-specific request fields, e.g. DashScope's ``vl_high_resolution_images: true``."""
+
+
+@dataclass
+class OpenAIConfig(ApiConfig):
+    """``backend=openai``: any OpenAI-compatible chat-completions server."""
+
+
+@dataclass
+class DashScopeConfig(ApiConfig):
+    """``backend=dashscope``: DashScope's native ``MultiModalConversation`` protocol."""
 
 
 class CacheMode(StrEnum):

@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Literal
 
 from evalkit.errors import MissingField
 
 __all__ = [
+    "Box",
     "Completion",
-    "Family",
     "GenerationParams",
     "ImagePart",
     "ImageRef",
@@ -31,15 +30,6 @@ __all__ = [
 
 Box = tuple[float, float, float, float]
 """A box as pixel corners ``(x1, y1, x2, y2)``."""
-
-
-class Family(StrEnum):
-    """Task families: each has its own sample fields, parser and scorers."""
-
-    captioning = "captioning"
-    vqa = "vqa"
-    docvqa = "docvqa"
-    grounding = "grounding"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +50,11 @@ class ImageRef:
     """PIL format name, e.g. ``JPEG`` or ``PNG``; empty for a URL image."""
     url: str | None = None
     """The http(s) URL the server should fetch, when the dataset gives one instead of bytes."""
+
+    @classmethod
+    def size_only(cls, width: int, height: int) -> ImageRef:
+        """An image known only by its size, as a result row records it (rescoring boxes)."""
+        return cls(data=b"", width=width, height=height, format="")
 
     def pixel_size(self) -> tuple[int, int]:
         """``(width, height)``; a URL image has none, which grounding cannot do without."""
@@ -148,6 +143,9 @@ class Request:
     sample_id: str
     messages: tuple[Message, ...]
     params: GenerationParams = GenerationParams()
+    box_format: str | None = None
+    """The box convention the prompt asks the answer in, when it asks for a box (what the
+    baseline writes the whole image in); not part of the cache key, the prompt text is."""
 
     @property
     def prompt(self) -> str:
@@ -213,6 +211,9 @@ class Prediction:
     """The answer or caption text after light clean-up (the scorer normalises further)."""
     box: Box | None = None
     """Predicted box in pixel corners (grounding); ``None`` when nothing parseable."""
+    parsed: bool = True
+    """False when the text held nothing of the shape the parser reads (no box): such a
+    prediction is scored (0) and counted as unparsed."""
 
 
 @dataclass(frozen=True, slots=True)

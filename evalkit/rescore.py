@@ -1,132 +1,178 @@
-"""``python -m evalkit.rescore RUN_DIR``: score a finished run again with the current scorers.
+"""``evalkit rescore RUN_DIR``: score a finished run again with the current scorers.
 
-Every prediction is parsed and scored again from the raw text saved in ``samples.parquet``,
-the corpus metrics and the summary are recomputed, and the three files are rewritten; no
-backend is called. ``run.json`` records when and with which package versions it was rescored.
+Every prediction is parsed and scored again from the raw text saved in ``samples.parquet`` by
+the task's parser and metrics, through the same parts a run uses (``run.record.score_result``,
+``score.aggregate.Aggregator``); the corpus metrics, the per-group rows and the summary are
+recomputed and the three files rewritten. No backend is called. ``run.json`` records when and
+with which package versions it was rescored. Run folders of format 1 (before metrics had
+parameters) are read too, and written back in the current format.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from evalkit.config import RunConfig
-from evalkit.errors import ConfigError, EvalkitError
-from evalkit.parse import parse_prediction
-from evalkit.records import Family, ImageRef, Sample
-from evalkit.report.manifest import MANIFEST_NAME, package_versions, write_manifest
+from evalkit.config import ReportConfig, TaskSpec
+from evalkit.errors import ConfigError
+from evalkit.families import family_named
+from evalkit.parse import build_parser
+from evalkit.records import Completion, ImageRef, Sample, SampleResult
+from evalkit.report.manifest import (
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    package_versions,
+    read_manifest,
+    write_manifest,
+)
 from evalkit.report.rows import rows_to_table
-from evalkit.report.schema import sample_schema
-from evalkit.report.summary import SUMMARY_NAME, format_table, write_summary
+from evalkit.report.schema import META_TYPES, sample_schema
+from evalkit.report.summary import SUMMARY_NAME, read_summary, write_summary
 from evalkit.report.writer import SAMPLES_NAME
-from evalkit.score.metrics import MetricValue, corpus_scores, sample_scores, summarize
+from evalkit.run.record import score_result
+from evalkit.score.aggregate import Aggregator, MetricValue
+from evalkit.tasks import metric_specs, task_metrics
 
-__all__ = ["main", "rescore"]
+__all__ = ["main", "rescore", "upgrade_task"]
+
+_V1_PARSERS = {"captioning": "caption", "grounding": "box"}
 
 
-def _config(manifest: dict[str, Any]) -> RunConfig:
+def upgrade_task(task: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 task record in today's shape: metric parameters, a parser, one answer.
+
+    >>> upgrade_task({"family": "vqa", "metrics": ["vqa_accuracy"], "vqa_mode": "textvqa",
+    ...               "anls_threshold": 0.5})["metrics"]
+    [{'name': 'vqa_accuracy', 'params': {'mode': 'textvqa'}}]
+    """
+    task = dict(task)
+    mode, threshold = task.pop("vqa_mode", None), task.pop("anls_threshold", None)
+    specs = metric_specs(task.get("metrics"))
+    for spec in specs:
+        if spec["name"] == "vqa_accuracy" and mode is not None:
+            spec.setdefault("params", {})["mode"] = mode
+        if spec["name"] == "anls" and threshold is not None:
+            spec.setdefault("params", {})["threshold"] = threshold
+    task["metrics"] = specs
+    task.setdefault("parser", _V1_PARSERS.get(str(task.get("family")), "answer"))
+    baseline = dict(task.get("baseline") or {})
+    caption = baseline.pop("caption", None)
+    if task["parser"] == "caption" and caption is not None:
+        baseline["answer"] = caption
+    task["baseline"] = baseline
+    return task
+
+
+def _structured(schema: type, node: Any, what: str) -> Any:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        node = OmegaConf.merge(OmegaConf.structured(RunConfig), manifest["config"])
-        return cast(RunConfig, OmegaConf.to_object(node))
-    except (KeyError, OmegaConfBaseException) as exc:
-        raise ConfigError(f"run.json has no usable config: {exc}") from exc
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), node))
+    except OmegaConfBaseException as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"run.json has no usable {what}: {first}") from exc
 
 
-def _sample(row: dict[str, Any]) -> Sample:
+def _sample(row: dict[str, Any], keep: list[str]) -> Sample:
+    """The sample as the row recorded it: ids, references, gold box, kept columns, image size."""
     width, height = row.get("image_width"), row.get("image_height")
-    images = (ImageRef(b"", int(width), int(height), "PNG"),) if width and height else ()
-    box = tuple(row["gold_box"]) if row.get("gold_box") else None
-    return Sample(row["sample_id"], images, "", tuple(row["references"] or ()), box)
+    images = (ImageRef.size_only(int(width), int(height)),) if width and height else ()
+    box = list(row["gold_box"]) if row.get("gold_box") else None
+    meta = {name: row.get(name) for name in keep}
+    gold = (box[0], box[1], box[2], box[3]) if box is not None and len(box) == 4 else None
+    return Sample(row["sample_id"], images, "", tuple(row["references"] or ()), gold, meta)
 
 
 def rescore(run_dir: Path) -> list[MetricValue]:
-    """Rescore ``run_dir`` in place and return the new summary."""
-    manifest_path, samples_path = run_dir / MANIFEST_NAME, run_dir / SAMPLES_NAME
-    if not manifest_path.exists() or not samples_path.exists():
+    """Rescore ``run_dir`` in place and return the new metric rows."""
+    samples_path = run_dir / SAMPLES_NAME
+    if not (run_dir / MANIFEST_NAME).exists() or not samples_path.exists():
         raise ConfigError(
             f"{run_dir} is not a finished run folder (needs run.json and samples.parquet)"
         )
-    manifest = json.loads(manifest_path.read_text())
-    cfg = _config(manifest)
-    task = cfg.task
-    box_format = (manifest.get("scoring") or {}).get("box_format") or "pixel"
-    rows = pq.read_table(samples_path).to_pylist()
-    per_sample: dict[str, list[float]] = {m: [] for m in task.metrics}
-    predictions: dict[str, str] = {}
-    references: dict[str, list[str]] = {}
-    n_failed = 0
-    for row in rows:
-        for metric in task.metrics:
-            row[metric] = None
+    manifest = read_manifest(run_dir)
+    config = manifest.get("config") or {}
+    if not isinstance(config.get("task"), dict):
+        raise ConfigError("run.json has no usable config: no task record")
+    task = cast(TaskSpec, _structured(TaskSpec, upgrade_task(config["task"]), "task record"))
+    report = cast(ReportConfig, _structured(ReportConfig, config.get("report") or {}, "report"))
+    scoring = dict(manifest.get("scoring") or {})
+    backend = config.get("backend") or {}
+    family = family_named(scoring.get("prompt_family") or backend.get("prompt_family", "default"))
+    box_format = scoring.get("box_format") or ("pixel" if task.parser == "box" else None)
+    metrics = task_metrics(task)
+    parser = build_parser(task.parser, family=family, box_format=box_format)
+    aggregator = Aggregator(metrics, group_by=task.group_by, resamples=report.bootstrap,
+                            confidence=report.confidence, seed=report.seed)  # fmt: skip
+
+    table = pq.read_table(samples_path)
+    rows = table.to_pylist()
+    keep = [name for name in task.columns.keep if name in table.schema.names]
+    columns = [m.column for m in metrics]
+    for position, row in enumerate(rows):
+        row.update(dict.fromkeys(columns))
+        sample = _sample(row, keep)
         if row["error_type"] is not None:
-            n_failed += row["error_type"] != "Skipped"
+            if row["error_type"] != "Skipped":
+                aggregator.add_failed(sample.meta)
             continue
-        sample = _sample(row)
-        prediction = parse_prediction(
-            text=row["prediction"] or "", family=task.family, sample=sample, box_format=box_format
-        )
-        row["parsed"] = prediction.answer
-        row["pred_box"] = list(prediction.box) if prediction.box else None
-        for metric, value in sample_scores(task=task, sample=sample, prediction=prediction).items():
-            row[metric] = value
-            per_sample[metric].append(value)
-        if task.family is Family.captioning:
-            predictions[row["sample_id"]] = prediction.answer
-            references[row["sample_id"]] = list(sample.references)
-    corpus = corpus_scores(task=task, predictions=predictions, references=references,
-                           resamples=cfg.report.bootstrap, confidence=cfg.report.confidence,
-                           seed=cfg.report.seed)  # fmt: skip
-    for metric, by_id in corpus.per_image.items():
-        per_sample[metric] = [by_id[r["sample_id"]] for r in rows if r["sample_id"] in by_id]
-        for row in rows:
-            row[metric] = by_id.get(row["sample_id"], row[metric])
-    summary = summarize(task=task, per_sample=per_sample, corpus=corpus, n_failed=n_failed,
-                        resamples=cfg.report.bootstrap, confidence=cfg.report.confidence,
-                        seed=cfg.report.seed)  # fmt: skip
-    table = rows_to_table(rows, sample_schema(task.metrics))
+        answered = SampleResult(sample, None, Completion(row["prediction"] or ""), None, {})
+        result = score_result(answered, parser=parser, metrics=metrics)
+        assert result.prediction is not None
+        row["parsed"] = result.prediction.answer
+        row["pred_box"] = list(result.prediction.box) if result.prediction.box else None
+        row.update(result.scores)
+        aggregator.add_scored(sample.id, position, result.scores, answer=result.prediction.answer,
+                              references=sample.references, meta=sample.meta,
+                              parsed=result.prediction.parsed)  # fmt: skip
+    aggregation = aggregator.finish()
+    for row in rows:
+        for column, by_id in aggregation.per_sample.items():
+            row[column] = by_id.get(row["sample_id"], row[column])
+
+    meta_types = {name: _meta_type(table.schema, name) for name in keep}
+    rewritten = rows_to_table(rows, sample_schema(columns, meta_types))
     tmp = samples_path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp)
+    pq.write_table(rewritten, tmp)
     tmp.replace(samples_path)
-    kept = (
-        [  # rows that are not scores (cost totals) carry over unchanged
-            MetricValue(r["metric"], r["value"], r["ci_low"], r["ci_high"], r["n"], r["n_failed"])
-            for r in pq.read_table(run_dir / SUMMARY_NAME).to_pylist()
-            if r["metric"] not in task.metrics
-        ]
-        if (run_dir / SUMMARY_NAME).exists()
-        else []
-    )
-    write_summary(run_dir, run_id=manifest["run_id"], task=task.name, rows=[*summary, *kept])
-    manifest["results"] = {r.metric: r.value for r in summary}
+
+    summary = aggregation.rows
+    old = read_summary(run_dir) if (run_dir / SUMMARY_NAME).exists() else []
+    costs = [r for r in old if r.kind == "cost"]  # cost totals carry over unchanged
+    write_summary(run_dir, run_id=manifest["run_id"], task=task.name, rows=[*summary, *costs])
+    manifest["format_version"] = FORMAT_VERSION
+    manifest["results"] = {r.metric: r.value for r in summary if r.kind == "metric"}
+    unavailable = sorted({u for m in metrics if m.corpus for u in m.corpus.unavailable})
+    scoring.update(parser=task.parser, prompt_family=family.name, box_format=box_format,
+                   metrics=[m.describe() for m in metrics], group_by=list(task.group_by),
+                   unparsed=aggregator.unparsed, unavailable=unavailable)  # fmt: skip
+    for stale in ("vqa_mode", "anls_threshold", "unparsed_boxes"):
+        scoring.pop(stale, None)
+    manifest["scoring"] = scoring
     manifest.setdefault("rescored", []).append(
         {"at": datetime.now(UTC).isoformat(), "versions": package_versions()}
     )
     write_manifest(run_dir, manifest)
-    return summary
+    return [r for r in summary if r.kind == "metric"]
+
+
+def _meta_type(schema: pa.Schema, name: str) -> pa.DataType:
+    type_ = schema.field(name).type
+    return type_ if type_ in META_TYPES else META_TYPES[0]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Rescore each run folder given on the command line."""
-    args = sys.argv[1:] if argv is None else argv
-    if not args:
-        print("usage: python -m evalkit.rescore RUN_DIR [RUN_DIR ...]", file=sys.stderr)
-        sys.exit(2)
-    for arg in args:
-        try:
-            summary = rescore(Path(arg))
-        except EvalkitError as exc:
-            print(f"evalkit: error: {exc}", file=sys.stderr)
-            sys.exit(2)
-        print(format_table(json.loads((Path(arg) / MANIFEST_NAME).read_text())["task"], summary))
-        print(f"rescored: {arg}")
+    """``python -m evalkit.rescore RUN_DIR ...``: the same as ``evalkit rescore``."""
+    import sys
+
+    from evalkit.cli import main as cli_main
+
+    cli_main(["rescore", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -17,7 +17,18 @@ from evalkit.config import TaskSpec
 from evalkit.errors import ConfigError, UnknownTask, did_you_mean
 from evalkit.resources import tasks_dir
 
-__all__ = ["load_task", "prompt_families", "register_tasks", "task_files", "task_names"]
+if TYPE_CHECKING:
+    from evalkit.score.registry import Metric
+
+__all__ = [
+    "load_task",
+    "metric_specs",
+    "prompt_families",
+    "register_tasks",
+    "task_files",
+    "task_names",
+    "task_metrics",
+]
 
 
 @cache
@@ -36,37 +47,87 @@ def task_names() -> list[str]:
     return sorted(task_files())
 
 
+def metric_specs(entries: Any) -> list[dict[str, Any]]:
+    """A task file's ``metrics`` list in :class:`~evalkit.config.MetricSpec` form.
+
+    >>> metric_specs(["anls", {"name": "vqa_accuracy", "mode": "textvqa"}])
+    [{'name': 'anls'}, {'name': 'vqa_accuracy', 'params': {'mode': 'textvqa'}}]
+    """
+    specs = []
+    for entry in entries or []:
+        if isinstance(entry, str):
+            specs.append({"name": entry})
+            continue
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise ConfigError(f"a metric is a name or a mapping with 'name', got {entry!r}")
+        rest = {k: v for k, v in entry.items() if k not in ("name", "column", "params")}
+        spec: dict[str, Any] = {"name": entry["name"]}
+        if entry.get("column") is not None:
+            spec["column"] = entry["column"]
+        params = {**(entry.get("params") or {}), **rest}
+        if params:
+            spec["params"] = params
+        specs.append(spec)
+    return specs
+
+
+def task_metrics(task: TaskSpec) -> list[Metric]:
+    """The task's metrics, bound to their parameters (checked)."""
+    from evalkit.parse import PARSER_OUTPUT
+    from evalkit.score.registry import build_metrics
+
+    return build_metrics(task.metrics, parser_output=PARSER_OUTPUT.get(task.parser, "text"))
+
+
+def _check(spec: TaskSpec) -> None:
+    """What the schema cannot say: defaults present, names known, columns distinct."""
+    from evalkit.parse import PARSERS
+    from evalkit.report.schema import SAMPLE_COLUMNS
+
+    if "default" not in spec.prompts:
+        raise ConfigError("prompts.default is required")
+    if not spec.metrics:
+        raise ConfigError("metrics must not be empty")
+    if spec.parser not in PARSERS:
+        raise ConfigError(did_you_mean("parser", spec.parser, PARSERS))
+    columns = [m.column for m in task_metrics(spec)]
+    fixed = {f.name for f in SAMPLE_COLUMNS}
+    for name in spec.columns.keep:
+        if name in fixed or name in columns:
+            raise ConfigError(f"columns.keep: '{name}' is also a result column; drop it")
+    for name in spec.group_by:
+        if name not in spec.columns.keep:
+            raise ConfigError(f"group_by: '{name}' must be one of columns.keep")
+
+
 @cache
 def load_task(name: str) -> TaskSpec:
     """Load and validate one task definition.
 
-    >>> load_task("docvqa").family.value
-    'docvqa'
+    >>> load_task("docvqa").metrics[0].params
+    {'threshold': 0.5}
     """
     files = task_files()
     if name not in files:
         raise UnknownTask(did_you_mean("task", name, files))
     path = files[name]
     try:
-        node = OmegaConf.merge(OmegaConf.structured(TaskSpec), OmegaConf.load(path))
+        raw = OmegaConf.to_container(OmegaConf.load(path))
+        if not isinstance(raw, dict):
+            raise ConfigError("expected a mapping")
+        raw["metrics"] = metric_specs(raw.get("metrics"))
+        node = OmegaConf.merge(OmegaConf.structured(TaskSpec), raw)
         spec = cast(TaskSpec, OmegaConf.to_object(node))
-    except OmegaConfBaseException as exc:
+    except (OmegaConfBaseException, ConfigError) as exc:
         raise ConfigError(f"invalid task definition {path}: {exc}") from exc
     if spec.name != name:
         raise ConfigError(
             f"invalid task definition {path}: name '{spec.name}' != file name '{name}'"
         )
-    if "default" not in spec.prompts:
-        raise ConfigError(f"invalid task definition {path}: prompts.default is required")
-    if not spec.metrics:
-        raise ConfigError(f"invalid task definition {path}: metrics must not be empty")
-    from evalkit.score.metrics import FAMILY_METRICS
-
-    known = FAMILY_METRICS[spec.family]
-    for metric in spec.metrics:
-        if metric not in known:
-            hint = did_you_mean(f"{spec.family.value} metric", metric, known)
-            raise ConfigError(f"invalid task definition {path}: {hint}")
+    try:
+        _check(spec)
+    except ConfigError as exc:
+        raise ConfigError(f"invalid task definition {path}: {exc}") from exc
     return spec
 
 

@@ -7,16 +7,12 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import cast
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from evalkit import pipeline
-from evalkit.cli import register_schemas
+from evalkit.compose import compose
 from evalkit.config import RunConfig
-from evalkit.resources import configs_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,14 +22,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # ...and never touch the user's response cache (each test gets its own, below).
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="evalkit-test-cache-")
 
-register_schemas()
-
 
 def compose_run(overrides: Sequence[str] = ()) -> RunConfig:
-    """Compose the run config as the CLI does and convert it to dataclasses."""
-    with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=list(overrides))
-    return cast(RunConfig, OmegaConf.to_object(cfg))
+    """Compose the run config as the CLI does (the one public ``compose``)."""
+    return compose(overrides)
 
 
 @pytest.fixture(autouse=True)

@@ -61,7 +61,7 @@ def test_corrupt_image_and_missing_field_become_error_rows(run_eval, tmp_path: P
         assert "\n" not in samples.loc[bad, "error"]
     assert samples.loc["ok-1", "anls"] == 1.0 and samples.loc["ok-2", "anls"] == 0.0
     assert run.summary is not None
-    anls_row = run.summary.set_index("metric").loc["anls"]
+    anls_row = run.summary[run.summary["kind"] == "metric"].set_index("metric").loc["anls"]
     assert (anls_row["value"], anls_row["n"], anls_row["n_failed"]) == (0.5, 2, 2)
     assert run.manifest is not None
     assert run.manifest["counts"]["errors"] == {"CorruptImage": 1, "MissingField": 1}

@@ -23,6 +23,20 @@ BAD = [
     (["dataset=local"], "dataset.path"),
     (["task=refcoco", "dataset.split=tesA"], "did you mean 'testA'?"),
     (["backend.prompt_family=qwen"], "did you mean 'qwen-vl'?"),
+    # each backend has its own schema: an option it does not have is refused, not ignored
+    (
+        ["backend.stream=true"],
+        "backend 'baseline' has no key 'stream' (it is an option of backend=openai, backend=dashscope)",
+    ),
+    (
+        [
+            "backend=openai",
+            "backend.model=m",
+            "backend.base_url=http://127.0.0.1:1/v1",
+            "backend.answer=no",
+        ],
+        "backend 'openai' has no key 'answer'",
+    ),
 ]
 
 

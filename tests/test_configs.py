@@ -4,7 +4,6 @@ import pytest
 
 from evalkit.cli import group_options
 from evalkit.config import CacheMode, RunConfig, Source
-from evalkit.records import Family
 from evalkit.tasks import task_names
 
 from .conftest import compose_run
@@ -41,8 +40,13 @@ def test_defaults_are_the_offline_run() -> None:
 @pytest.mark.parametrize(
     ("overrides", "check"),
     [
-        (["task=vqav2"], lambda c: c.task.family is Family.vqa and c.task.vqa_mode == "standard"),
-        (["task=textvqa"], lambda c: c.task.vqa_mode == "textvqa"),
+        (
+            ["task=vqav2"],
+            lambda c: (
+                c.task.parser == "answer" and c.task.metrics[0].params == {"mode": "standard"}
+            ),
+        ),
+        (["task=textvqa"], lambda c: c.task.metrics[0].params == {"mode": "textvqa"}),
         (["task=refcoco", "dataset.split=testA"], lambda c: c.dataset.split == "testA"),
         (
             ["dataset=hf", "dataset.revision=abc123"],
@@ -63,7 +67,7 @@ def test_defaults_are_the_offline_run() -> None:
             lambda c: c.cache.mode is CacheMode.refresh,
         ),
         (
-            ["backend.model=qwen-vl-plus", "backend.api_key_env=MY_KEY"],
+            ["backend=dashscope", "backend.model=qwen-vl-plus", "backend.api_key_env=MY_KEY"],
             lambda c: c.backend.model == "qwen-vl-plus" and c.backend.api_key_env == "MY_KEY",
         ),
         (["backend.prompt_family=qwen-vl"], lambda c: c.backend.prompt_family == "qwen-vl"),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,12 +18,24 @@ from evalkit.score import anls, vqa_accuracy
 from evalkit.tasks import load_task
 
 TASKS = {"docvqa": 60, "vqav2": 60, "textvqa": 50, "coco_caption": 50, "refcoco": 126}
+TEXT, TEXTS = pa.string(), pa.list_(pa.string())
+KEPT = {  # the kept dataset columns (columns.keep) and how they are stored
+    "docvqa": {"question_types": TEXTS, "docId": TEXT},
+    "vqav2": {"question_type": TEXT, "answer_type": TEXT, "multiple_choice_answer": TEXT},
+    "textvqa": {"set_name": TEXT},
+    "coco_caption": {"file_name": TEXT},
+    "refcoco": {"file_name": TEXT},
+}
+
+
+def _names(task: str) -> list[str]:
+    return [m.column or m.name for m in load_task(task).metrics]
 
 
 def _check_folder(run_dir: Path, task: str, n: int) -> pd.DataFrame:
-    spec = load_task(task)
+    metrics = _names(task)
     assert pq.read_schema(run_dir / "samples.parquet").remove_metadata() == sample_schema(
-        spec.metrics
+        metrics, KEPT[task]
     )
     assert pq.read_schema(run_dir / "summary.parquet").remove_metadata() == SUMMARY_SCHEMA
     run = load_run(run_dir)
@@ -30,13 +44,17 @@ def _check_folder(run_dir: Path, task: str, n: int) -> pd.DataFrame:
     assert len(samples) == n and samples["sample_id"].is_unique
     assert samples["error_type"].isna().all()
     assert (samples["task"] == task).all() and (samples["backend"] == "baseline").all()
-    assert list(summary["metric"]) == [*spec.metrics, "cost_spent", "cost_saved"]
-    assert (summary["n"] == n).all() and (summary["n_failed"] == 0).all()
+    overall = summary[summary["kind"] != "group"]
+    assert list(overall["metric"]) == [*metrics, "cost_spent", "cost_saved"]
+    assert list(overall["kind"]) == ["metric"] * len(metrics) + ["cost", "cost"]
+    assert (overall["n"] == n).all() and (summary["n_failed"] == 0).all()
+    assert manifest["format_version"] == 2
+    assert [m["column"] for m in manifest["scoring"]["metrics"]] == metrics
     costs = summary.set_index("metric").loc[["cost_spent", "cost_saved"], "value"]
     assert list(costs) == [0.0, 0.0]  # the baseline is free
     assert manifest["counts"] == {"samples": n, "failed": 0, "skipped": 0, "errors": {}}
     assert manifest["dataset"]["source"] == "sample"
-    scores = summary[summary["metric"].isin(spec.metrics)]
+    scores = overall[overall["metric"].isin(metrics)]
     assert manifest["results"] == dict(zip(scores["metric"], scores["value"], strict=True))
     return samples
 
@@ -47,8 +65,13 @@ def test_mean_metrics_equal_the_row_means(run_eval, task: str) -> None:
     samples = _check_folder(outcome.run_dir, task, TASKS[task])
     summary = load_run(outcome.run_dir).summary
     assert summary is not None
-    for row in summary[summary["metric"].isin(load_task(task).metrics)].itertuples():
-        assert row.value == pytest.approx(samples[row.metric].mean(), abs=1e-12)
+    for row in summary[summary["metric"].isin(_names(task))].itertuples():
+        members = samples
+        if row.kind == "group":  # a list value (DocVQA question_types) counts in each group
+            members = samples[samples[row.group_by].map(
+                lambda v, g=row.group: g in v if isinstance(v, (list, np.ndarray)) else v == g)]  # fmt: skip
+        assert row.n == len(members)
+        assert row.value == pytest.approx(members[row.metric].mean(), abs=1e-12)
         assert row.ci_low <= row.value <= row.ci_high
 
 
@@ -147,10 +170,10 @@ def test_a_failure_while_recording_fails_the_run_and_keeps_earlier_rows(
 ) -> None:
     """Scoring and journaling run in their own task: a bug there must stop the run loudly,
     not leave the workers asking while rows go nowhere."""
-    from evalkit import pipeline
     from evalkit.report.writer import read_samples
+    from evalkit.run import record
 
-    real_score = pipeline._score
+    real_score = record.score_result
     seen: list[str] = []
 
     def failing_score(result, **kwargs):  # type: ignore[no-untyped-def]
@@ -159,7 +182,7 @@ def test_a_failure_while_recording_fails_the_run_and_keeps_earlier_rows(
             raise RuntimeError("scorer bug")
         return real_score(result, **kwargs)
 
-    monkeypatch.setattr(pipeline, "_score", failing_score)
+    monkeypatch.setattr(record, "score_result", failing_score)
     with pytest.raises(RuntimeError, match="scorer bug"):
         run_eval("task=docvqa", "report.flush_every=1")
     [run_dir] = tmp_path.iterdir()

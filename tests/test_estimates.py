@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.report.cost import image_tokens, text_tokens
+from evalkit.cost import image_tokens, text_tokens
 
 
 @pytest.mark.parametrize(
@@ -37,14 +37,13 @@ def test_text_tokens_approximation() -> None:
 def test_tpm_limiter_uses_the_same_estimate() -> None:
     from evalkit.backends import build_backend
     from evalkit.backends.retry import Caller
-    from evalkit.config import BackendConfig, LimitsConfig
+    from evalkit.config import LimitsConfig, OpenAIConfig
     from evalkit.records import GenerationParams, ImagePart, ImageRef, Message, Request, TextPart
-    from evalkit.tasks import load_task
 
-    config = BackendConfig(
+    config = OpenAIConfig(
         name="openai", model="qwen-vl-plus", base_url="http://127.0.0.1:1/v1", api_key_env=None
     )
-    caller = Caller(build_backend(config, load_task("docvqa"), "pixel"), LimitsConfig(tpm=100_000))
+    caller = Caller(build_backend(config), LimitsConfig(tpm=100_000))
     image = ImageRef(b"", 448, 448, "JPEG")
     request = Request(
         "r",

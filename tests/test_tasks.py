@@ -40,11 +40,42 @@ def test_a_valid_definition_loads(task_folder: Path) -> None:
     [
         (
             ("metrics: [vqa_accuracy]", "metrics: [vqa_acuracy]"),
-            "unknown vqa metric 'vqa_acuracy'; did you mean 'vqa_accuracy'",
+            "unknown metric 'vqa_acuracy'; did you mean 'vqa_accuracy'",
         ),
         (("metrics: [vqa_accuracy]", "metrics: []"), "metrics must not be empty"),
         (("name: mine", "name: yours"), "name 'yours' != file name 'mine'"),
-        (("family: vqa", "family: ocr"), "invalid task definition"),
+        (
+            ("family: vqa", "family: vqa\nparser: anwser"),
+            "unknown parser 'anwser'; did you mean 'answer'",
+        ),
+        (
+            ("metrics: [vqa_accuracy]", "metrics: [{name: vqa_accuracy, mode: loose}]"),
+            "metric 'vqa_accuracy': unknown mode 'loose'",
+        ),
+        (
+            ("metrics: [vqa_accuracy]", "metrics: [{name: anls, tau: 0.5}]"),
+            "metric 'anls': unknown parameter 'tau'",
+        ),
+        (
+            ("metrics: [vqa_accuracy]", "metrics: [{name: anls, threshold: 2}]"),
+            "metric 'anls': threshold=2.0 is outside [0.0, 1.0]",
+        ),
+        (
+            ("metrics: [vqa_accuracy]", "metrics: [iou]"),
+            "metric 'iou' reads a box, but the task's parser gives a text",
+        ),
+        (
+            ("metrics: [vqa_accuracy]", "metrics: [anls, anls]"),
+            "metric column 'anls' is used twice",
+        ),
+        (
+            ("columns: {id: qid}", "columns: {id: qid}\ngroup_by: [answer_type]"),
+            "group_by: 'answer_type' must be one of columns.keep",
+        ),
+        (
+            ("columns: {id: qid}", "columns: {id: qid, keep: [model]}"),
+            "columns.keep: 'model' is also a result column",
+        ),
         (("columns: {id: qid}", "columns: {id: qid, colour: red}"), "invalid task definition"),
         (
             (

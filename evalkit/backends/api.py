@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import ipaddress
 import os
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlparse
 
-from evalkit.backends.base import BackendIdentity, RetryDecision, valid_text
+from evalkit.backends.base import Backend, BackendIdentity, valid_text
 from evalkit.backends.http import HttpClient
-from evalkit.backends.retry import default_classify
-from evalkit.config import BackendConfig, TaskSpec
+from evalkit.config import ApiConfig
 from evalkit.errors import BackendError, ConfigError
 from evalkit.records import GenerationParams, ImageRef
 
@@ -57,8 +56,10 @@ def _is_local(url: str) -> bool:
         return False
 
 
-class ApiBackend:
+class ApiBackend(Backend):
     """Base of the HTTP backends: resolves the key from ``api_key_env`` and owns the client.
+
+    Remote and priced, cacheable unless sampled, adaptive to 429s: the contract's defaults.
 
     A missing key is a one-line :class:`~evalkit.errors.ConfigError` before any request, except
     for a server on this machine (vLLM, SGLang, Ollama on localhost usually need none). The key
@@ -67,9 +68,13 @@ class ApiBackend:
 
     default_base_url: str = ""
     auth_header: str = "Authorization"
-    cacheable = True
 
-    def __init__(self, config: BackendConfig, task: TaskSpec, box_format: str) -> None:
+    @classmethod
+    def from_config(cls, config: ApiConfig) -> Self:
+        """The backend of ``config`` (its own schema: an :class:`ApiConfig` subclass)."""
+        return cls(config)
+
+    def __init__(self, config: ApiConfig) -> None:
         base_url = config.base_url or self.default_base_url
         if not base_url:
             raise ConfigError(f"backend '{config.name}' needs backend.base_url=URL")
@@ -101,10 +106,6 @@ class ApiBackend:
         return type(error)(
             self.scrub(str(error)), status=error.status, retry_after=error.retry_after
         )
-
-    def classify(self, error: Exception) -> RetryDecision:
-        """Transient failures retry, rate limits also shrink concurrency, the rest fail."""
-        return default_classify(error)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -1,4 +1,20 @@
-"""The backend protocol: one async ``generate`` plus a retry-classification hook."""
+"""The backend contract: one async ``generate``, and what a backend is, said explicitly.
+
+Besides answering, a backend states:
+
+* ``priced``: its answers cost money (remote and priced: the run looks up the model's price,
+  warns when there is none, and applies ``limits.max_cost``); the baseline and local models
+  are free;
+* ``may_cache(request)``: whether this request's answer may be stored in (and read from) the
+  response cache; never a sampled one (temperature > 0), as inspect_ai does, and never the
+  baseline's, which costs nothing to recompute;
+* its policy hooks, with the defaults an HTTP API wants: ``max_concurrency`` (a cap on requests
+  in flight whatever ``limits.concurrency`` says), ``adaptive`` (429s shrink the requests in
+  flight), ``attempt_timeout`` (the per-attempt timeout, or none), ``classify`` (retry or not).
+
+Backends are built from their own config schema alone (``from_config``); nothing of the task
+reaches them but the requests.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +24,19 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from evalkit.errors import MalformedResponse, RateLimited, ServerError, Timeout
 from evalkit.records import Completion, Request, Usage
 
-__all__ = ["Backend", "BackendIdentity", "RetryDecision", "storable", "token_count", "valid_text"]
+__all__ = [
+    "Backend",
+    "BackendIdentity",
+    "RetryDecision",
+    "default_classify",
+    "sampled",
+    "storable",
+    "token_count",
+    "valid_text",
+]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -91,13 +117,55 @@ class RetryDecision(StrEnum):
     """Permanent: the sample becomes an error row now."""
 
 
+def default_classify(error: Exception) -> RetryDecision:
+    """Rate limits shrink concurrency, other transient failures retry, the rest fail now."""
+    if isinstance(error, RateLimited):
+        return RetryDecision.rate_limit
+    if isinstance(error, ServerError | Timeout | MalformedResponse):
+        return RetryDecision.retry
+    return RetryDecision.fail
+
+
+def sampled(request: Request) -> bool:
+    """Whether the request asks for a sampled answer (temperature above 0).
+
+    ``None`` is the server's default temperature, which evalkit cannot see; such answers are
+    cached as before (evalkit's own default is 0).
+
+    >>> from evalkit.records import GenerationParams
+    >>> sampled(Request("q", (), GenerationParams(temperature=0.7))), sampled(Request("q", ()))
+    (True, False)
+    """
+    return request.params.temperature is not None and request.params.temperature > 0
+
+
 @runtime_checkable
 class Backend(Protocol):
-    """Anything that turns a :class:`Request` into a :class:`Completion`."""
+    """Anything that turns a :class:`Request` into a :class:`Completion`.
+
+    Subclass it to inherit the policy defaults below and override what differs.
+    """
 
     identity: BackendIdentity
-    cacheable: bool
-    """Whether answers are worth caching (API calls are; the free, instant baseline is not)."""
+    priced: bool = True
+    """Remote and priced: its answers cost money (price lookup, budget)."""
+    max_concurrency: int | None = None
+    """A cap on requests in flight (``None``: ``limits.concurrency`` alone decides)."""
+    adaptive: bool = True
+    """Whether rate limits (429) halve the requests in flight, as an HTTP API wants."""
+
+    @classmethod
+    def from_config(cls, config: Any) -> Backend:
+        """Build the backend from its own config schema."""
+        ...
+
+    def may_cache(self, request: Request) -> bool:
+        """Whether this request's answer may be stored and reused: not when sampled."""
+        return not sampled(request)
+
+    def attempt_timeout(self, configured: float) -> float | None:
+        """The per-attempt timeout (``None``: none); default ``limits.timeout_s``."""
+        return configured
 
     def cache_options(self) -> Mapping[str, Any]:
         """Backend options that change answers, beyond the request (part of the cache key)."""
@@ -108,8 +176,8 @@ class Backend(Protocol):
         ...
 
     def classify(self, error: Exception) -> RetryDecision:
-        """Whether a failed attempt may be retried."""
-        ...
+        """Whether a failed attempt may be retried (default: :func:`default_classify`)."""
+        return default_classify(error)
 
     async def aclose(self) -> None:
         """Release connections and processes."""

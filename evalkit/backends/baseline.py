@@ -1,70 +1,64 @@
 """The ``baseline`` backend: the standard trivial answers, a sanity floor for every task.
 
-Deterministic, offline, free. Per family:
+Deterministic, offline, free. The task says what it is (``baseline.answer``, which
+``configs/backend/baseline.yaml`` interpolates into this backend's own config):
 
-* VQA / DocVQA: the task's prior answer (``baseline.answer``; VQA's 'prior' baseline answers the
-  most frequent training answer, "yes").
-* Captioning: one fixed caption (``baseline.caption``).
-* Grounding: the whole image, written in the run's box format.
+* questions: the prior answer (VQA's 'prior' baseline answers the most frequent training
+  answer, "yes"); captions: one fixed caption;
+* a prompt that asks for a box (``Request.box_format``): the whole image, written in that box
+  convention by its family.
 
 Any real model should beat these numbers; one that does not is broken or mis-prompted.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, Self
 
-from evalkit.backends.base import BackendIdentity, RetryDecision
-from evalkit.config import BackendConfig, TaskSpec
-from evalkit.parse.boxes import smart_resize
-from evalkit.records import Completion, Family, ImagePart, Request, Usage
+from evalkit.backends.base import Backend, BackendIdentity, RetryDecision
+from evalkit.config import BaselineConfig
+from evalkit.families import box_format
+from evalkit.records import Completion, ImagePart, Request, Usage
 
-__all__ = ["BaselineBackend"]
+__all__ = ["BaselineBackend", "whole_image_box"]
 
 
-def whole_image_box(box_format: str, width: int, height: int) -> str:
-    """The whole image as text in ``box_format``.
+def whole_image_box(fmt: str, width: int, height: int) -> str:
+    """The whole image as text in the box convention ``fmt``, written as the family writes it.
 
     >>> whole_image_box("qwen-vl", 640, 480)
     '<box>(0,0),(999,999)</box>'
     """
-    name, _, divisor = box_format.partition(":")
-    if name == "qwen-vl":
-        top = int(divisor or 999)
-        return f"<box>(0,0),({top},{top})</box>"
-    if name == "qwen2-vl":
-        return "<|box_start|>(0,0),(1000,1000)<|box_end|>"
-    if name == "qwen2.5-vl":
-        in_h, in_w = smart_resize(height, width)
-        return json.dumps([{"bbox_2d": [0, 0, in_w, in_h], "label": "object"}])
-    if name == "normalized":
-        return "[0.0, 0.0, 1.0, 1.0]"
-    return f"[0, 0, {width}, {height}]"
+    return box_format(fmt).write((0.0, 0.0, float(width), float(height)), width, height)
 
 
-class BaselineBackend:
-    """Answers every request with the task family's trivial baseline."""
+class BaselineBackend(Backend):
+    """Answers every request with the task's trivial baseline; free and never cached."""
 
-    cacheable = False
+    priced = False
 
-    def __init__(self, config: BackendConfig, task: TaskSpec, box_format: str) -> None:
+    def __init__(self, config: BaselineConfig) -> None:
         self.identity = BackendIdentity(name="baseline", model=config.model)
-        self._task = task
-        self._box_format = box_format
+        self.answer = config.answer
+
+    @classmethod
+    def from_config(cls, config: BaselineConfig) -> Self:
+        """The baseline of ``config`` (its ``answer`` is the task's ``baseline.answer``)."""
+        return cls(config)
+
+    def may_cache(self, request: Request) -> bool:
+        """Recomputing a baseline answer costs nothing: never cached."""
+        return False
 
     async def generate(self, request: Request) -> Completion:
-        """Return the baseline answer for this request's task family."""
-        family = self._task.family
-        if family is Family.grounding:
+        """The whole image when the prompt asks for a box, else the fixed answer."""
+        if request.box_format is not None:
             image = next(
                 p.image for m in request.messages for p in m.parts if isinstance(p, ImagePart)
             )
-            text = whole_image_box(self._box_format, *image.pixel_size())
-        elif family is Family.captioning:
-            text = self._task.baseline.caption
+            text = whole_image_box(request.box_format, *image.pixel_size())
         else:
-            text = self._task.baseline.answer
+            text = self.answer
         return Completion(text=text, usage=Usage(0, 0, 0), finish_reason="stop")
 
     def cache_options(self) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """``limits.max_cost``: stop sending once spent plus in-flight cost would pass the cap.
 
-Each request reserves its estimated cost (:func:`evalkit.report.cost.estimate_request`, with
+Each request reserves its estimated cost (:func:`evalkit.cost.estimate_request`, with
 ``max_tokens`` as the output) before it is sent and settles to the real cost when it returns.
 Once a request does not fit, no further request is sent in this run; cached answers are free
 and still served.
@@ -9,9 +9,9 @@ and still served.
 from __future__ import annotations
 
 from evalkit.config import Price
+from evalkit.cost import estimate_request, usage_cost
 from evalkit.errors import BudgetExhausted
 from evalkit.records import Request, Usage
-from evalkit.report.cost import estimate_request, usage_cost
 
 __all__ = ["Budget"]
 

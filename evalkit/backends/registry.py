@@ -10,10 +10,15 @@ import importlib
 from typing import cast
 
 from evalkit.backends.base import Backend
-from evalkit.config import BackendConfig, TaskSpec
-from evalkit.errors import UnknownBackend, did_you_mean
+from evalkit.config import (
+    BackendConfig,
+    BaselineConfig,
+    DashScopeConfig,
+    OpenAIConfig,
+)
+from evalkit.errors import ConfigError, UnknownBackend, did_you_mean
 
-__all__ = ["BACKENDS", "build_backend"]
+__all__ = ["BACKENDS", "SCHEMAS", "build_backend"]
 
 BACKENDS: dict[str, str] = {
     "baseline": "evalkit.backends.baseline:BaselineBackend",
@@ -22,11 +27,24 @@ BACKENDS: dict[str, str] = {
 }
 
 
-def build_backend(config: BackendConfig, task: TaskSpec, box_format: str) -> Backend:
-    """Instantiate the backend named by ``config.name``."""
+SCHEMAS: dict[str, type[BackendConfig]] = {
+    "baseline": BaselineConfig,
+    "openai": OpenAIConfig,
+    "dashscope": DashScopeConfig,
+}
+"""Backend name → its config schema (stored as ``<name>_schema`` in the ``backend`` group)."""
+
+
+def build_backend(config: BackendConfig) -> Backend:
+    """Instantiate the backend named by ``config.name`` from its own config."""
     target = BACKENDS.get(config.name)
     if target is None:
         raise UnknownBackend(did_you_mean("backend", config.name, BACKENDS))
+    schema = SCHEMAS[config.name]
+    if not isinstance(config, schema):
+        raise ConfigError(
+            f"backend '{config.name}' needs a {schema.__name__}, got {type(config).__name__}"
+        )
     module_name, _, attr = target.partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
-    return cast(Backend, cls(config, task, box_format))
+    return cast(Backend, cls.from_config(config))

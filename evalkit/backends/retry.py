@@ -16,24 +16,15 @@ from dataclasses import replace
 
 from aiolimiter import AsyncLimiter
 
-from evalkit.backends.base import Backend, RetryDecision, storable
+from evalkit.backends.base import Backend, RetryDecision, default_classify, storable
 from evalkit.config import LimitsConfig
-from evalkit.errors import BackendError, MalformedResponse, RateLimited, ServerError, Timeout
+from evalkit.cost import estimate_request
+from evalkit.errors import BackendError, Timeout
 from evalkit.records import Completion, Request
-from evalkit.report.cost import estimate_request
 
 __all__ = ["AdaptiveConcurrency", "Caller", "default_classify"]
 
 log = logging.getLogger(__name__)
-
-
-def default_classify(error: Exception) -> RetryDecision:
-    """Rate limits shrink concurrency, other transient failures retry, the rest fail now."""
-    if isinstance(error, RateLimited):
-        return RetryDecision.rate_limit
-    if isinstance(error, ServerError | Timeout | MalformedResponse):
-        return RetryDecision.retry
-    return RetryDecision.fail
 
 
 class AdaptiveConcurrency:
@@ -88,7 +79,13 @@ class Caller:
     ) -> None:
         self.backend = backend
         self.limits = limits
-        self.concurrency = AdaptiveConcurrency(limits.concurrency, adaptive=limits.adaptive)
+        cap = backend.max_concurrency
+        in_flight = limits.concurrency if cap is None else min(cap, limits.concurrency)
+        self.concurrency = AdaptiveConcurrency(
+            in_flight, adaptive=limits.adaptive and backend.adaptive
+        )
+        self.timeout_s = backend.attempt_timeout(limits.timeout_s)
+        """The per-attempt timeout the backend asks for (``None``: none)."""
         self._rpm = AsyncLimiter(limits.rpm, 60) if limits.rpm else None
         self._tpm = AsyncLimiter(limits.tpm, 60) if limits.tpm else None
         self._sleep = sleep
@@ -117,11 +114,11 @@ class Caller:
             try:
                 async with self.concurrency:
                     try:
-                        async with asyncio.timeout(self.limits.timeout_s):
+                        async with asyncio.timeout(self.timeout_s):
                             completion = await self.backend.generate(request)
                     except TimeoutError:
                         raise Timeout(
-                            f"no answer within limits.timeout_s={self.limits.timeout_s:g}s"
+                            f"no answer within limits.timeout_s={self.timeout_s:g}s"
                         ) from None
             except BackendError as error:
                 decision = self.backend.classify(error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evalkit.backends.base import Backend
 from evalkit.backends.budget import Budget
 from evalkit.backends.retry import Caller
 from evalkit.cache.key import cache_key
@@ -11,7 +12,7 @@ from evalkit.cache.store import ResponseCache
 from evalkit.config import CacheMode
 from evalkit.records import Completion, Request, Usage
 
-__all__ = ["CachedCaller", "CacheTally"]
+__all__ = ["CacheTally", "CacheView", "CachedCaller"]
 
 
 @dataclass
@@ -23,36 +24,55 @@ class CacheTally:
     saved: Usage = Usage()
 
 
-class CachedCaller:
-    """``mode=use`` reads and writes, ``refresh`` only writes, ``off`` (or no cache) neither."""
+class CacheView:
+    """One backend's entries of the response cache: look up and store answers by request.
 
-    def __init__(
-        self,
-        caller: Caller,
-        cache: ResponseCache | None,
-        mode: CacheMode,
-        budget: Budget | None = None,
-    ) -> None:
-        self.caller = caller
-        self.budget = budget
+    ``mode=use`` reads and writes, ``refresh`` only writes, ``off`` (or no cache) neither. A
+    request the backend will not have cached (``Backend.may_cache``: a sampled answer, the
+    baseline's) is neither looked up nor stored.
+    """
+
+    def __init__(self, backend: Backend, cache: ResponseCache | None, mode: CacheMode) -> None:
+        self.backend = backend
         self.cache = cache if mode is not CacheMode.off else None
         self.mode = mode
         self.tally = CacheTally()
-        self._options = caller.backend.cache_options()
+        self._options = backend.cache_options()
 
     def key(self, request: Request) -> str:
         """The request's cache key."""
-        return cache_key(self.caller.backend.identity, request, self._options)
+        return cache_key(self.backend.identity, request, self._options)
 
     def cached(self, request: Request) -> Completion | None:
         """The cached answer, when the mode reads the cache and has one."""
         if self.cache is None or self.mode is not CacheMode.use:
             return None
+        if not self.backend.may_cache(request):
+            return None
         return self.cache.get(self.key(request))
+
+    def store(self, request: Request, completion: Completion) -> None:
+        """Keep a new answer, when the mode writes and the backend allows it."""
+        if self.cache is not None and self.backend.may_cache(request):
+            self.cache.put(self.key(request), self.backend.identity.model, completion)
+
+
+class CachedCaller:
+    """Answers from the cache first; sends the rest (within the budget) and stores each at once."""
+
+    def __init__(self, caller: Caller, view: CacheView, budget: Budget | None = None) -> None:
+        self.caller = caller
+        self.view = view
+        self.budget = budget
+
+    @property
+    def tally(self) -> CacheTally:
+        """Hits, misses and saved tokens so far."""
+        return self.view.tally
 
     async def answer(self, request: Request) -> tuple[Completion, bool]:
         """The completion and whether it came from the cache."""
-        hit = self.cached(request)
+        hit = self.view.cached(request)
         if hit is not None:
             self.tally.hits += 1
             self.tally.saved = self.tally.saved + hit.usage
@@ -67,6 +87,5 @@ class CachedCaller:
         if self.budget is not None:
             self.budget.settle(reserved, completion.usage)
         self.tally.misses += 1
-        if self.cache is not None:
-            self.cache.put(self.key(request), self.caller.backend.identity.model, completion)
+        self.view.store(request, completion)
         return completion, False

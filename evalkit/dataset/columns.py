@@ -8,8 +8,8 @@ from typing import Any
 
 from evalkit.config import TaskSpec
 from evalkit.dataset.images import load_image
-from evalkit.errors import DataError, MissingField
-from evalkit.records import Family, Sample
+from evalkit.errors import MissingField
+from evalkit.records import Sample
 
 __all__ = ["row_id", "row_to_samples"]
 
@@ -45,10 +45,7 @@ def _references(row: Mapping[str, Any], task: TaskSpec) -> tuple[str, ...]:
     return tuple(texts)
 
 
-def _gold_box(row: Mapping[str, Any], task: TaskSpec) -> tuple[float, float, float, float]:
-    column = task.columns.bbox
-    if column is None:
-        raise DataError(f"task '{task.name}' is a grounding task without columns.bbox")
+def _gold_box(row: Mapping[str, Any], column: str) -> tuple[float, float, float, float]:
     value = list(_field(row, column))
     if len(value) != 4:
         raise MissingField(f"column '{column}' must hold [x, y, w, h], got {len(value)} numbers")
@@ -67,9 +64,9 @@ def row_to_samples(
     meta = {k: row[k] for k in columns.keep if k in row}
     question = "" if columns.question is None else str(_field(row, columns.question))
 
-    if task.family is Family.grounding:
+    if columns.bbox is not None:
         image.pixel_size()  # boxes are pixels: an image of unknown size is an error row here
-        box = _gold_box(row, task)
+        box = _gold_box(row, columns.bbox)
         if task.explode_references:
             return [
                 Sample(f"{sample_id}#{k}", (image,), expr, (expr,), box, meta)

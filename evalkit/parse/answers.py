@@ -1,39 +1,36 @@
-"""Turn a completion's text into the prediction a scorer compares."""
+"""Completion text → the answer or caption a scorer compares, cleaned as the model family says."""
 
 from __future__ import annotations
 
-from evalkit.parse.boxes import parse_box
-from evalkit.records import Family, Prediction, Sample
+from evalkit.families import ModelFamily
+from evalkit.families.generic import GENERIC
+from evalkit.records import Prediction, Sample
 
-__all__ = ["clean_answer", "parse_prediction"]
-
-_CHAT_END = ("<|im_end|>", "<|endoftext|>", "</s>")
+__all__ = ["clean_answer", "parse_answer", "parse_caption"]
 
 
-def clean_answer(text: str) -> str:
-    """Strip surrounding whitespace and chat end-of-turn markers (scorers normalise the rest).
+def clean_answer(text: str, family: ModelFamily = GENERIC) -> str:
+    """Strip surrounding whitespace and the family's end-of-turn markers (scorers do the rest).
 
     >>> clean_answer("  Paris<|im_end|>")
     'Paris'
     """
-    for marker in _CHAT_END:
-        text = text.replace(marker, "")
-    return text.strip()
+    return family.clean(text)
 
 
-def parse_prediction(*, text: str, family: Family, sample: Sample, box_format: str) -> Prediction:
-    """Parse a completion for the task family: an answer, a caption, or a box.
+def parse_answer(text: str, sample: Sample, *, family: ModelFamily = GENERIC) -> Prediction:
+    """A short answer: the text without end markers and surrounding space.
 
-    >>> from evalkit.records import ImageRef
-    >>> s = Sample(id="1", images=(ImageRef(b"", 100, 100, "PNG"),), question="the dog")
-    >>> parse_prediction(text="(0,0),(999,999)", family=Family.grounding, sample=s,
-    ...                  box_format="qwen-vl").box
-    (0.0, 0.0, 100.0, 100.0)
+    >>> parse_answer(" 42<|endoftext|>", Sample(id="q", images=())).answer
+    '42'
     """
-    if family is Family.grounding:
-        width, height = sample.images[0].pixel_size()
-        box = parse_box(text=text, fmt=box_format, width=width, height=height)
-        return Prediction(answer=text.strip(), box=box)
-    if family is Family.captioning:
-        return Prediction(answer=" ".join(clean_answer(text).split()))
-    return Prediction(answer=clean_answer(text))
+    return Prediction(answer=clean_answer(text, family))
+
+
+def parse_caption(text: str, sample: Sample, *, family: ModelFamily = GENERIC) -> Prediction:
+    """A caption: as an answer, with runs of whitespace (newlines included) made one space.
+
+    >>> parse_caption("A dog  on   grass.", Sample(id="c", images=())).answer
+    'A dog on grass.'
+    """
+    return Prediction(answer=" ".join(clean_answer(text, family).split()))

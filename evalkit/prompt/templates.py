@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from evalkit.config import BackendConfig, PromptSpec, TaskSpec
 from evalkit.errors import ConfigError, did_you_mean
-from evalkit.parse.boxes import BOX_FORMATS
+from evalkit.families import ModelFamily, box_format, family_named
+from evalkit.families.generic import GENERIC
 from evalkit.records import (
-    Family,
     GenerationParams,
     ImagePart,
     Message,
@@ -34,7 +34,10 @@ class RenderPlan:
 
     prompt: PromptSpec
     params: GenerationParams
-    box_format: str
+    box_format: str | None = None
+    """The box convention the prompt asks for; ``None`` when the answer is not a box."""
+    family: ModelFamily = GENERIC
+    """The model family of ``backend.prompt_family`` (answer clean-up, box convention)."""
 
 
 def plan_rendering(
@@ -59,9 +62,11 @@ def plan_rendering(
             "prompt family", backend.prompt_family, set(families) | set(task.prompts)
         )
         raise ConfigError(f"task '{task.name}': {known}")
-    box_format = backend.box_format or prompt.box_format or "pixel"
-    if task.family is Family.grounding and box_format.partition(":")[0] not in BOX_FORMATS:
-        raise ConfigError(did_you_mean("box format", box_format, BOX_FORMATS))
+    family = family_named(backend.prompt_family)
+    boxes: str | None = None
+    if task.parser == "box":
+        boxes = backend.box_format or prompt.box_format or family.box_format or "pixel"
+        box_format(boxes)  # an unknown convention is a one-line ConfigError now
     params = GenerationParams(
         max_tokens=backend.max_tokens or prompt.max_tokens or task.max_tokens,
         temperature=backend.temperature,
@@ -71,14 +76,14 @@ def plan_rendering(
         stop=tuple(backend.stop),
         repetition_penalty=backend.repetition_penalty,
     )
-    return RenderPlan(prompt, params, box_format)
+    return RenderPlan(prompt, params, boxes, family)
 
 
 def render(sample: Sample, plan: RenderPlan) -> Request:
     """Fill the template with the sample's question and attach its images.
 
     >>> from evalkit.config import PromptSpec
-    >>> plan = RenderPlan(PromptSpec(user="{question} Answer:"), GenerationParams(), "pixel")
+    >>> plan = RenderPlan(PromptSpec(user="{question} Answer:"), GenerationParams())
     >>> render(Sample(id="q1", images=(), question="Why?"), plan).prompt
     'Why? Answer:'
     """
@@ -91,4 +96,4 @@ def render(sample: Sample, plan: RenderPlan) -> Request:
         TextPart(text),
     )
     messages.append(Message("user", parts))
-    return Request(sample.id, tuple(messages), plan.params)
+    return Request(sample.id, tuple(messages), plan.params, box_format=plan.box_format)

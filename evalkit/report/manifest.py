@@ -1,19 +1,134 @@
-"""``run.json``: the secret-free record of how a run was made and what it cost."""
+"""``run.json``: the typed, versioned, secret-free record of how a run was made and what it cost.
+
+:class:`RunManifest` is what a run writes; :func:`read_manifest` reads any version back as a
+plain dict (``format_version`` 1 files, from before it was written, read as 1).
+
+Format history: 1, the first wave (no ``format_version`` key); 2, ``format_version``, the
+metrics with their parameters in ``scoring.metrics``, ``scoring.parser``, ``group_by`` and
+``unparsed``, and ``kind`` / ``group_by`` / ``group`` columns in ``summary.parquet``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import platform
+from dataclasses import dataclass, field
 from enum import Enum
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MANIFEST_NAME", "package_versions", "to_jsonable", "write_manifest"]
+from evalkit.errors import ConfigError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST_NAME",
+    "CacheInfo",
+    "CostInfo",
+    "Counts",
+    "RunManifest",
+    "Scoring",
+    "Timing",
+    "package_versions",
+    "read_manifest",
+    "to_jsonable",
+    "write_manifest",
+]
 
 MANIFEST_NAME = "run.json"
+FORMAT_VERSION = 2
+"""Bumped whenever a run folder's files change shape."""
 _PACKAGES = ("evalkit", "datasets", "pandas", "pyarrow", "pycocoevalcap", "hydra-core", "pillow")
+
+
+@dataclass
+class Scoring:
+    """How answers were read and scored: what a comparison of two runs must check first."""
+
+    parser: str
+    """``answer``, ``caption`` or ``box``."""
+    prompt_family: str
+    """The model family whose prompts and answer conventions were used."""
+    box_format: str | None
+    """The box convention read (box parser only)."""
+    metrics: list[dict[str, Any]]
+    """Each metric: name, column, parameters (defaults filled in), corpus scorer."""
+    group_by: list[str] = field(default_factory=list)
+    unparsed: int = 0
+    """Answers the parser found nothing in (no box), scored 0."""
+    unavailable: list[str] = field(default_factory=list)
+    """Metrics of the official scorer evalkit does not compute (SPICE)."""
+
+
+@dataclass
+class Counts:
+    """Samples by outcome."""
+
+    samples: int
+    failed: int
+    skipped: int
+    errors: dict[str, int]
+    """error type → rows."""
+
+
+@dataclass
+class CostInfo:
+    """Totals in the price's currency; ``None`` when the model has no price."""
+
+    currency: str | None
+    spent: float | None
+    saved: float | None
+    """What cached answers would have cost."""
+    max_cost: float | None
+    price: Any
+
+
+@dataclass
+class CacheInfo:
+    """The response cache's part in the run."""
+
+    mode: str
+    path: str | None
+    hits: int
+    misses: int
+    saved_tokens: Any
+
+
+@dataclass
+class Timing:
+    """Wall-clock times (ISO 8601, UTC) and rate."""
+
+    started: str
+    finished: str
+    wall_s: float
+    samples_per_s: float | None
+
+
+@dataclass
+class RunManifest:
+    """Everything ``run.json`` holds."""
+
+    run_id: str
+    task: str
+    family: str
+    backend: Any
+    """The backend's identity (kind, model, URL, revision)."""
+    overrides: list[str]
+    config: Any
+    """The resolved run configuration (it names key variables, never keys)."""
+    dataset: dict[str, Any]
+    scoring: Scoring
+    results: dict[str, float | None]
+    """metric → value (overall rows of the summary)."""
+    counts: Counts
+    usage: Any
+    cost: CostInfo
+    cache: CacheInfo
+    timing: Timing
+    aborted: str | None
+    versions: dict[str, str | None]
+    format_version: int = FORMAT_VERSION
 
 
 def package_versions() -> dict[str, str | None]:
@@ -42,10 +157,30 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> Path:
-    """Write ``run.json`` atomically."""
+def write_manifest(run_dir: Path, manifest: RunManifest | dict[str, Any]) -> Path:
+    """Write ``run.json`` atomically (``format_version`` first)."""
+    data = to_jsonable(manifest)
+    data = {"format_version": data.pop("format_version", FORMAT_VERSION), **data}
     path = run_dir / MANIFEST_NAME
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(to_jsonable(manifest), indent=2, ensure_ascii=False) + "\n")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(path)
     return path
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """``run.json`` as a dict; a version newer than this evalkit reads is a ConfigError."""
+    path = run_dir / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is not a run manifest")
+    version = data.setdefault("format_version", 1)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ConfigError(
+            f"{path} has format_version {version}; this evalkit reads up to {FORMAT_VERSION}: "
+            "upgrade evalkit"
+        )
+    return data

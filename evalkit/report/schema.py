@@ -1,17 +1,27 @@
 """The Parquet schemas of a run folder, declared once: writer, reader and tests use them.
 
-``samples.parquet`` has the fixed columns below plus one float column per task metric;
-``summary.parquet`` has one row per metric. No column holds a secret: the config's only
-credential field is the *name* of an environment variable, and it is not a column.
+``samples.parquet`` has the fixed columns below, then the task's kept dataset columns
+(``columns.keep``: text, or lists of text), then one float column per task metric;
+``summary.parquet`` has one row per metric, per-group metric and cost total (``kind``).
+No column holds a secret: the config's only credential field is the *name* of an
+environment variable, and it is not a column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["SAMPLE_COLUMNS", "SUMMARY_SCHEMA", "sample_schema"]
+__all__ = [
+    "META_TYPES",
+    "SAMPLE_COLUMNS",
+    "SUMMARY_SCHEMA",
+    "meta_type",
+    "meta_value",
+    "sample_schema",
+]
 
 SAMPLE_COLUMNS: tuple[pa.Field, ...] = (
     pa.field("run_id", pa.string(), nullable=False),
@@ -41,13 +51,47 @@ SAMPLE_COLUMNS: tuple[pa.Field, ...] = (
 )
 
 
-def sample_schema(metrics: Sequence[str]) -> pa.Schema:
-    """The fixed sample columns followed by one nullable float64 column per metric.
+META_TYPES = (pa.string(), pa.list_(pa.string()))
+"""The types a kept dataset column is stored as: text, or a list of texts."""
 
-    >>> sample_schema(["anls"]).field("anls").type
-    DataType(double)
+
+def meta_type(values: Iterable[Any]) -> pa.DataType:
+    """How a kept column is stored, from its first non-null value: a list, or text.
+
+    >>> meta_type([None, ["form"]]), meta_type([7])
+    (ListType(list<item: string>), DataType(string))
     """
-    return pa.schema([*SAMPLE_COLUMNS, *(pa.field(m, pa.float64()) for m in metrics)])
+    for value in values:
+        if value is not None:
+            return META_TYPES[1] if isinstance(value, list | tuple) else META_TYPES[0]
+    return META_TYPES[0]
+
+
+def meta_value(value: Any, type_: pa.DataType) -> Any:
+    """A kept value as its column stores it (text, or a list of texts).
+
+    >>> texts = pa.list_(pa.string())
+    >>> meta_value(7, pa.string()), meta_value("a", texts), meta_value([1, 2], pa.string())
+    ('7', ['a'], '1, 2')
+    """
+    if value is None:
+        return None
+    is_list = isinstance(value, list | tuple)
+    if type_ == META_TYPES[1]:
+        return [str(v) for v in value] if is_list else [str(value)]
+    return ", ".join(str(v) for v in value) if is_list else str(value)
+
+
+def sample_schema(
+    metrics: Sequence[str], meta: Mapping[str, pa.DataType] | None = None
+) -> pa.Schema:
+    """The fixed sample columns, the kept columns, then one nullable float64 per metric.
+
+    >>> sample_schema(["anls"], {"answer_type": pa.string()}).names[-2:]
+    ['answer_type', 'anls']
+    """
+    kept = [pa.field(name, type_) for name, type_ in (meta or {}).items()]
+    return pa.schema([*SAMPLE_COLUMNS, *kept, *(pa.field(m, pa.float64()) for m in metrics)])
 
 
 SUMMARY_SCHEMA = pa.schema(
@@ -60,6 +104,9 @@ SUMMARY_SCHEMA = pa.schema(
         pa.field("ci_high", pa.float64()),
         pa.field("n", pa.int64(), nullable=False),  # samples scored
         pa.field("n_failed", pa.int64(), nullable=False),  # error rows, excluded from the value
+        pa.field("kind", pa.string(), nullable=False),  # metric | group | cost
+        pa.field("group_by", pa.string()),  # group rows: the kept column grouped by
+        pa.field("group", pa.string()),  # group rows: its value
     ]
 )
-"""One row per metric."""
+"""One row per metric, per metric and group, and per cost total."""

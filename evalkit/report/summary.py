@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 
 from evalkit.report.rows import rows_to_table
 from evalkit.report.schema import SUMMARY_SCHEMA
-from evalkit.score.metrics import MetricValue
+from evalkit.score.aggregate import Kind, MetricValue
 
-__all__ = ["SUMMARY_NAME", "format_table", "write_summary"]
+__all__ = ["SUMMARY_NAME", "format_table", "read_summary", "write_summary"]
 
 SUMMARY_NAME = "summary.parquet"
 
@@ -29,6 +29,9 @@ def write_summary(run_dir: Path, *, run_id: str, task: str, rows: Sequence[Metri
                 "ci_high": r.ci_high,
                 "n": r.n,
                 "n_failed": r.n_failed,
+                "kind": r.kind,
+                "group_by": r.group_by,
+                "group": r.group,
             }
             for r in rows
         ],
@@ -43,8 +46,20 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def read_summary(run_dir: Path) -> list[MetricValue]:
+    """The rows of a run's ``summary.parquet`` (format 1 files, without ``kind``, read too)."""
+    rows = []
+    for r in pq.read_table(run_dir / SUMMARY_NAME).to_pylist():
+        old: Kind = "cost" if str(r["metric"]).startswith("cost_") else "metric"
+        kind: Kind = r.get("kind") or old
+        where = (kind, r.get("group_by"), r.get("group"))
+        rows.append(MetricValue(r["metric"], r["value"], r["ci_low"], r["ci_high"], r["n"],
+                                r["n_failed"], *where))  # fmt: skip
+    return rows
+
+
 def format_table(task: str, rows: Sequence[MetricValue]) -> str:
-    """A plain-text table of the summary.
+    """A plain-text table of the summary (group rows indented under ``group``).
 
     >>> print(format_table("t", [MetricValue("anls", 0.5, 0.4, 0.6, 10, 1)]))
     task  metric  value   95% CI            n   failed
@@ -54,7 +69,7 @@ def format_table(task: str, rows: Sequence[MetricValue]) -> str:
     body = [
         (
             task,
-            r.metric,
+            r.metric if r.kind != "group" else f"  {r.metric} [{r.group_by}={r.group}]",
             _num(r.value),
             "-" if r.ci_low is None else f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
             str(r.n),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pyarrow.compute  # noqa: F401  (Table.take loads it: 35 ms, at import rat
 import pyarrow.parquet as pq
 
 from evalkit.report.rows import column, rows_to_table
+from evalkit.report.schema import SAMPLE_COLUMNS, meta_type, meta_value
 
 __all__ = [
     "JOURNAL_NAME",
@@ -35,17 +36,55 @@ _FLUSH_SECONDS = 2.0
 
 
 class SampleWriter:
-    """Append sample rows as they finish; ``close()`` writes ``samples.parquet``."""
+    """Append sample rows as they finish; ``close()`` writes ``samples.parquet``.
 
-    def __init__(self, run_dir: Path, schema: pa.Schema, *, flush_every: int = 64) -> None:
+    ``meta`` names the task's kept dataset columns. Their types (text, or lists of text) are
+    read off the first batch of rows, so the journal's schema is fixed at the first flush; a
+    later value of the other shape is stored in the column's shape
+    (:func:`~evalkit.report.schema.meta_value`). They go after the fixed columns, before the
+    metrics.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        schema: pa.Schema,
+        *,
+        meta: Sequence[str] = (),
+        flush_every: int = 64,
+    ) -> None:
         self.run_dir = run_dir
         self.schema = schema
+        self._meta = list(meta)
         self._flush_every = max(1, flush_every)
         self._buffer: list[Mapping[str, Any]] = []
         self._last_flush = time.monotonic()
         self._journal = run_dir / JOURNAL_NAME
         self._sink = pa.OSFile(str(self._journal), "wb")
+        self._stream: pa.ipc.RecordBatchStreamWriter | None = None
+        if not self._meta:
+            self._open(schema)
+
+    def _open(self, schema: pa.Schema) -> None:
+        self.schema = schema
         self._stream = pa.ipc.new_stream(self._sink, schema)
+
+    def _with_meta(self) -> pa.Schema:
+        """The schema with the kept columns, typed from the buffered rows."""
+        at = len(SAMPLE_COLUMNS) if self.schema.names[: len(SAMPLE_COLUMNS)] == [
+            f.name for f in SAMPLE_COLUMNS
+        ] else len(self.schema)  # fmt: skip
+        schema = self.schema
+        for offset, name in enumerate(self._meta):
+            field = pa.field(name, meta_type(row.get(name) for row in self._buffer))
+            schema = schema.insert(at + offset, field)
+        return schema
+
+    def _typed(self, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        if not self._meta:
+            return list(rows)
+        types = {name: self.schema.field(name).type for name in self._meta}
+        return [{**row, **{n: meta_value(row.get(n), t) for n, t in types.items()}} for row in rows]
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Buffer one row; flush when the batch is full or a couple of seconds have passed."""
@@ -56,8 +95,11 @@ class SampleWriter:
 
     def flush(self) -> None:
         """Append the buffered rows to the journal and push them to the OS."""
+        if self._stream is None:
+            self._open(self._with_meta())
+        assert self._stream is not None
         if self._buffer:
-            self._stream.write_table(rows_to_table(self._buffer, self.schema))
+            self._stream.write_table(rows_to_table(self._typed(self._buffer), self.schema))
             self._sink.flush()
             self._buffer.clear()
         self._last_flush = time.monotonic()
@@ -74,6 +116,7 @@ class SampleWriter:
         so a run's table does not depend on which request finished first.
         """
         self.flush()
+        assert self._stream is not None
         self._stream.close()
         self._sink.close()
         table = read_journal(self._journal, self.schema)

@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 from evalkit.backends import build_backend
+from evalkit.backends.registry import SCHEMAS
 from evalkit.backends.retry import Caller
-from evalkit.config import BackendConfig, LimitsConfig
+from evalkit.config import LimitsConfig, OpenAIConfig
 from evalkit.errors import (
     AuthError,
     ConfigError,
@@ -77,10 +78,10 @@ class BackendContract:
             self.sleeps.append(seconds)
 
         def _make(stream: bool = False, **limits: Any) -> Caller:
-            config = BackendConfig(name=self.name, model="test-model", base_url=self.url(server),
+            config = SCHEMAS[self.name](name=self.name, model="test-model", base_url=self.url(server),
                                    api_key_env="EVALKIT_TEST_KEY", stream=stream,
                                    min_pixels=3136, max_pixels=1003520)  # fmt: skip
-            backend = build_backend(config, load_task("docvqa"), "pixel")
+            backend = build_backend(config)
             settings = {"max_retries": 3, "timeout_s": 5.0, "backoff_base_s": 0.01, **limits}
             return Caller(backend, LimitsConfig(**settings), sleep=record_sleep)
 
@@ -179,10 +180,10 @@ class BackendContract:
 
     def test_missing_key_is_a_config_error_for_remote_servers(self, monkeypatch) -> None:
         monkeypatch.delenv("EVALKIT_NO_SUCH_KEY", raising=False)
-        config = BackendConfig(name=self.name, model="m", base_url="https://api.example.invalid/v1",
+        config = SCHEMAS[self.name](name=self.name, model="m", base_url="https://api.example.invalid/v1",
                                api_key_env="EVALKIT_NO_SUCH_KEY")  # fmt: skip
         with pytest.raises(ConfigError, match="set the environment variable EVALKIT_NO_SUCH_KEY"):
-            build_backend(config, load_task("docvqa"), "pixel")
+            build_backend(config)
 
     def test_streamed_answer_and_time_to_first_token(self, make, server: FakeVLMServer) -> None:
         server.answer = "这是一个海滩 on a sunny day"
@@ -290,9 +291,9 @@ class TestDashScope(BackendContract):
 
     def test_cumulative_stream(self, server: FakeVLMServer) -> None:
         server.answer = "cumulative text arrives whole each time"
-        config = BackendConfig(name="dashscope", model="m", base_url=server.dashscope_url, api_key_env=None,
+        config = SCHEMAS["dashscope"](name="dashscope", model="m", base_url=server.dashscope_url, api_key_env=None,
                                stream=True, extra_body={"incremental_output": False})  # fmt: skip
-        caller = Caller(build_backend(config, load_task("docvqa"), "pixel"), LimitsConfig())
+        caller = Caller(build_backend(config), LimitsConfig())
         assert self.call(caller).text == "cumulative text arrives whole each time"
         assert server.received[0].body["parameters"]["incremental_output"] is False
 
@@ -323,11 +324,11 @@ def test_rendered_task_prompt_reaches_the_server(server: FakeVLMServer, monkeypa
 
     monkeypatch.setenv("EVALKIT_TEST_KEY", KEY)
     task = load_task("docvqa")
-    config = BackendConfig(name="openai", model="m", base_url=server.openai_url,
+    config = OpenAIConfig(name="openai", model="m", base_url=server.openai_url,
                            api_key_env="EVALKIT_TEST_KEY", prompt_family="qwen-vl")  # fmt: skip
     plan = plan_rendering(task, config)
     request = render(Sample("q", (IMAGE,), "What is the total?", ("1",)), plan)
-    caller = Caller(build_backend(config, task, plan.box_format), LimitsConfig())
+    caller = Caller(build_backend(config), LimitsConfig())
 
     async def go() -> None:
         await caller.call(request)

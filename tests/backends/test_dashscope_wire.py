@@ -11,10 +11,9 @@ import pytest
 from evalkit.backends import build_backend
 from evalkit.backends.dashscope import dashscope_body
 from evalkit.backends.retry import Caller
-from evalkit.config import BackendConfig, LimitsConfig
+from evalkit.config import DashScopeConfig, LimitsConfig
 from evalkit.errors import AuthError, InvalidRequest
 from evalkit.records import GenerationParams, Message, Request, TextPart
-from evalkit.tasks import load_task
 
 from ..fake_server import FakeVLMServer, Fault
 
@@ -33,11 +32,9 @@ def _recorded(name: str) -> Fault:
 
 def _call(server: FakeVLMServer, fault: Fault, *, stream: bool = False):  # type: ignore[no-untyped-def]
     server.faults.append(fault)
-    config = BackendConfig(name="dashscope", model="qwen-vl-plus", base_url=server.dashscope_url,
+    config = DashScopeConfig(name="dashscope", model="qwen-vl-plus", base_url=server.dashscope_url,
                            api_key_env=None, stream=stream)  # fmt: skip
-    caller = Caller(
-        build_backend(config, load_task("docvqa"), "pixel"), LimitsConfig(max_retries=0)
-    )
+    caller = Caller(build_backend(config), LimitsConfig(max_retries=0))
     request = Request("r", (Message("user", (TextPart("这个图片是哪里，请用简短的语言回答"),)),))
     return asyncio.run(caller.call(request))
 

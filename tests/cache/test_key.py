@@ -104,19 +104,18 @@ def test_connection_knobs_are_not_in_the_key(field: str) -> None:
 
 def test_api_key_variable_and_streaming_are_not_in_the_key(monkeypatch) -> None:
     from evalkit.backends import build_backend
-    from evalkit.config import BackendConfig
-    from evalkit.tasks import load_task
+    from evalkit.config import OpenAIConfig
 
     keys = set()
     for env, stream in [("KEY_A", False), ("KEY_B", True)]:
         monkeypatch.setenv(env, "sk-x")
-        config = BackendConfig(
+        config = OpenAIConfig(
             name="openai",
             model="m",
             base_url="http://127.0.0.1:1/v1",
             api_key_env=env,
             stream=stream,
         )
-        backend = build_backend(config, load_task("docvqa"), "pixel")
+        backend = build_backend(config)
         keys.add(cache_key(backend.identity, REQUEST, backend.cache_options()))
     assert len(keys) == 1

@@ -1,10 +1,14 @@
 """Token usage → cost, and the documented token estimates used before spending.
 
+A foundation module like ``records``: the budget (before a request is sent), the rate limiter,
+the estimate and the report all use it.
+
 Prices come from ``configs/pricing.yaml`` (per 1,000 tokens). A model is matched by its exact
 name, else by the longest priced name it starts with (``qwen-vl-plus-2025-01-25`` →
 ``qwen-vl-plus``). No price: the cost is ``None`` (one warning per run), never a crash.
 
-Image tokens follow each model family's published rule:
+Image tokens follow each model family's published rule (:mod:`evalkit.families`, found by the
+model's name):
 
 * qwen-vl-plus / qwen-vl-max and Qwen2-VL / Qwen2.5-VL: one token per 28×28 pixels, each side
   rounded up to a multiple of 28, clamped to [4, 1280] tokens per image (``high_resolution``,
@@ -21,8 +25,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from evalkit.config import BackendConfig, Price
+from evalkit.config import Price
 from evalkit.errors import ConfigError
+from evalkit.families import family_for_model
 from evalkit.records import ImagePart, Request, Usage
 
 __all__ = [
@@ -34,8 +39,6 @@ __all__ = [
     "text_tokens",
     "usage_cost",
 ]
-
-_FIXED_256 = ("qwen-vl-v1", "qwen-vl-chat-v1")
 
 
 def parse_prices(models: Mapping[str, Any]) -> dict[str, Price]:
@@ -93,18 +96,16 @@ def image_tokens(
     >>> image_tokens("qwen-vl-chat-v1", 4000, 3000), image_tokens("qwen-vl-plus", None, None)
     (256, 1280)
     """
-    if model.startswith(_FIXED_256):
-        return 256
-    cap = 16384 if high_resolution else 1280
-    if width is None or height is None:
-        return cap
-    tokens = math.ceil(width / 28) * math.ceil(height / 28)
-    return max(4, min(cap, tokens))
+    return family_for_model(model).image_tokens(width, height, high_resolution)
 
 
-def high_resolution(backend: BackendConfig) -> bool:
-    """Whether DashScope's ``vl_high_resolution_images`` lifts the image-token cap."""
-    return bool(backend.extra_body.get("vl_high_resolution_images", False))
+def high_resolution(extra_body: Mapping[str, Any]) -> bool:
+    """Whether DashScope's ``vl_high_resolution_images`` (in ``extra_body``) lifts the cap.
+
+    >>> high_resolution({"vl_high_resolution_images": True}), high_resolution({})
+    (True, False)
+    """
+    return bool(extra_body.get("vl_high_resolution_images", False))
 
 
 def text_tokens(text: str) -> int:

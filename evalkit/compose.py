@@ -1,0 +1,214 @@
+"""``compose(overrides) -> RunConfig``: the one way a run's configuration is made.
+
+The command line, the tests and the benchmarks all call it. Group choices (``task=``,
+``backend=``, ...) are checked against their options first, with a did-you-mean; then Hydra
+composes once, and what fails there (an unknown key, a value of the wrong type, a missing
+mandatory value) becomes one :class:`~evalkit.errors.ConfigError` line that names the key and
+never echoes a value that may be a secret typed in the wrong place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from evalkit.config import RunConfig
+from evalkit.errors import BadOverride, ConfigError, UnknownBackend, UnknownTask, did_you_mean
+from evalkit.resources import configs_dir
+from evalkit.tasks import register_tasks, task_names
+
+__all__ = [
+    "GROUPS",
+    "compose",
+    "compose_node",
+    "group_options",
+    "parse_overrides",
+    "register_schemas",
+    "sweep",
+    "to_run_config",
+]
+
+GROUPS = ("task", "backend", "dataset", "cache", "limits", "report", "experiment", "debug")
+"""The config groups a user picks an option of (``task=docvqa``, ``backend=openai``, ...)."""
+_GROUP_ERRORS: dict[str, type[ConfigError]] = {"task": UnknownTask, "backend": UnknownBackend}
+_OPTIONAL = ("experiment", "debug")
+
+
+def group_options(group: str) -> list[str]:
+    """The option names of a config group (task names come from ``tasks/``)."""
+    if group == "task":
+        return task_names()
+    return sorted(p.stem for p in (configs_dir() / group).glob("*.yaml"))
+
+
+@cache
+def register_schemas() -> None:
+    """Store the run schema, each backend's schema and every task in Hydra's ConfigStore."""
+    from hydra.core.config_store import ConfigStore
+
+    from evalkit.backends.registry import SCHEMAS
+
+    store = ConfigStore.instance()
+    store.store(name="run_schema", node=RunConfig)
+    for name, schema in SCHEMAS.items():
+        store.store(group="backend", name=f"{name}_schema", node=schema)
+    register_tasks()
+
+
+def parse_overrides(overrides: Sequence[str]) -> list[Any]:
+    """Hydra's parsed overrides; bad syntax and unknown group options are one-line errors."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except OverrideParseException as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise BadOverride(f"bad override syntax: {first}") from exc
+    for override in parsed:
+        key = override.key_or_group
+        if key not in GROUPS or override.is_delete():
+            continue
+        options = group_options(key)
+        values = (
+            list(override.sweep_string_iterator())
+            if override.is_sweep_override()
+            else [override.get_value_element_as_str()]
+        )
+        for value in values:
+            if value in ("null", "None") and key in _OPTIONAL:
+                continue
+            if value not in options:
+                error = _GROUP_ERRORS.get(key, BadOverride)
+                what = key if key in _GROUP_ERRORS else f"{key} option"
+                raise error(did_you_mean(what, value, options))
+    return parsed
+
+
+def sweep(overrides: Sequence[str]) -> list[list[str]]:
+    """The jobs of a multirun: every combination of the swept values, the first varying slowest.
+
+    >>> sweep(["task=docvqa,vqav2", "dataset.limit=5"])
+    [['task=docvqa', 'dataset.limit=5'], ['task=vqav2', 'dataset.limit=5']]
+    """
+    choices = []
+    for override in parse_overrides(overrides):
+        if override.is_sweep_override():
+            key = override.get_key_element()
+            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:
+            choices.append([override.input_line])
+    return [list(job) for job in itertools.product(*choices)]
+
+
+def _schema_fields(schema: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(schema)]
+
+
+def _closeness(key: str, names: Sequence[str]) -> float:
+    """How close the nearest of ``names`` is to ``key`` (0 when none is close)."""
+    import difflib
+
+    return max((difflib.SequenceMatcher(None, key, n).ratio() for n in names), default=0.0)
+
+
+def _unknown_key(key: str, schema: type, full_key: str) -> str:
+    """``bad override 'limits.concurency': limits has no key 'concurency'; did you mean ...``."""
+    from evalkit.backends.registry import SCHEMAS
+
+    names = _schema_fields(schema)
+    where = full_key.rpartition(".")[0] or "the config"
+    hint = did_you_mean("key", key, names).removeprefix("unknown key ")
+    backend = next((n for n, s in SCHEMAS.items() if s is schema), None)
+    if backend is not None:
+        where = f"backend '{backend}'"
+        others = {n: _schema_fields(s) for n, s in SCHEMAS.items() if s is not schema}
+        elsewhere = sorted({f for fields in others.values() for f in fields} - set(names))
+        if _closeness(key, elsewhere) > _closeness(key, names):  # another backend has it
+            match = max(elsewhere, key=lambda f: _closeness(key, [f]))
+            owners = ", ".join(f"backend={n}" for n, f in others.items() if match in f)
+            hint = (
+                f"'{key}' (it is an option of {owners})"
+                if match == key
+                else f"'{key}'; did you mean '{match}'? (an option of {owners})"
+            )
+    return f"bad override '{full_key}': {where} has no key {hint}"
+
+
+def _one_line(exc: BaseException) -> ConfigError:
+    """The most useful line of a Hydra/OmegaConf error chain, as a ConfigError."""
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue
+
+    override, cause = "", exc
+    while True:
+        text = str(cause).strip()
+        for prefix in ("Error merging override ", "Could not override '", "Could not append to "):
+            if text.startswith(prefix):
+                override = text.removeprefix(prefix).split("'")[0].splitlines()[0]
+        if cause.__cause__ is None:
+            break
+        cause = cause.__cause__
+    if isinstance(cause, MissingMandatoryValue):
+        key = getattr(cause, "full_key", "") or "a value"
+        return ConfigError(f"{key} is required: add {key}=VALUE to the command")
+    schema = getattr(cause, "object_type", None)
+    name = getattr(cause, "key", None)
+    keyed = isinstance(cause, ConfigAttributeError | ConfigKeyError) and name is not None
+    if keyed and isinstance(schema, type) and dataclasses.is_dataclass(schema):
+        full = getattr(cause, "full_key", None) or override.partition("=")[0] or str(name)
+        return BadOverride(_unknown_key(str(name), schema, full))
+    lines = [ln.strip() for ln in str(cause).splitlines() if ln.strip()]
+    useful = [
+        ln for ln in lines if not ln.startswith(("full_key", "object_type", "reference_type"))
+    ]
+    detail = useful[0] if useful else type(cause).__name__
+    key = override.partition("=")[0]
+    return BadOverride(f"bad override '{key}': {detail}" if key else f"bad override: {detail}")
+
+
+def compose_node(overrides: Sequence[str] = (), *, hydra: bool = False) -> Any:
+    """The composed ``DictConfig`` (with Hydra's own node when ``hydra``); errors are one line."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    register_schemas()
+    parse_overrides(overrides)
+    try:
+        with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
+            return hydra_compose(
+                config_name="config", overrides=list(overrides), return_hydra_config=hydra
+            )
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise _one_line(exc) from exc
+
+
+def to_run_config(node: Any) -> RunConfig:
+    """A composed node (Hydra's part left out) as the :class:`RunConfig` dataclasses."""
+    from omegaconf import OmegaConf, open_dict
+    from omegaconf.errors import OmegaConfBaseException
+
+    if "hydra" in node:
+        node = node.copy()
+        with open_dict(node):
+            del node["hydra"]
+    try:
+        cfg = OmegaConf.to_object(node)
+    except OmegaConfBaseException as exc:
+        raise _one_line(exc) from exc
+    if not isinstance(cfg, RunConfig):  # pragma: no cover - the schema guarantees it
+        raise ConfigError(f"composed config is a {type(cfg).__name__}, not a RunConfig")
+    return cfg
+
+
+def compose(overrides: Sequence[str] = ()) -> RunConfig:
+    """The run configuration for ``overrides``, validated and converted to dataclasses.
+
+    >>> compose(["task=vqav2", "dataset.limit=5"]).dataset.limit
+    5
+    """
+    return to_run_config(compose_node(overrides))

@@ -1,0 +1,193 @@
+"""One answered sample → parsed, scored, a row in the journal, counted.
+
+:func:`ask` turns an item into an answered (not yet scored) result; :func:`score_result` parses
+and scores it with the task's parser and metrics; :class:`Recorder` does the rest for a run
+(the row, the journal, the aggregator, the totals, the error-rate gate).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from evalkit.dataset import Item
+from evalkit.errors import BackendError, BudgetExhausted, DataError
+from evalkit.parse import Parser
+from evalkit.prompt import RenderPlan, render
+from evalkit.records import Sample, SampleResult, Usage
+from evalkit.report.writer import SampleWriter
+from evalkit.run.session import RunSession
+from evalkit.score.aggregate import Aggregator
+from evalkit.score.registry import Metric
+
+__all__ = ["MIN_SAMPLES_FOR_ERROR_RATE", "Recorder", "Tally", "ask", "sample_row", "score_result"]
+
+MIN_SAMPLES_FOR_ERROR_RATE = 20
+
+
+async def ask(item: Item, *, plan: RenderPlan, session: RunSession) -> SampleResult:
+    """Render and ask one item; failures come back as error results, nothing is scored yet."""
+    sample = item.sample
+    if sample is None:
+        error = item.error or DataError("unusable row")
+        empty = Sample(id=item.sample_id, images=())
+        return SampleResult(empty, None, None, None, {}, error.kind, str(error))
+    request = render(sample, plan)
+    assert session.caller is not None, "a session opened with send=False cannot ask"
+    try:
+        completion, hit = await session.caller.answer(request)
+    except (BackendError, BudgetExhausted) as exc:
+        return SampleResult(sample, request, None, None, {}, exc.kind, str(exc))
+    return SampleResult(sample, request, completion, None, {}, cache_hit=hit)
+
+
+def score_result(
+    result: SampleResult, *, parser: Parser, metrics: Sequence[Metric]
+) -> SampleResult:
+    """Parse and score an answered sample (corpus metrics are left to the aggregator)."""
+    if result.completion is None:
+        return result
+    prediction = parser(result.completion.text, result.sample)
+    scores = {}
+    for metric in metrics:
+        value = metric.score(prediction, result.sample)
+        if value is not None:
+            scores[metric.column] = value
+    return replace(result, prediction=prediction, scores=scores)
+
+
+def sample_row(
+    result: SampleResult, *, run_id: str, task: str, session: RunSession, keep: Sequence[str]
+) -> dict[str, Any]:
+    """The ``samples.parquet`` row of one result (columns: :mod:`evalkit.report.schema`)."""
+    sample, completion, prediction = result.sample, result.completion, result.prediction
+    usage = completion.usage if completion else Usage()
+    identity = session.backend.identity
+    row: dict[str, Any] = {
+        "run_id": run_id,
+        "task": task,
+        "sample_id": sample.id,
+        "backend": identity.name,
+        "model": identity.model,
+        "prompt": result.request.prompt if result.request else None,
+        "prediction": completion.text if completion else None,
+        "parsed": prediction.answer if prediction else None,
+        "references": list(sample.references),
+        "pred_box": list(prediction.box) if prediction and prediction.box else None,
+        "gold_box": list(sample.box) if sample.box else None,
+        "image_width": sample.images[0].width if sample.images else None,
+        "image_height": sample.images[0].height if sample.images else None,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "image_tokens": usage.image_tokens,
+        "cost": session.cost(completion),
+        "latency_s": completion.latency_s if completion else None,
+        "ttft_s": completion.ttft_s if completion else None,
+        "cache_hit": result.cache_hit,
+        "attempts": completion.attempts if completion else None,
+        "finish_reason": completion.finish_reason if completion else None,
+        "error_type": result.error_type,
+        "error": result.error,
+    }
+    row.update({name: sample.meta.get(name) for name in keep})
+    row.update(result.scores)
+    return row
+
+
+@dataclass
+class Tally:
+    """Running totals while samples finish."""
+
+    n: int = 0
+    failed: int = 0
+    skipped: int = 0
+    """Samples not sent because ``limits.max_cost`` was reached."""
+    errors: Counter[str] = field(default_factory=Counter)
+    usage: Usage = Usage()
+    cost_spent: float = 0.0
+    cost_saved: float = 0.0
+    order: dict[str, int] = field(default_factory=dict)
+    """sample id → position in the dataset stream."""
+
+    def add(self, result: SampleResult, cost: float | None) -> None:
+        """Count one recorded result."""
+        self.n += 1
+        if result.error_type == "Skipped":
+            self.skipped += 1
+            return
+        if not result.ok:
+            self.failed += 1
+            self.errors[result.error_type or "Error"] += 1
+            return
+        if cost is not None:
+            if result.cache_hit:
+                self.cost_saved += cost
+            else:
+                self.cost_spent += cost
+        if result.completion is not None:
+            self.usage = self.usage + result.completion.usage
+
+    def error_rate_exceeded(self, limit: float | None) -> str | None:
+        """Why the run should stop (more than ``limit`` of the samples failed), or ``None``."""
+        if limit is None or self.n < MIN_SAMPLES_FOR_ERROR_RATE:
+            return None
+        rate = self.failed / self.n
+        if rate <= limit:
+            return None
+        top = ", ".join(f"{k} x{v}" for k, v in self.errors.most_common(2))
+        return (
+            f"{self.failed} of {self.n} samples failed "
+            f"({rate:.0%} > limits.max_error_rate={limit}): {top}"
+        )
+
+
+class Recorder:
+    """Records each answered result of a run: score, row, journal, aggregate, totals."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        task: str,
+        session: RunSession,
+        parser: Parser,
+        metrics: Sequence[Metric],
+        writer: SampleWriter,
+        aggregator: Aggregator,
+        keep: Sequence[str] = (),
+        max_error_rate: float | None = None,
+    ) -> None:
+        self.run_id, self.task, self.session = run_id, task, session
+        self.parser, self.metrics = parser, list(metrics)
+        self.writer, self.aggregator = writer, aggregator
+        self.keep = list(keep)
+        self.max_error_rate = max_error_rate
+        self.tally = Tally()
+        self.aborted: str | None = None
+        self.progress: Any = None
+        """Anything with ``update(n)`` and ``set_postfix(**kw)`` (a tqdm bar)."""
+
+    def record(self, answered: SampleResult) -> None:
+        """Score ``answered`` and append its row; decide whether the run must stop."""
+        result = score_result(answered, parser=self.parser, metrics=self.metrics)
+        row = sample_row(result, run_id=self.run_id, task=self.task, session=self.session,
+                         keep=self.keep)  # fmt: skip
+        self.writer.append(row)
+        tally = self.tally
+        tally.add(result, row["cost"])
+        position = tally.order.get(result.sample.id, len(tally.order))
+        if result.ok and result.prediction is not None:
+            self.aggregator.add_scored(
+                result.sample.id, position, result.scores, answer=result.prediction.answer,
+                references=result.sample.references, meta=result.sample.meta,
+                parsed=result.prediction.parsed,
+            )  # fmt: skip
+        elif not result.ok and result.error_type != "Skipped":
+            self.aggregator.add_failed(result.sample.meta)
+        if self.progress is not None:
+            self.progress.update(1)
+            tokens = (tally.usage.input_tokens or 0) + (tally.usage.output_tokens or 0)
+            self.progress.set_postfix(errors=tally.failed, tokens=tokens, refresh=False)
+        self.aborted = self.aborted or tally.error_rate_exceeded(self.max_error_rate)

@@ -1,0 +1,100 @@
+"""Opening what a run needs (backend, price, cache, caller, budget) and closing it in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from evalkit.backends import Backend, build_backend
+from evalkit.backends.budget import Budget
+from evalkit.backends.retry import Caller
+from evalkit.cache import ResponseCache, cache_path
+from evalkit.cache.cached import CachedCaller, CacheView
+from evalkit.config import CacheMode, Price, RunConfig
+from evalkit.cost import high_resolution, parse_prices, price_for, usage_cost
+from evalkit.errors import ConfigError
+from evalkit.records import Completion
+
+__all__ = ["RunSession", "backend_price", "open_session"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSession:
+    """What a run holds open while it asks."""
+
+    backend: Backend
+    price: Price | None
+    """The model's price; ``None`` when unpriced (free backends have none either)."""
+    view: CacheView
+    """The backend's entries of the response cache (lookups and stores)."""
+    caller: CachedCaller | None
+    """Cache first, then the backend under the run's limits; ``None`` when nothing is sent."""
+    budget: Budget | None
+    cache_path: str | None
+    """The SQLite file in use, if any."""
+
+    def cost(self, completion: Completion | None) -> float | None:
+        """What one answer cost (0 for a free backend; ``None`` unpriced or unanswered)."""
+        if completion is None:
+            return None
+        if not self.backend.priced:
+            return 0.0
+        return usage_cost(completion.usage, self.price)
+
+    @property
+    def priced(self) -> bool:
+        """Whether costs are known: a free backend, or a priced one with a price."""
+        return self.price is not None or not self.backend.priced
+
+
+def backend_price(cfg: RunConfig, backend: Backend) -> Price | None:
+    """The model's price; its absence is a warning, or an error when a budget needs it."""
+    if not backend.priced:
+        return None
+    model = backend.identity.model
+    price = price_for(model, parse_prices(cfg.pricing.models))
+    if price is None:
+        if cfg.limits.max_cost is not None:
+            raise ConfigError(
+                f"limits.max_cost needs a price for model '{model}': add it to "
+                f"configs/pricing.yaml or with '+pricing.models.{model}={{...}}'"
+            )
+        log.warning("no price for model '%s' in configs/pricing.yaml: cost is not tallied", model)
+    return price
+
+
+def _budget(cfg: RunConfig, backend: Backend, price: Price | None) -> Budget | None:
+    if cfg.limits.max_cost is None or price is None:
+        return None  # no cap, or nothing to pay for
+    extra = getattr(cfg.backend, "extra_body", {})
+    return Budget(cfg.limits.max_cost, price, backend.identity.model,
+                  high_resolution=high_resolution(extra))  # fmt: skip
+
+
+@asynccontextmanager
+async def open_session(cfg: RunConfig, *, send: bool = True) -> AsyncIterator[RunSession]:
+    """Open the backend, its price, the cache and the caller; close all of them on exit.
+
+    ``send=False`` (an estimate) opens the cache only if its file exists and builds no caller.
+    """
+    backend = build_backend(cfg.backend)
+    cache: ResponseCache | None = None
+    try:
+        price = backend_price(cfg, backend)
+        mode = cfg.cache.mode
+        path = cache_path(cfg.cache.path)
+        if mode is not CacheMode.off and (send or (mode is CacheMode.use and path.exists())):
+            cache = ResponseCache(path)
+        view = CacheView(backend, cache, mode)
+        budget = _budget(cfg, backend, price) if send else None
+        caller = CachedCaller(Caller(backend, cfg.limits), view, budget) if send else None
+        shown = str(cache.path) if cache is not None else None
+        yield RunSession(backend, price, view, caller, budget, shown)
+    finally:
+        await backend.aclose()
+        if cache is not None:
+            cache.close()

@@ -1,0 +1,204 @@
+"""Rows → metric values: per-sample means, corpus scores, per-group rows, with intervals.
+
+The one place a run's numbers are made. A run feeds it each finished sample as it is recorded;
+``rescore`` feeds it the rows of a finished run; merging shards and comparing runs will feed it
+rows from several folders. It keeps, per sample, only the metric values (and, for corpus
+metrics, the answer text and references), never images.
+
+Summary rows have a ``kind``: ``metric`` (one per task metric, over every scored sample),
+``group`` (one per metric and value of each ``group_by`` field, as the official VQA script's
+``perAnswerType``; corpus metrics are reported overall only) and, added by the run, ``cost``.
+Values are averaged in dataset order, so the bootstrap draws, and with them the intervals,
+do not depend on which answer arrived first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from evalkit.score.bootstrap import bootstrap_mean_ci
+from evalkit.score.registry import Metric
+
+__all__ = ["Aggregation", "Aggregator", "Kind", "MetricValue", "group_values"]
+
+Kind = Literal["metric", "group", "cost"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricValue:
+    """One row of ``summary.parquet``."""
+
+    metric: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    """Samples the value is computed over."""
+    n_failed: int
+    """Failed samples (error rows), left out of the value."""
+    kind: Kind = "metric"
+    group_by: str | None = None
+    """For ``group`` rows: the field grouped by (``answer_type``)."""
+    group: str | None = None
+    """For ``group`` rows: the field's value (``yes/no``)."""
+
+
+@dataclass
+class Aggregation:
+    """What :meth:`Aggregator.finish` returns."""
+
+    rows: list[MetricValue]
+    """Metric rows (in the task's order), then group rows."""
+    per_sample: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Corpus metric column → sample id → that sample's share (e.g. per-image CIDEr)."""
+
+
+def group_values(value: Any) -> list[str]:
+    """The groups a kept value puts its sample in: each item of a list, else the value.
+
+    >>> group_values(["form", "table"]), group_values("yes/no"), group_values(None)
+    (['form', 'table'], ['yes/no'], [])
+    """
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if v is not None]
+    return [str(value)]
+
+
+@dataclass
+class _Sample:
+    position: int
+    scores: dict[str, float]
+    groups: dict[str, list[str]]
+
+
+class Aggregator:
+    """Accumulate scored and failed samples; :meth:`finish` makes the summary."""
+
+    def __init__(
+        self,
+        metrics: Sequence[Metric],
+        *,
+        group_by: Sequence[str] = (),
+        resamples: int = 1000,
+        confidence: float = 0.95,
+        seed: int = 0,
+    ) -> None:
+        self.metrics = list(metrics)
+        self.group_by = list(group_by)
+        self.resamples, self.confidence, self.seed = resamples, confidence, seed
+        self.n_failed = 0
+        self.unparsed = 0
+        self._scored: dict[str, _Sample] = {}
+        self._failed_groups: Counter[tuple[str, str]] = Counter()
+        self._texts: dict[str, tuple[int, str, tuple[str, ...]]] = {}
+        """Corpus inputs: sample id → (position, answer, references)."""
+
+    @property
+    def n_scored(self) -> int:
+        """Samples scored so far."""
+        return len(self._scored)
+
+    def _groups(self, meta: Mapping[str, Any]) -> dict[str, list[str]]:
+        return {name: group_values(meta.get(name)) for name in self.group_by}
+
+    def add_scored(
+        self,
+        sample_id: str,
+        position: int,
+        scores: Mapping[str, float | None],
+        *,
+        answer: str = "",
+        references: Sequence[str] = (),
+        meta: Mapping[str, Any] | None = None,
+        parsed: bool = True,
+    ) -> None:
+        """One answered sample: its per-sample values (``None`` for corpus metrics)."""
+        values = {k: v for k, v in scores.items() if v is not None}
+        self._scored[sample_id] = _Sample(position, values, self._groups(meta or {}))
+        if any(m.corpus is not None for m in self.metrics):
+            self._texts[sample_id] = (position, answer, tuple(references))
+        self.unparsed += not parsed
+
+    def add_failed(self, meta: Mapping[str, Any] | None = None) -> None:
+        """One failed sample (an error row): counted, never scored."""
+        self.n_failed += 1
+        for name, values in self._groups(meta or {}).items():
+            for value in values:
+                self._failed_groups[name, value] += 1
+
+    def _mean_row(self, column: str, values: Sequence[float], n_failed: int,
+                  **where: Any) -> MetricValue:  # fmt: skip
+        value = sum(values) / len(values) if values else None
+        low, high = bootstrap_mean_ci(
+            values, resamples=self.resamples, confidence=self.confidence, seed=self.seed
+        )
+        return MetricValue(column, value, low, high, len(values), n_failed, **where)
+
+    def _corpus(self) -> tuple[dict[str, MetricValue], dict[str, dict[str, float]]]:
+        rows: dict[str, MetricValue] = {}
+        per_sample: dict[str, dict[str, float]] = {}
+        scorers = {m.kind.corpus: m.corpus for m in self.metrics if m.corpus is not None}
+        ordered = sorted(self._texts.items(), key=lambda kv: kv[1][0])
+        for scorer in scorers.values():
+            assert scorer is not None
+            if not ordered:
+                continue
+            result = scorer.compute(
+                predictions={i: answer for i, (_, answer, _) in ordered},
+                references={i: list(refs) for i, (_, _, refs) in ordered},
+                resamples=self.resamples,
+                confidence=self.confidence,
+                seed=self.seed,
+            )
+            for metric in self.metrics:
+                if metric.corpus is scorer and metric.name in result.corpus:
+                    low, high = result.intervals.get(metric.name, (None, None))
+                    rows[metric.column] = MetricValue(
+                        metric.column, result.corpus[metric.name], low, high,
+                        len(ordered), self.n_failed,
+                    )  # fmt: skip
+                    per_sample[metric.column] = result.per_image[metric.name]
+        return rows, per_sample
+
+    def finish(self) -> Aggregation:
+        """The summary rows and the corpus metrics' per-sample values."""
+        corpus_rows, per_sample = self._corpus()
+        ordered = sorted(self._scored.values(), key=lambda s: s.position)
+        rows: list[MetricValue] = []
+        for metric in self.metrics:
+            if metric.corpus is not None:
+                rows.append(
+                    corpus_rows.get(metric.column)
+                    or MetricValue(metric.column, None, None, None, 0, self.n_failed)
+                )
+                continue
+            values = [s.scores[metric.column] for s in ordered if metric.column in s.scores]
+            rows.append(self._mean_row(metric.column, values, self.n_failed))
+        rows.extend(self._group_rows(ordered))
+        return Aggregation(rows, per_sample)
+
+    def _group_rows(self, ordered: Iterable[_Sample]) -> list[MetricValue]:
+        by_group: dict[tuple[str, str], list[_Sample]] = defaultdict(list)
+        for sample in ordered:
+            for name, groups in sample.groups.items():
+                for group in groups:
+                    by_group[name, group].append(sample)
+        keys = set(by_group) | set(self._failed_groups)
+        rows = []
+        for name in self.group_by:
+            for group in sorted(v for n, v in keys if n == name):
+                members = by_group.get((name, group), [])
+                for metric in self.metrics:
+                    if metric.corpus is not None:
+                        continue
+                    values = [s.scores[metric.column] for s in members
+                              if metric.column in s.scores]  # fmt: skip
+                    failed = self._failed_groups[name, group]
+                    rows.append(self._mean_row(metric.column, values, failed, kind="group",
+                                               group_by=name, group=group))  # fmt: skip
+        return rows

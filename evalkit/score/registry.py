@@ -1,0 +1,246 @@
+"""Metrics as registered objects: a name, parameters, a per-sample function or a corpus scorer.
+
+A task names its metrics with their parameters (``metrics: [{name: anls, threshold: 0.5}]``;
+the short form ``[anls]`` takes the defaults); :func:`build_metrics` checks them against the
+table below and binds them. Every bound metric is recorded in ``run.json`` with its parameters.
+Adding a metric is one entry in :data:`METRICS`; nothing else branches on what a task is.
+
+Per-sample metrics go into the sample's row as it finishes and are averaged (with a bootstrap
+interval); corpus metrics (CIDEr, BLEU, ...) are computed once over all answered samples by
+their corpus scorer, which also returns each sample's share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from evalkit.config import MetricSpec
+from evalkit.errors import ConfigError, did_you_mean
+from evalkit.records import Prediction, Sample
+from evalkit.score.anls import anls
+from evalkit.score.captions import (
+    CAPTION_METRICS,
+    CaptionScores,
+    caption_scores_per_image,
+    require_java,
+)
+from evalkit.score.grounding import acc_iou, iou
+from evalkit.score.relaxed import RELAXED_MODES, relaxed_accuracy
+from evalkit.score.vqa import VQA_MODES, vqa_accuracy
+
+__all__ = [
+    "CORPUS_SCORERS",
+    "METRICS",
+    "CorpusScorer",
+    "Metric",
+    "MetricKind",
+    "Param",
+    "build_metrics",
+]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a metric: its default, its type, and the values it may take."""
+
+    default: Any
+    type: type
+    choices: Sequence[Any] = ()
+    """Allowed values (empty: any value of the type)."""
+    low: float | None = None
+    """Smallest allowed value (numbers)."""
+    high: float | None = None
+    """Largest allowed value (numbers)."""
+
+    def check(self, metric: str, name: str, value: Any) -> Any:
+        """``value`` when it fits, else a one-line :class:`ConfigError`."""
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.type) or isinstance(value, bool) is not (self.type is bool):
+            raise ConfigError(
+                f"metric '{metric}': {name} must be a {self.type.__name__}, got {value!r}"
+            )
+        if self.choices and value not in self.choices:
+            raise ConfigError(
+                f"metric '{metric}': {did_you_mean(name, str(value), map(str, self.choices))}"
+            )
+        number = float(value) if isinstance(value, int | float) else None
+        if number is not None and (
+            (self.low is not None and number < self.low)
+            or (self.high is not None and number > self.high)
+        ):
+            raise ConfigError(
+                f"metric '{metric}': {name}={value!r} is outside [{self.low}, {self.high}]"
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class CorpusScorer:
+    """A computation over the whole corpus that yields several metrics at once."""
+
+    name: str
+    compute: Callable[..., CaptionScores]
+    """``(predictions=, references=, resamples=, confidence=, seed=) -> CaptionScores``."""
+    unavailable: tuple[str, ...] = ()
+    """Metrics the official scorer has and this one does not offer (recorded in run.json)."""
+    require: Callable[[], None] = lambda: None
+    """Raises a one-line MissingDependency when a tool it needs is absent; runs call it before
+    any model call, so answers are never paid for and then left unscored."""
+
+
+CORPUS_SCORERS: dict[str, CorpusScorer] = {
+    "coco-caption": CorpusScorer(
+        "coco-caption", caption_scores_per_image, ("SPICE",), require_java
+    ),
+}
+"""Corpus scorer name → scorer. ``coco-caption``: pycocoevalcap's BLEU, METEOR, ROUGE-L, CIDEr."""
+
+
+@dataclass(frozen=True)
+class MetricKind:
+    """A registered metric: what it reads and how it is computed."""
+
+    reads: Literal["text", "box"]
+    """What of the prediction it compares: the answer text or the box."""
+    doc: str
+    """One line for listings."""
+    params: Mapping[str, Param] = field(default_factory=dict)
+    per_sample: Callable[..., float] | None = None
+    """``(prediction, sample, **params) -> float``, for per-sample metrics."""
+    corpus: str | None = None
+    """The corpus scorer whose output of the same name is this metric."""
+
+
+def _answers(sample: Sample) -> Sequence[str]:
+    return sample.references
+
+
+def _vqa(prediction: Prediction, sample: Sample, *, mode: str) -> float:
+    return vqa_accuracy(prediction=prediction.answer, answers=_answers(sample), mode=mode)
+
+
+def _anls(prediction: Prediction, sample: Sample, *, threshold: float) -> float:
+    return anls(prediction=prediction.answer, answers=_answers(sample), threshold=threshold)
+
+
+def _relaxed(prediction: Prediction, sample: Sample, *, tolerance: float, mode: str) -> float:
+    return relaxed_accuracy(
+        prediction=prediction.answer, answers=_answers(sample), tolerance=tolerance, mode=mode
+    )
+
+
+def _gold(sample: Sample) -> tuple[float, float, float, float]:
+    if sample.box is None:
+        raise ConfigError(f"sample '{sample.id}' has no gold box: the task needs columns.bbox")
+    return sample.box
+
+
+def _acc_iou(prediction: Prediction, sample: Sample, *, threshold: float) -> float:
+    return acc_iou(predicted=prediction.box, gold=_gold(sample), threshold=threshold)
+
+
+def _iou(prediction: Prediction, sample: Sample) -> float:
+    return 0.0 if prediction.box is None else iou(a=prediction.box, b=_gold(sample))
+
+
+def _acc(threshold: float) -> MetricKind:
+    param = Param(threshold, float, low=0.0, high=1.0)
+    doc = f"share of boxes with IoU >= {threshold:g} (unparsed: 0)"
+    return MetricKind("box", doc, {"threshold": param}, _acc_iou)
+
+
+METRICS: dict[str, MetricKind] = {
+    "vqa_accuracy": MetricKind(
+        "text", "VQA accuracy: min(1, matches / 3), leave-one-out over the human answers",
+        {"mode": Param("standard", str, tuple(VQA_MODES))}, _vqa,
+    ),
+    "anls": MetricKind(
+        "text", "ANLS: 1 - normalised edit distance, 0 below the threshold tau",
+        {"threshold": Param(0.5, float, low=0.0, high=1.0)}, _anls,
+    ),
+    "relaxed_accuracy": MetricKind(
+        "text", "ChartQA relaxed accuracy: numbers within the tolerance, else exact match",
+        {"tolerance": Param(0.05, float, low=0.0), "mode": Param("pix2struct", str, RELAXED_MODES)},
+        _relaxed,
+    ),
+    "acc_iou25": _acc(0.25),
+    "acc_iou50": _acc(0.5),
+    "acc_iou75": _acc(0.75),
+    "acc_iou": _acc(0.5),
+    "iou": MetricKind("box", "mean IoU with the gold box (unparsed: 0)", {}, _iou),
+    **{
+        name: MetricKind("text", f"{name} on pycocoevalcap's scale (corpus)", corpus="coco-caption")
+        for name in CAPTION_METRICS
+    },
+}  # fmt: skip
+"""Metric name → kind. ``acc_iou`` takes any threshold; ``acc_iou25/50/75`` are the usual ones."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric bound to its parameters, as one task uses it."""
+
+    name: str
+    """The registered name."""
+    column: str
+    """Its column in ``samples.parquet`` and its name in the summary."""
+    params: Mapping[str, Any]
+    """Every parameter, defaults filled in."""
+    kind: MetricKind
+
+    @property
+    def corpus(self) -> CorpusScorer | None:
+        """The corpus scorer computing it, for corpus metrics."""
+        return CORPUS_SCORERS[self.kind.corpus] if self.kind.corpus else None
+
+    def score(self, prediction: Prediction, sample: Sample) -> float | None:
+        """The sample's value; ``None`` for a corpus metric (known only at the end)."""
+        if self.kind.per_sample is None:
+            return None
+        return self.kind.per_sample(prediction, sample, **self.params)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``run.json`` records of it.
+
+        >>> build_metrics([MetricSpec("anls")], parser_output="text")[0].describe()
+        {'name': 'anls', 'column': 'anls', 'params': {'threshold': 0.5}, 'corpus': None}
+        """
+        return {"name": self.name, "column": self.column, "params": dict(self.params),
+                "corpus": self.kind.corpus}  # fmt: skip
+
+
+def build_metrics(specs: Sequence[MetricSpec], *, parser_output: str) -> list[Metric]:
+    """Bind a task's metric specs; an unknown name or parameter is a one-line ConfigError.
+
+    ``parser_output`` (``text`` or ``box``) is what the task's parser yields: a metric that
+    reads something else cannot be scored.
+
+    >>> spec = MetricSpec("relaxed_accuracy", params={"mode": "qwen-vl"})
+    >>> [m.params for m in build_metrics([spec], parser_output="text")]
+    [{'tolerance': 0.05, 'mode': 'qwen-vl'}]
+    """
+    bound: list[Metric] = []
+    for spec in specs:
+        kind = METRICS.get(spec.name)
+        if kind is None:
+            raise ConfigError(did_you_mean("metric", spec.name, METRICS))
+        if kind.reads != parser_output:
+            raise ConfigError(
+                f"metric '{spec.name}' reads a {kind.reads}, but the task's parser gives a "
+                f"{parser_output}"
+            )
+        params = {name: p.default for name, p in kind.params.items()}
+        for name, value in spec.params.items():
+            if name not in kind.params:
+                known = list(kind.params) or ["(none)"]
+                raise ConfigError(f"metric '{spec.name}': {did_you_mean('parameter', name, known)}")
+            params[name] = kind.params[name].check(spec.name, name, value)
+        bound.append(Metric(spec.name, spec.column or spec.name, params, kind))
+    columns = [m.column for m in bound]
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise ConfigError(f"metric column '{repeated[0]}' is used twice: give one a column name")
+    return bound
