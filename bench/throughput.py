@@ -153,7 +153,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @contextmanager
 def loopback_server(latency_s: float) -> Iterator[int]:
     """The fake VLM server in its own process; yields its port."""
-    server = subprocess.Popen([sys.executable, "-m", "tests.fake_server", str(latency_s)], cwd=ROOT,
+    server = subprocess.Popen([sys.executable, "-m", "evalkit.testing.fake_server", str(latency_s)], cwd=ROOT,
                               stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
         assert server.stdout is not None

@@ -236,6 +236,9 @@ class ApiConfig(BackendConfig):
 class OpenAIConfig(ApiConfig):
     """``backend=openai``: any OpenAI-compatible chat-completions server."""
 
+    base_url: str = MISSING
+    """Server URL, e.g. ``http://127.0.0.1:8000/v1`` (no default: there is no one server)."""
+
 
 @dataclass
 class DashScopeConfig(ApiConfig):

@@ -1,11 +1,15 @@
 """Task definitions: load ``tasks/<family>/<name>.yaml``, validate, register as Hydra's ``task``.
 
 Each file is merged onto the :class:`~evalkit.config.TaskSpec` schema, so an unknown key or a
-wrong type fails at load time with the file's name.
+wrong type fails at load time with the file's name; its parser and metrics (with their
+parameters) are checked against the registries. A new task is one YAML file: in ``tasks/``,
+or in a folder of the user's own named by ``EVALKIT_TASKS`` (folders separated by ``:``, laid
+out as ``<family>/<name>.yaml`` like ``tasks/``).
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -26,16 +30,34 @@ __all__ = [
     "prompt_families",
     "register_tasks",
     "task_files",
+    "task_folders",
     "task_names",
     "task_metrics",
 ]
 
 
+TASKS_ENV = "EVALKIT_TASKS"
+"""Environment variable naming extra task folders (``os.pathsep``-separated)."""
+
+
+def task_folders() -> list[Path]:
+    """``tasks/``, then every folder ``EVALKIT_TASKS`` names (a missing one is an error)."""
+    folders = [tasks_dir()]
+    for entry in os.environ.get(TASKS_ENV, "").split(os.pathsep):
+        if entry.strip():
+            folder = Path(entry).expanduser()
+            if not folder.is_dir():
+                raise ConfigError(f"{TASKS_ENV}: {folder} is not a folder of task definitions")
+            folders.append(folder)
+    return folders
+
+
 @cache
 def task_files() -> dict[str, Path]:
-    """Task name → its YAML file, for every definition under ``tasks/``."""
+    """Task name → its YAML file, for every definition in :func:`task_folders`."""
     files: dict[str, Path] = {}
-    for path in sorted(tasks_dir().glob("*/*.yaml")):
+    paths = [p for folder in task_folders() for p in sorted(folder.glob("*/*.yaml"))]
+    for path in paths:
         if path.stem in files:
             raise ConfigError(f"task '{path.stem}' is defined twice: {files[path.stem]} and {path}")
         files[path.stem] = path

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ import pytest
 from evalkit import pipeline
 from evalkit.compose import compose
 from evalkit.config import RunConfig
+from evalkit.testing.fake_server import FakeVLMServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,13 +53,28 @@ def run_eval(tmp_path: Path) -> Callable[..., pipeline.RunOutcome]:
 def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``python -m evalkit`` as a user would, with results under tmp_path."""
 
-    def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-        # flags (-m, --cfg job) must come before the overrides: Hydra's argparse wants it so
+    def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        # a subcommand and flags (-m, --cfg job) come first, then the overrides
         cmd = [sys.executable, "-m", "evalkit", *args, f"results_dir={tmp_path / 'results'}",
                "report.progress=false"]  # fmt: skip
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        full = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
         return subprocess.run(
-            cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
+            cmd, capture_output=True, text=True, cwd=tmp_path, env=full, timeout=300
         )
 
     return _cli
+
+
+@pytest.fixture(scope="session")
+def fake_server_session() -> Iterator[FakeVLMServer]:
+    """The loopback VLM server, one per test session."""
+    server = FakeVLMServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server(fake_server_session: FakeVLMServer) -> FakeVLMServer:
+    """The loopback server with its faults, answers and request log reset."""
+    fake_server_session.reset()
+    return fake_server_session

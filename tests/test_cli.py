@@ -128,3 +128,48 @@ def test_make_eval_hands_command_line_variables_to_evalkit_as_overrides() -> Non
     argv = shlex.split(line)
     assert argv[1:3] == ["-m", "evalkit"]
     assert argv[3:] == ["task=vqav2", "backend=openai", *sorted(odd), "dataset.limit=2"]
+
+
+def test_help_lists_the_subcommands(cli) -> None:
+    proc = cli("--help")
+    assert proc.returncode == 0, proc.stderr
+    commands = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("  ")]
+    assert commands == ["run", "estimate", "rescore"]
+    run_help = cli("run", "--help")
+    assert run_help.returncode == 0 and "-m, --multirun" in run_help.stdout
+    assert "task=[coco_caption|docvqa|refcoco|textvqa|vqav2]" in run_help.stdout
+
+
+def test_run_is_the_default_subcommand(cli, tmp_path: Path) -> None:
+    named = cli("run", "task=vqav2", "dataset.limit=3")
+    short = cli("task=vqav2", "dataset.limit=3")
+    for proc in (named, short):
+        assert proc.returncode == 0, proc.stderr
+        run_dir = tmp_path / proc.stdout.strip().splitlines()[-1].removeprefix("results: ")
+        assert len(pd.read_parquet(run_dir / "samples.parquet")) == 3
+
+
+def test_estimate_and_rescore_subcommands(cli, tmp_path: Path) -> None:
+    est = cli("estimate", "task=docvqa", "dataset.limit=4")
+    assert est.returncode == 0, est.stderr
+    assert "samples: 4" in est.stdout and "no request was sent" in est.stdout
+    assert est.stdout == cli("task=docvqa", "dataset.limit=4", "estimate=true").stdout
+    assert not (tmp_path / "results").exists()  # an estimate leaves no run folder
+    done = cli("task=docvqa", "dataset.limit=4")
+    run_dir = tmp_path / done.stdout.strip().splitlines()[-1].removeprefix("results: ")
+    # the cli fixture appends results_dir=... : rescore takes folders, not overrides
+    proc = subprocess.run([sys.executable, "-m", "evalkit", "rescore", str(run_dir)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == f"rescored: {run_dir}"
+    missing = subprocess.run([sys.executable, "-m", "evalkit", "rescore"], capture_output=True,
+                             text=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    assert missing.returncode == 2 and "rescore needs a run folder" in missing.stderr
+
+
+def test_unknown_flags_are_one_line(cli) -> None:
+    proc = cli("--verbose", "task=docvqa")
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip() == "evalkit: error: unknown option '--verbose' (see evalkit run --help)"
+    )

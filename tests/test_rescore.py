@@ -44,3 +44,31 @@ def test_rescore_a_folder_that_is_not_a_run(tmp_path, capsys) -> None:
         main([str(tmp_path)])
     assert exit_info.value.code == 2
     assert "is not a finished run folder" in capsys.readouterr().err
+
+
+def test_rescore_reads_a_format_1_run_folder(run_eval) -> None:
+    """A folder written before metrics had parameters (no format_version, vqa_mode on the
+    task, no kind column): rescored with the same numbers, written back in format 2."""
+    outcome = run_eval("task=textvqa", "dataset.limit=12")
+    folder = outcome.run_dir
+    before = load_run(folder)
+    manifest = json.loads((folder / "run.json").read_text())
+    manifest.pop("format_version")
+    task = manifest["config"]["task"]
+    task["metrics"] = ["vqa_accuracy"]
+    task["vqa_mode"], task["anls_threshold"] = "textvqa", 0.5
+    task["family"] = "vqa"
+    task.pop("parser"), task.pop("group_by")
+    manifest["scoring"] = {"metrics": ["vqa_accuracy"], "vqa_mode": "textvqa", "box_format": None}
+    (folder / "run.json").write_text(json.dumps(manifest))
+    summary = pq.read_table(folder / "summary.parquet")
+    summary.drop_columns(["kind", "group_by", "group"]).to_pandas().to_parquet(
+        folder / "summary.parquet"
+    )
+    rescore(folder)
+    after = load_run(folder)
+    assert after.manifest is not None and after.manifest["format_version"] == 2
+    assert after.manifest["scoring"]["metrics"][0]["params"] == {"mode": "textvqa"}
+    assert "vqa_mode" not in after.manifest["scoring"]
+    assert before.summary is not None and after.summary is not None
+    pd.testing.assert_frame_equal(before.summary, after.summary)

@@ -93,3 +93,55 @@ def test_invalid_definitions_are_one_line_errors(
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("'", "'")) as info:
         tasks.load_task("mine")
     assert "\n" not in str(info.value)
+
+
+def test_a_task_that_is_only_a_yaml_file_reaches_relaxed_accuracy(cli, tmp_path: Path) -> None:
+    """tests/tasks/documents/chart_mini.yaml: three relaxed-accuracy variants, a group_by, a
+    baseline answer; no code knows the task. The baseline answers "12" to every question."""
+    import io
+    import json
+
+    import pandas as pd
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(buf, format="PNG")
+    (tmp_path / "chart.png").write_bytes(buf.getvalue())
+    golds = [("q1", "12.5", "human"), ("q2", "12.62", "human"), ("q3", "12", "augmented"),
+             ("q4", "20", "augmented"), ("q5", "Yes", "augmented")]  # fmt: skip
+    rows = [{"question_id": q, "query": "What is the value?", "label": [g], "type": t,
+             "image": "chart.png"} for q, g, t in golds]  # fmt: skip
+    data = tmp_path / "charts.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    env = {"EVALKIT_TASKS": str(Path(__file__).parent / "tasks")}
+    proc = cli("task=chart_mini", "dataset=local", f"dataset.path={data}", env=env)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = tmp_path / proc.stdout.strip().splitlines()[-1].removeprefix("results: ")
+    samples = pd.read_parquet(run_dir / "samples.parquet").set_index("sample_id")
+    # pix2struct: within 5 % of the gold; Qwen-VL's call: of the prediction (12.62 vs 12: 5.2 %)
+    assert list(samples["relaxed_accuracy"]) == [1.0, 1.0, 1.0, 0.0, 0.0]
+    assert list(samples["relaxed_qwen_vl"]) == [1.0, 0.0, 1.0, 0.0, 0.0]
+    assert list(samples["exact_number"]) == [0.0, 0.0, 1.0, 0.0, 0.0]
+    assert list(samples["type"]) == ["human", "human", "augmented", "augmented", "augmented"]
+    summary = pd.read_parquet(run_dir / "summary.parquet")
+    values = {(r.metric, r.group if r.kind == "group" else None): r.value
+              for r in summary.itertuples() if r.kind != "cost"}  # fmt: skip
+    assert values[("relaxed_accuracy", None)] == pytest.approx(0.6)
+    assert values[("relaxed_qwen_vl", None)] == pytest.approx(0.4)
+    assert values[("exact_number", None)] == pytest.approx(0.2)
+    assert values[("relaxed_accuracy", "human")] == 1.0
+    assert values[("relaxed_qwen_vl", "human")] == 0.5
+    assert values[("relaxed_accuracy", "augmented")] == pytest.approx(1 / 3)
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["scoring"]["metrics"][1] == {
+        "name": "relaxed_accuracy", "column": "relaxed_qwen_vl",
+        "params": {"tolerance": 0.05, "mode": "qwen-vl"}, "corpus": None,
+    }  # fmt: skip
+
+
+def test_an_extra_task_folder_that_does_not_exist_is_one_line(cli, tmp_path: Path) -> None:
+    proc = cli("task=chart_mini", env={"EVALKIT_TASKS": str(tmp_path / "nowhere")})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"evalkit: error: EVALKIT_TASKS: {tmp_path / 'nowhere'} is not a folder of task definitions"
+    ]

@@ -27,8 +27,7 @@ from evalkit.errors import (
 from evalkit.prompt import plan_rendering, render
 from evalkit.records import GenerationParams, ImagePart, ImageRef, Message, Request, TextPart
 from evalkit.tasks import load_task
-
-from ..fake_server import DASHSCOPE_PATH, OPENAI_PATH, FakeVLMServer, Fault
+from evalkit.testing.fake_server import DASHSCOPE_PATH, OPENAI_PATH, FakeVLMServer, Fault
 
 KEY = "sk-test-SECRET-123"
 

@@ -14,8 +14,7 @@ from evalkit.backends.retry import Caller
 from evalkit.config import DashScopeConfig, LimitsConfig
 from evalkit.errors import AuthError, InvalidRequest
 from evalkit.records import GenerationParams, Message, Request, TextPart
-
-from ..fake_server import FakeVLMServer, Fault
+from evalkit.testing.fake_server import FakeVLMServer, Fault
 
 WIRE = Path(__file__).resolve().parent.parent / "data" / "dashscope-wire"
 

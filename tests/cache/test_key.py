@@ -11,7 +11,6 @@ from PIL import Image
 
 from evalkit.backends.base import BackendIdentity
 from evalkit.cache import cache_key, key_components
-from evalkit.config import LimitsConfig
 from evalkit.records import GenerationParams, ImagePart, ImageRef, Message, Request, TextPart
 
 
@@ -91,15 +90,31 @@ def test_a_url_image_is_keyed_by_its_url() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "field",
-    ["concurrency", "rpm", "tpm", "max_retries", "timeout_s", "backoff_base_s", "max_error_rate"],
-)
-def test_connection_knobs_are_not_in_the_key(field: str) -> None:
-    # The key is built from identity, request and output options only: limits cannot reach it.
-    assert field in {f.name for f in dataclasses.fields(LimitsConfig)}
-    components = key_components(IDENTITY, REQUEST, OPTIONS)
-    assert field not in str(components)
+KNOBS = ["limits.concurrency=3", "limits.rpm=10", "limits.tpm=1000", "limits.max_retries=0",
+         "limits.timeout_s=1", "limits.backoff_base_s=2", "limits.max_error_rate=0.1",
+         "limits.adaptive=false", "backend.stream=true", "cache.mode=refresh"]  # fmt: skip
+
+
+@pytest.mark.parametrize("knob", KNOBS)
+def test_connection_knobs_do_not_change_the_key_a_run_computes(knob: str) -> None:
+    """Through the real path (compose → open_session → the cache view), with the knob set and
+    unset: the same key. A key from what changes answers is checked to move, as a control."""
+    import asyncio
+
+    from evalkit.run.session import open_session
+
+    from ..conftest import compose_run
+
+    base = ["backend=openai", "backend.model=m", "backend.base_url=http://127.0.0.1:1/v1",
+            "backend.api_key_env=null"]  # fmt: skip
+
+    async def key(*extra: str) -> str:
+        async with open_session(compose_run([*base, *extra]), send=False) as session:
+            return session.view.key(REQUEST)
+
+    plain = asyncio.run(key())
+    assert asyncio.run(key(knob)) == plain
+    assert asyncio.run(key("backend.max_pixels=1000")) != plain  # an answer-changing option
 
 
 def test_api_key_variable_and_streaming_are_not_in_the_key(monkeypatch) -> None:

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-import pytest
+from enum import Enum
 
+import pytest
+import yaml
+
+from evalkit.backends.registry import SCHEMAS
 from evalkit.cli import group_options
 from evalkit.config import CacheMode, RunConfig, Source
-from evalkit.tasks import task_names
+from evalkit.resources import configs_dir
+from evalkit.tasks import load_task
 
 from .conftest import compose_run
 
@@ -17,8 +22,28 @@ def test_every_group_has_options() -> None:
         assert group_options(group), group
 
 
+def _leaves(node: object, prefix: str = "") -> dict[str, object]:
+    """Every plain value of a YAML file by its dotted path (interpolations, ??? and the
+    defaults list left out: they are not values)."""
+    if isinstance(node, dict):
+        out: dict[str, object] = {}
+        for key, value in node.items():
+            if key != "defaults":
+                out.update(_leaves(value, f"{prefix}{key}."))
+        return out
+    if isinstance(node, str) and (node.startswith("${") or node == "???"):
+        return {}
+    return {prefix.rstrip("."): node}
+
+
+def _get(cfg: object, path: str) -> object:
+    for part in path.split("."):
+        cfg = getattr(cfg, part)
+    return cfg.value if isinstance(cfg, Enum) else cfg
+
+
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
-def test_every_option_composes(group: str, option: str) -> None:
+def test_every_option_composes_with_its_values(group: str, option: str) -> None:
     mandatory = {
         ("dataset", "local"): ["dataset.path=somewhere"],
         ("backend", "openai"): ["backend.model=m", "backend.base_url=http://127.0.0.1:1/v1"],
@@ -26,7 +51,17 @@ def test_every_option_composes(group: str, option: str) -> None:
     extra = mandatory.get((group, option), [])
     cfg = compose_run([f"{group}={option}", *extra])
     assert isinstance(cfg, RunConfig)
-    assert cfg.task.name in task_names()
+    if group == "task":
+        assert cfg.task == load_task(option)
+        return
+    text = (configs_dir() / group / f"{option}.yaml").read_text()
+    values = _leaves(yaml.safe_load(text))
+    assert values, f"{group}/{option}.yaml sets nothing"
+    package_global = text.startswith("# @package _global_")
+    for path, value in values.items():
+        assert _get(cfg, path if package_global else f"{group}.{path}") == value, path
+    if group == "backend":
+        assert type(cfg.backend) is SCHEMAS[option]  # each backend composes into its own schema
 
 
 def test_defaults_are_the_offline_run() -> None:
@@ -61,7 +96,10 @@ def test_defaults_are_the_offline_run() -> None:
             ["limits.concurrency=3", "limits.rpm=100"],
             lambda c: (c.limits.concurrency, c.limits.rpm) == (3, 100),
         ),
-        (["limits.max_retries=0", "limits.timeout_s=2.5"], lambda c: c.limits.timeout_s == 2.5),
+        (
+            ["limits.max_retries=0", "limits.timeout_s=2.5"],
+            lambda c: (c.limits.max_retries, c.limits.timeout_s) == (0, 2.5),
+        ),
         (
             ["cache.mode=refresh", "cache.path=/tmp/c.sqlite"],
             lambda c: c.cache.mode is CacheMode.refresh,

@@ -10,7 +10,7 @@ import pytest
 
 from evalkit.score import anls, iou, parse_box, relaxed_accuracy, vqa_accuracy
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent / "golden"  # tests/score/golden
 TOL = 1e-9
 
 

@@ -125,6 +125,8 @@ def test_refcoco_qwen_vl_prompt_family(run_eval) -> None:
 def test_coco_caption_matches_pycocoevalcap_called_directly(run_eval) -> None:
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.meteor.meteor import Meteor
+    from pycocoevalcap.rouge.rouge import Rouge
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
     outcome = run_eval("task=coco_caption")
@@ -141,10 +143,19 @@ def test_coco_caption_matches_pycocoevalcap_called_directly(run_eval) -> None:
     assert values["CIDEr"] == pytest.approx(float(cider), abs=1e-9)
     for n in range(4):
         assert values[f"Bleu_{n + 1}"] == pytest.approx(bleu[n], abs=1e-9)
-    by_id = dict(zip(sorted(gts_t), cider_each, strict=True))
+    by_id = dict(zip(list(gts_t), cider_each, strict=True))
     for row in samples.itertuples():
         assert row.CIDEr == pytest.approx(by_id[row.sample_id], abs=1e-9)
-    assert 0.0 < values["ROUGE_L"] < 1.0 and 0.0 < values["METEOR"] < 1.0
+    # every one of the seven, not just the cheap ones: METEOR's JVM and ROUGE-L as well
+    rouge, rouge_each = Rouge().compute_score(gts_t, res_t)
+    meteor, meteor_each = Meteor().compute_score(gts_t, res_t)
+    assert values["ROUGE_L"] == pytest.approx(float(rouge), abs=1e-9)
+    assert values["METEOR"] == pytest.approx(float(meteor), abs=1e-9)
+    rouge_by_id = dict(zip(list(gts_t), rouge_each, strict=True))
+    meteor_by_id = dict(zip(list(gts_t), meteor_each, strict=True))
+    for row in samples.itertuples():
+        assert pytest.approx(rouge_by_id[row.sample_id], abs=1e-9) == row.ROUGE_L
+        assert pytest.approx(meteor_by_id[row.sample_id], abs=1e-9) == row.METEOR
 
 
 def test_runs_are_reproducible(run_eval) -> None:

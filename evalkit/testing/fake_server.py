@@ -35,12 +35,16 @@ class Fault:
 
 @dataclass
 class Received:
+    """One request as the server got it."""
+
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
 
 
 class FakeVLMServer:
+    """The server: ``start()`` it, script ``faults``, read ``received``, ``stop()`` it."""
+
     def __init__(self) -> None:
         self.answer = "1"
         self.vary = False  # answer depends on the request (so runs can be told apart)
@@ -56,26 +60,31 @@ class FakeVLMServer:
 
     # ------------------------------------------------------------------ control
     def start(self) -> FakeVLMServer:
+        """Serve on a free loopback port in a daemon thread; returns once it listens."""
         self._thread.start()
         self._ready.wait(10)
         return self
 
     def stop(self) -> None:
+        """Stop serving and join the thread."""
         if self._loop and self._stop:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
 
     def reset(self) -> None:
+        """Forget faults, received requests and answer settings (between tests)."""
         self.answer, self.latency_s, self.vary = "1", 0.0, False
         self.faults.clear()
         self.received.clear()
 
     @property
     def openai_url(self) -> str:
+        """``backend.base_url`` for ``backend=openai``."""
         return f"http://127.0.0.1:{self.port}/v1"
 
     @property
     def dashscope_url(self) -> str:
+        """``backend.base_url`` for ``backend=dashscope``."""
         return f"http://127.0.0.1:{self.port}/api/v1"
 
     # ------------------------------------------------------------------ serving
@@ -177,7 +186,10 @@ class FakeVLMServer:
 
 
 def main() -> None:
-    """``python -m tests.fake_server [LATENCY_S]``: serve until killed; prints the port first."""
+    """``python -m evalkit.testing.fake_server [LATENCY_S] [--vary]``: serve until killed.
+
+    Prints the port first (the benchmarks read it).
+    """
     import sys
     import time
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..fake_server import FakeVLMServer
+from evalkit.testing.fake_server import FakeVLMServer
 
 
 def _args(server: FakeVLMServer, tmp_path: Path) -> list[str]:

@@ -7,8 +7,7 @@ import random
 import pytest
 
 from evalkit import load_run
-
-from ..fake_server import FakeVLMServer, Fault
+from evalkit.testing.fake_server import FakeVLMServer, Fault
 
 
 def test_openai_run_scores_every_sample(run_eval, server: FakeVLMServer) -> None:
@@ -76,12 +75,19 @@ def test_missing_key_fails_before_any_request(cli, server: FakeVLMServer) -> Non
     assert server.received == []
 
 
-def test_openai_needs_a_model_and_url(cli) -> None:
-    proc = cli("task=docvqa", "backend=openai")
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ("backend.base_url=http://127.0.0.1:1/v1", "backend.model"),
+        ("backend.model=m", "backend.base_url"),
+    ],
+)
+def test_openai_needs_a_model_and_url(cli, given: str, missing: str) -> None:
+    proc = cli("task=docvqa", "backend=openai", given)
     assert proc.returncode == 2
-    assert (
-        "backend.model is required" in proc.stderr or "backend.base_url is required" in proc.stderr
-    )
+    assert proc.stderr.strip().splitlines() == [
+        f"evalkit: error: {missing} is required: add {missing}=VALUE to the command"
+    ]
 
 
 @pytest.mark.parametrize("backend", ["dashscope", "openai"])

@@ -14,8 +14,7 @@ import pandas as pd
 import pytest
 
 from evalkit import load_run
-
-from ..fake_server import FakeVLMServer
+from evalkit.testing.fake_server import FakeVLMServer
 
 COLS = ["sample_id", "prediction", "parsed", "vqa_accuracy", "input_tokens", "output_tokens"]
 
@@ -50,7 +49,7 @@ def test_refresh_and_off_modes(run_eval, server: FakeVLMServer, tmp_path: Path) 
 
 
 def test_failures_are_not_cached(run_eval, server: FakeVLMServer, tmp_path: Path) -> None:
-    from ..fake_server import Fault
+    from evalkit.testing.fake_server import Fault
 
     server.faults.append(
         Fault(400, body=b'{"error": {"message": "refused", "code": "DataInspectionFailed"}}')
@@ -120,3 +119,15 @@ def test_no_secret_in_the_cache(
     for path in [tmp_path / "c.sqlite", *Path(outcome.run_dir).rglob("*")]:
         if path.is_file():
             assert b"sk-live-DO-NOT-STORE" not in path.read_bytes(), path
+
+
+def test_sampled_answers_are_never_stored(run_eval, server: FakeVLMServer, tmp_path: Path) -> None:
+    """At temperature > 0 each run asks again: a cached sample would be one draw forever."""
+    path = tmp_path / "c.sqlite"
+    args = [*_args(server, path), "dataset.limit=4", "backend.temperature=0.7"]
+    first = load_run(run_eval(*args).run_dir)
+    second = load_run(run_eval(*args).run_dir)
+    assert len(server.received) == 8
+    assert not first.samples["cache_hit"].any() and not second.samples["cache_hit"].any()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 0

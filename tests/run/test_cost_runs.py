@@ -8,8 +8,7 @@ import pytest
 
 from evalkit import load_run
 from evalkit.errors import ConfigError
-
-from ..fake_server import FakeVLMServer
+from evalkit.testing.fake_server import FakeVLMServer
 
 ROW_COST = 100 / 1000 * 0.0008 + 2 / 1000 * 0.002  # the fake server's usage at qwen-vl-plus prices
 
