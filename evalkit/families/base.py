@@ -47,6 +47,9 @@ class ModelFamily:
     """The ``backend.prompt_family`` value that selects it."""
     box_format: str | None = None
     """The box convention its grounding prompts ask for, unless the prompt names another."""
+    images_first: bool = True
+    """Prompt placement: the sample's images go before the text of the user turn (as every
+    Qwen-VL generation and lmms-eval's chat prompts put them), else after it."""
     end_markers: tuple[str, ...] = ()
     """Chat end-of-turn markers a server may leave in the text; stripped from answers."""
     model_prefixes: tuple[str, ...] = ()

@@ -1,7 +1,7 @@
 """Prompt templates: the task's template for the backend's prompt family, filled per sample.
 
-The images of a sample come first in the user turn, then the text, as the Qwen-VL family and the
-lmms-eval conventions put them.
+Where the images go is the model family's (``ModelFamily.images_first``): before the text in
+the user turn for every family evalkit knows, as the Qwen-VL family and lmms-eval put them.
 """
 
 from __future__ import annotations
@@ -91,9 +91,9 @@ def render(sample: Sample, plan: RenderPlan) -> Request:
     messages: list[Message] = []
     if plan.prompt.system:
         messages.append(Message("system", (TextPart(plan.prompt.system),)))
+    images = tuple(ImagePart(image) for image in sample.images)
     parts: tuple[TextPart | ImagePart, ...] = (
-        *(ImagePart(image) for image in sample.images),
-        TextPart(text),
+        (*images, TextPart(text)) if plan.family.images_first else (TextPart(text), *images)
     )
     messages.append(Message("user", parts))
     return Request(sample.id, tuple(messages), plan.params, box_format=plan.box_format)

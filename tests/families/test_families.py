@@ -81,3 +81,21 @@ def test_prompt_families_carry_their_box_convention_and_end_markers() -> None:
     assert family_named("default").box_format is None
     assert family_named("a-new-chat-model").name == "default"
     assert family_named("qwen-vl-chat").clean(" 答案<|im_end|>") == "答案"
+
+
+def test_prompt_placement_is_the_familys() -> None:
+    from dataclasses import replace
+
+    from evalkit.config import PromptSpec
+    from evalkit.prompt import RenderPlan, render
+    from evalkit.records import GenerationParams, ImagePart, ImageRef, Sample, TextPart
+
+    sample = Sample("q", (ImageRef.size_only(4, 4),), question="What?")
+    plan = RenderPlan(
+        PromptSpec(user="{question}"), GenerationParams(), None, family_named("qwen-vl")
+    )
+    [turn] = render(sample, plan).messages
+    assert [type(p) for p in turn.parts] == [ImagePart, TextPart]
+    after = replace(plan, family=replace(family_named("default"), images_first=False))
+    [turn] = render(sample, after).messages
+    assert [type(p) for p in turn.parts] == [TextPart, ImagePart]
