@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from evalkit.config import Price
+from evalkit.config import ApiConfig, BackendConfig, Price
 from evalkit.errors import ConfigError
 from evalkit.families import family_for_model
 from evalkit.records import ImagePart, Request, Usage
@@ -99,13 +99,19 @@ def image_tokens(
     return family_for_model(model).image_tokens(width, height, high_resolution)
 
 
-def high_resolution(extra_body: Mapping[str, Any]) -> bool:
-    """Whether DashScope's ``vl_high_resolution_images`` (in ``extra_body``) lifts the cap.
+def high_resolution(backend: BackendConfig) -> bool:
+    """Whether DashScope's ``vl_high_resolution_images`` (an API ``extra_body`` field) is set.
 
-    >>> high_resolution({"vl_high_resolution_images": True}), high_resolution({})
-    (True, False)
+    >>> from evalkit.config import BaselineConfig, DashScopeConfig
+    >>> on = {"vl_high_resolution_images": True}
+    >>> high_resolution(DashScopeConfig("dashscope", "m", extra_body=on))
+    True
+    >>> high_resolution(BaselineConfig("baseline", "baseline"))
+    False
     """
-    return bool(extra_body.get("vl_high_resolution_images", False))
+    if not isinstance(backend, ApiConfig):
+        return False
+    return bool(backend.extra_body.get("vl_high_resolution_images", False))
 
 
 def text_tokens(text: str) -> int:

@@ -38,7 +38,7 @@ async def estimate(cfg: RunConfig) -> Estimate:
     task = cfg.task
     info = describe_source(task, cfg.dataset)
     plan = plan_rendering(task, cfg.backend, prompt_families())
-    high_res = high_resolution(getattr(cfg.backend, "extra_body", {}))
+    high_res = high_resolution(cfg.backend)
     async with open_session(cfg, send=False) as session:
         model = session.backend.identity.model
         price = session.price

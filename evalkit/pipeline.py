@@ -20,7 +20,7 @@ from typing import Any
 
 from evalkit.config import RunConfig, TaskSpec
 from evalkit.dataset import Item, SourceInfo, describe_source, iter_items
-from evalkit.errors import DataError, EvalkitError
+from evalkit.errors import ConfigError, DataError, EvalkitError
 from evalkit.parse import build_parser
 from evalkit.prompt import RenderPlan, plan_rendering
 from evalkit.report.manifest import (
@@ -160,6 +160,8 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     task = cfg.task
     info = describe_source(task, cfg.dataset)
     plan = plan_rendering(task, cfg.backend, prompt_families())
+    if cfg.limits.concurrency < 1:
+        raise ConfigError(f"limits.concurrency must be >= 1, got {cfg.limits.concurrency}")
     metrics = task_metrics(task)
     for metric in metrics:
         if metric.corpus is not None:

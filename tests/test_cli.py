@@ -23,6 +23,11 @@ BAD = [
     (["dataset=local"], "dataset.path"),
     (["task=refcoco", "dataset.split=tesA"], "did you mean 'testA'?"),
     (["backend.prompt_family=qwen"], "did you mean 'qwen-vl'?"),
+    (["limits.concurrency=0"], "limits.concurrency must be >= 1, got 0"),
+    (
+        ["task=refcoco", "backend.box_format=qwen3"],
+        "unknown box format 'qwen3'; did you mean 'qwen-vl'?",
+    ),
     # each backend has its own schema: an option it does not have is refused, not ignored
     (
         ["backend.stream=true"],

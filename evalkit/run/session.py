@@ -70,9 +70,8 @@ def backend_price(cfg: RunConfig, backend: Backend) -> Price | None:
 def _budget(cfg: RunConfig, backend: Backend, price: Price | None) -> Budget | None:
     if cfg.limits.max_cost is None or price is None:
         return None  # no cap, or nothing to pay for
-    extra = getattr(cfg.backend, "extra_body", {})
     return Budget(cfg.limits.max_cost, price, backend.identity.model,
-                  high_resolution=high_resolution(extra))  # fmt: skip
+                  high_resolution=high_resolution(cfg.backend))  # fmt: skip
 
 
 @asynccontextmanager
