@@ -1,7 +1,9 @@
 """evalkit: batch evaluation and benchmarking of vision-language models.
 
 The scoring API (keyword-only, official-scorer parity) and the run-folder loader are the public
-surface; everything else is reached through the command line, ``python -m evalkit``.
+surface; runs are made through the command line (``evalkit run | estimate | rescore``, or
+``python -m evalkit task=...``) or, in code, ``evalkit.compose.compose`` and
+``evalkit.pipeline.run``.
 
 The names load on first use, so ``import evalkit`` (and the command line, before it has read its
 arguments) does not pull in pyarrow and numpy.

@@ -19,6 +19,16 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def _take(items: Iterator[T], size: int) -> tuple[list[T], Exception | None]:
+    """Up to ``size`` items, and the reader's failure if it failed after some of them."""
+    batch: list[T] = []
+    try:
+        batch.extend(islice(items, size))
+    except Exception as exc:
+        return batch, exc
+    return batch, None
+
+
 async def schedule(
     items: Iterator[T],
     ask: Callable[[T], Awaitable[R]],
@@ -47,9 +57,11 @@ async def schedule(
         size = min(8, chunk)
         try:
             while True:
-                batch = await asyncio.to_thread(list, islice(items, size))
-                for item in batch:
+                batch, failure = await asyncio.to_thread(_take, items, size)
+                for item in batch:  # what was read before a failure is still asked
                     await queue.put(item)
+                if failure is not None:
+                    raise failure
                 if len(batch) < size:
                     break
                 size = chunk
