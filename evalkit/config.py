@@ -277,8 +277,9 @@ class LimitsConfig:
     """Retries of a transient failure before the sample becomes an error row."""
     timeout_s: float = 120.0
     """Per-attempt timeout in seconds."""
-    max_error_rate: float | None = None
-    """Abort when more than this share of samples failed (checked after 20 samples)."""
+    max_error_rate: float | None = 0.5
+    """Fail the run when more than this share of its samples failed: checked as samples finish
+    once 20 are in (the run stops), and at the end (exit non-zero). ``None``: keep error rows."""
     backoff_base_s: float = 0.5
     """First retry delay; doubles per attempt, with full jitter."""
     backoff_max_s: float = 30.0

@@ -13,17 +13,20 @@
     │   ├── CorruptImage
     │   └── MissingField
     ├── BackendError                one request failed for good; it becomes an error row
-    │   ├── AuthError
+    │   ├── AuthError               wholesale: no request can succeed (bad key, no access)
     │   ├── RateLimited
     │   ├── ServerError
+    │   │   └── Unreachable         wholesale once retried: refused, DNS, TLS
     │   ├── Timeout
     │   ├── MalformedResponse
     │   └── InvalidRequest          400-class refusals (bad parameter, content inspection)
+    │       └── NotFound            wholesale: 404/405, a wrong URL path or model
     └── ScoreError                  a prediction could not be scored
 
 User-facing messages are a single line that names what failed, where, the options and the fix.
 The pipeline catches :class:`DataError` and :class:`BackendError` per sample; anything else is a
-bug and is allowed to crash loudly.
+bug and is allowed to crash loudly. A *wholesale* backend error (``BackendError.wholesale``)
+cannot be about one sample: the run stops at once instead of writing the same row for each.
 """
 
 from __future__ import annotations
@@ -44,10 +47,12 @@ __all__ = [
     "MalformedResponse",
     "MissingDependency",
     "MissingField",
+    "NotFound",
     "RateLimited",
     "ScoreError",
     "ServerError",
     "Timeout",
+    "Unreachable",
     "UnknownBackend",
     "UnknownTask",
     "did_you_mean",
@@ -115,6 +120,9 @@ class BackendError(EvalkitError):
     wait in seconds (``Retry-After`` / ``retry-after-ms``), when it sent one.
     """
 
+    wholesale = False
+    """True when no other request to the same endpoint could succeed either."""
+
     def __init__(
         self, message: str, *, status: int | None = None, retry_after: float | None = None
     ) -> None:
@@ -126,6 +134,8 @@ class BackendError(EvalkitError):
 class AuthError(BackendError):
     """The server rejected the credentials (401/403)."""
 
+    wholesale = True
+
 
 class RateLimited(BackendError):
     """The server kept answering 429 or a throttling code."""
@@ -133,6 +143,12 @@ class RateLimited(BackendError):
 
 class ServerError(BackendError):
     """The server answered 5xx or another non-success status."""
+
+
+class Unreachable(ServerError):
+    """No connection to the server: refused, unknown host, TLS failure (retried, then fatal)."""
+
+    wholesale = True
 
 
 class Timeout(BackendError):
@@ -145,6 +161,12 @@ class MalformedResponse(BackendError):
 
 class InvalidRequest(BackendError):
     """The server refused this request (400-class: bad parameter, content inspection, ...)."""
+
+
+class NotFound(InvalidRequest):
+    """404/405: the URL path or the model does not exist on this server."""
+
+    wholesale = True
 
 
 class ScoreError(EvalkitError):

@@ -114,7 +114,7 @@ def cost_rows(tally: Tally, session: RunSession) -> list[MetricValue]:
 def _manifest(
     cfg: RunConfig, *, run_id: str, plan: RenderPlan, metrics: list[Metric], info: SourceInfo,
     session: RunSession, recorder: Recorder, summary: list[MetricValue], started: datetime,
-    wall: float, overrides: list[str],
+    wall: float, overrides: list[str], failed: str | None,
 ) -> RunManifest:  # fmt: skip
     tally, view, price = recorder.tally, session.view, session.price
     known = session.priced
@@ -150,7 +150,7 @@ def _manifest(
             wall_s=round(wall, 3),
             samples_per_s=round(tally.n / wall, 3) if wall > 0 else None,
         ),
-        aborted=recorder.aborted,
+        aborted=failed,
         versions=package_versions(),
     )
 
@@ -194,6 +194,8 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             bar.close()
             writer.flush()
 
+    tally = recorder.tally
+    failed = recorder.aborted or tally.error_rate_exceeded(cfg.limits.max_error_rate, minimum=1)
     aggregation = aggregator.finish()
     writer.close(updates=aggregation.per_sample, order=recorder.tally.order)
     summary = aggregation.rows
@@ -203,13 +205,17 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     write_manifest(run_dir, _manifest(
         cfg, run_id=run_id, plan=plan, metrics=metrics, info=info, session=session,
         recorder=recorder, summary=summary, started=started, wall=wall,
-        overrides=overrides or [],
+        overrides=overrides or [], failed=failed,
     ))  # fmt: skip
-    tally = recorder.tally
     if cfg.report.table:
         print(format_table(task.name, [r for r in summary if r.kind == "metric"]))
-        print(f"samples: {tally.n}  failed: {tally.failed}  wall: {wall:.1f}s")
+        errors = ", ".join(f"{k} x{v}" for k, v in tally.errors.most_common())
+        print(f"samples: {tally.n}  failed: {tally.failed}{f' ({errors})' if errors else ''}  "
+              f"wall: {wall:.1f}s")  # fmt: skip
     if recorder.aborted:
         raise EvalkitError(f"run aborted: {recorder.aborted} (rows so far are in {run_dir})")
+    if failed:
+        raise EvalkitError(f"run failed: {failed} (rows are in {run_dir}; "
+                           "limits.max_error_rate=null keeps such runs)")  # fmt: skip
     return RunOutcome(run_dir, run_id, tally.n, tally.failed,
                       [r for r in summary if r.kind == "metric"])  # fmt: skip

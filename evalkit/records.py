@@ -229,6 +229,9 @@ class SampleResult:
     error: str | None = None
     cache_hit: bool = False
     """The completion came from the response cache (no request was sent)."""
+    stop: str | None = None
+    """Set when the failure cannot be about this sample (a bad key, a wrong URL, a dead
+    server): why the whole run must stop, with what to check."""
 
     @property
     def ok(self) -> bool:

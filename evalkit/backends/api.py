@@ -9,9 +9,9 @@ from typing import Any, Self
 from urllib.parse import urlparse
 
 from evalkit.backends.base import Backend, BackendIdentity, valid_text
-from evalkit.backends.http import HttpClient
+from evalkit.backends.http import HttpClient, without_userinfo
 from evalkit.config import ApiConfig
-from evalkit.errors import BackendError, ConfigError
+from evalkit.errors import AuthError, BackendError, ConfigError, NotFound
 from evalkit.records import GenerationParams, ImageRef
 
 __all__ = ["ApiBackend", "data_url", "generation_fields"]
@@ -68,6 +68,10 @@ class ApiBackend(Backend):
 
     default_base_url: str = ""
     auth_header: str = "Authorization"
+    path: str = ""
+    """The request path under ``base_url``."""
+    url_hint: str = ""
+    """What a right ``base_url`` looks like, for the message of a wholesale failure."""
 
     @classmethod
     def from_config(cls, config: ApiConfig) -> Self:
@@ -100,6 +104,29 @@ class ApiBackend(Backend):
         """``text`` with the API key masked (and storable), for anything shown or stored."""
         text = valid_text(text)
         return text.replace(self._key, "***") if self._key else text
+
+    @property
+    def endpoint(self) -> str:
+        """The URL requests go to (without any ``user:password@``)."""
+        return without_userinfo(f"{self.client.base_url}/{self.path}")
+
+    def explain(self, error: BackendError) -> str:
+        """Where the wholesale failure happened and what to check.
+
+        Names the endpoint, the key's variable and the model, never the key.
+        """
+        where = f"endpoint {self.endpoint}"
+        if isinstance(error, AuthError):
+            if self.config.api_key_env:
+                return f"{where}: check the key in ${self.config.api_key_env} and its access"
+            return (
+                f"{where}: the server wants a key; name its variable with backend.api_key_env=VAR"
+            )
+        hint = f" ({self.url_hint})" if self.url_hint else ""
+        if isinstance(error, NotFound):
+            return (f"{where}: check backend.base_url{hint} and backend.model "
+                    f"('{self.config.model}')")  # fmt: skip
+        return f"{where}: is the server running? check backend.base_url{hint}"
 
     def scrubbed(self, error: BackendError) -> BackendError:
         """The same error with the key masked in its message."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from evalkit.errors import MalformedResponse, RateLimited, ServerError, Timeout
+from evalkit.errors import BackendError, MalformedResponse, RateLimited, ServerError, Timeout
 from evalkit.records import Completion, Request, Usage
 
 __all__ = [
@@ -162,6 +162,10 @@ class Backend(Protocol):
     def may_cache(self, request: Request) -> bool:
         """Whether this request's answer may be stored and reused: not when sampled."""
         return not sampled(request)
+
+    def explain(self, error: BackendError) -> str:
+        """How to fix a wholesale error (one clause, no secret); default: nothing to add."""
+        return ""
 
     def attempt_timeout(self, configured: float) -> float | None:
         """The per-attempt timeout (``None``: none); default ``limits.timeout_s``."""

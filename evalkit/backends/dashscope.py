@@ -111,6 +111,11 @@ class DashScopeBackend(ApiBackend):
     """DashScope ``MultiModalConversation`` over HTTP."""
 
     default_base_url = "https://dashscope.aliyuncs.com/api/v1"
+    path = GENERATION_PATH
+    url_hint = (
+        "DashScope's is https://dashscope.aliyuncs.com/api/v1, "
+        "international https://dashscope-intl.aliyuncs.com/api/v1"
+    )
 
     async def generate(self, request: Request) -> Completion:
         """One multimodal generation, streamed or not."""
@@ -121,16 +126,14 @@ class DashScopeBackend(ApiBackend):
         try:
             if self.config.stream:
                 return await self._stream(body, incremental=bool(extra["incremental_output"]))
-            return parse_dashscope(await self.client.post_json(GENERATION_PATH, body))
+            return parse_dashscope(await self.client.post_json(self.path, body))
         except BackendError as exc:
             raise self.scrubbed(exc) from None
 
     async def _stream(self, body: dict[str, Any], *, incremental: bool) -> Completion:
         started = time.perf_counter()
         text, finish, usage, ttft = "", None, Usage(), None
-        stream = self.client.stream_sse(
-            GENERATION_PATH, body, headers={"X-DashScope-SSE": "enable"}
-        )
+        stream = self.client.stream_sse(self.path, body, headers={"X-DashScope-SSE": "enable"})
         async for item in stream:
             if isinstance(item, HttpResponse):
                 parse_dashscope(item)  # raises the error it carries

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import orjson
@@ -24,9 +25,11 @@ from evalkit.errors import (
     BackendError,
     InvalidRequest,
     MalformedResponse,
+    NotFound,
     RateLimited,
     ServerError,
     Timeout,
+    Unreachable,
 )
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "SseEvent",
     "error_for_status",
     "retry_after_seconds",
+    "without_userinfo",
 ]
 
 
@@ -126,6 +130,8 @@ class HttpClient:
                 return HttpResponse(resp.status, dict(resp.headers), payload)
         except aiohttp.ClientPayloadError as exc:
             raise MalformedResponse(f"response body cut short from {url}: {exc}") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise _unreachable(url, exc) from exc
         except aiohttp.ClientError as exc:
             raise ServerError(f"connection to {url} failed: {exc.__class__.__name__}") from exc
 
@@ -154,6 +160,8 @@ class HttpClient:
                     yield event
         except aiohttp.ClientPayloadError as exc:
             raise MalformedResponse(f"event stream cut short from {url}: {exc}") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise _unreachable(url, exc) from exc
         except aiohttp.ClientError as exc:
             raise ServerError(f"connection to {url} failed: {exc.__class__.__name__}") from exc
         except UnicodeDecodeError as exc:
@@ -164,6 +172,29 @@ class HttpClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _unreachable(url: str, exc: aiohttp.ClientConnectorError) -> Unreachable:
+    """``cannot connect to URL (what the OS or TLS said)``; the URL without any user:password."""
+    if isinstance(exc, aiohttp.ClientSSLError):
+        why = f"TLS failed: {exc.__class__.__name__}"
+    elif exc.__class__.__name__ == "ClientConnectorDNSError":
+        why = "unknown host"
+    else:
+        why = exc.os_error.strerror or exc.__class__.__name__
+    return Unreachable(f"cannot connect to {without_userinfo(url)} ({why})")
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` removed (for messages).
+
+    >>> without_userinfo("https://me:pw@host.example/v1")
+    'https://host.example/v1'
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
@@ -204,7 +235,8 @@ def error_for_status(
     """The exception for a non-2xx answer: the only status → exception mapping in evalkit.
 
     Transient: 408, 409, 429 and 5xx (and DashScope ``Throttling*`` codes whatever the status).
-    Permanent: 401/403 (:class:`AuthError`) and every other 4xx (:class:`InvalidRequest`).
+    Permanent: 401/403 (:class:`AuthError`), 404/405 (:class:`NotFound`: a wrong path or model,
+    wholesale like a bad key) and every other 4xx (:class:`InvalidRequest`).
     """
     label = f"HTTP {status}" + (f" {code}" if code else "")
     text = f"{label}: {message}" if message else label
@@ -217,4 +249,6 @@ def error_for_status(
         return Timeout(text, status=status, retry_after=wait)
     if status == 409 or status >= 500:
         return ServerError(text, status=status, retry_after=wait)
+    if status in (404, 405):
+        return NotFound(text, status=status)
     return InvalidRequest(text, status=status)

@@ -97,6 +97,9 @@ def _error(response: HttpResponse) -> BackendError:
 class OpenAIBackend(ApiBackend):
     """POST ``{base_url}/chat/completions``."""
 
+    path = "chat/completions"
+    url_hint = "an OpenAI-compatible server's ends in /v1, e.g. http://127.0.0.1:8000/v1"
+
     def _body(self, request: Request) -> dict[str, Any]:
         extra = dict(self.config.extra_body)
         if self.config.stream:
@@ -109,7 +112,7 @@ class OpenAIBackend(ApiBackend):
         try:
             if self.config.stream:
                 return await self._stream(body)
-            return parse_openai(await self.client.post_json("chat/completions", body))
+            return parse_openai(await self.client.post_json(self.path, body))
         except BackendError as exc:
             raise self.scrubbed(exc) from None
 
@@ -119,7 +122,7 @@ class OpenAIBackend(ApiBackend):
         ttft = finish = None
         usage = Usage()
         done = False
-        async for item in self.client.stream_sse("chat/completions", body):
+        async for item in self.client.stream_sse(self.path, body):
             if isinstance(item, HttpResponse):
                 raise _error(item)
             if item.data.strip() == "[DONE]":

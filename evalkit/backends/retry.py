@@ -1,8 +1,10 @@
 """Calling a backend under the run's limits: concurrency (adaptive), rate limits, retries.
 
 Only transient failures are retried (``RetryDecision.retry`` / ``rate_limit``), with capped
-exponential backoff and full jitter; a server's ``Retry-After`` is honoured up to the cap. On a
-rate limit the number of requests in flight halves, then grows back by one per run of successes.
+exponential backoff and full jitter; a server's ``Retry-After`` is honoured up to the cap, and
+one longer than the retries left could wait ends the retries at once. A server that has not
+answered once in the run gets two retries of a connection failure. On a rate limit the number
+of requests in flight halves, then grows back by one per run of successes.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from aiolimiter import AsyncLimiter
 from evalkit.backends.base import Backend, RetryDecision, default_classify, storable
 from evalkit.config import LimitsConfig
 from evalkit.cost import estimate_request
-from evalkit.errors import BackendError, Timeout
+from evalkit.errors import BackendError, Timeout, Unreachable
 from evalkit.records import Completion, Request
 
 __all__ = ["AdaptiveConcurrency", "Caller", "default_classify"]
 
 log = logging.getLogger(__name__)
+
+UNREACHED_RETRIES = 2
+"""Retries of a connection failure while the server has not answered once in the run."""
 
 
 class AdaptiveConcurrency:
@@ -86,6 +91,8 @@ class Caller:
         )
         self.timeout_s = backend.attempt_timeout(limits.timeout_s)
         """The per-attempt timeout the backend asks for (``None``: none)."""
+        self.reached = False
+        """Whether the server has answered anything (a success or a status) in this run."""
         self._rpm = AsyncLimiter(limits.rpm, 60) if limits.rpm else None
         self._tpm = AsyncLimiter(limits.tpm, 60) if limits.tpm else None
         self._sleep = sleep
@@ -96,6 +103,27 @@ class Caller:
         if error.retry_after is not None:
             return min(cap, error.retry_after)
         return self._rng.uniform(0, min(cap, self.limits.backoff_base_s * 2**attempt))
+
+    def _stop_reason(
+        self, error: BackendError, decision: RetryDecision, attempt: int
+    ) -> str | None:
+        """``None`` to retry, else why not (``""`` when the reason is the error itself).
+
+        Besides permanent errors and spent retries: a ``Retry-After`` longer than all the retries
+        left could wait (each waits at most ``limits.backoff_max_s``: a day's wait would only
+        be refused again), and
+        a server that could not be reached on the first requests of a run, which gets
+        :data:`UNREACHED_RETRIES` retries (a dead server or a wrong host fails in seconds).
+        """
+        if decision is RetryDecision.fail or attempt >= self.limits.max_retries:
+            return ""
+        cap, left = self.limits.backoff_max_s, self.limits.max_retries - attempt
+        if error.retry_after is not None and error.retry_after > cap * left:
+            return (f"; the server asked to wait {error.retry_after:g}s, more than the "
+                    f"{left} retries left can wait at limits.backoff_max_s={cap:g}")  # fmt: skip
+        if isinstance(error, Unreachable) and not self.reached and attempt >= UNREACHED_RETRIES:
+            return "; the server has not answered once in this run"
+        return None
 
     def _tokens(self, request: Request) -> int:
         """Expected tokens of a request, for the TPM limiter (input estimate + max_tokens)."""
@@ -121,13 +149,16 @@ class Caller:
                             f"no answer within limits.timeout_s={self.timeout_s:g}s"
                         ) from None
             except BackendError as error:
+                self.reached = self.reached or error.status is not None
                 decision = self.backend.classify(error)
                 if decision is RetryDecision.rate_limit:
                     self.concurrency.throttled()
-                if decision is RetryDecision.fail or attempt >= self.limits.max_retries:
-                    if attempt:
+                stop = self._stop_reason(error, decision, attempt)
+                if stop is not None:
+                    if attempt or stop:
+                        tried = f"after {attempt + 1} attempts" if attempt else "not retried"
                         raise type(error)(
-                            f"{error} (after {attempt + 1} attempts)",
+                            f"{error} ({tried}{stop})",
                             status=error.status,
                             retry_after=error.retry_after,
                         ) from error
@@ -139,6 +170,7 @@ class Caller:
                 attempt += 1
                 await self._sleep(delay)
                 continue
+            self.reached = True
             await self.concurrency.succeeded()
             latency = time.perf_counter() - started
             return replace(

@@ -127,6 +127,7 @@ class RunManifest:
     cache: CacheInfo
     timing: Timing
     aborted: str | None
+    """Why the run stopped early or failed (a wholesale error, the error-rate gate)."""
     versions: dict[str, str | None]
     format_version: int = FORMAT_VERSION
 

@@ -7,6 +7,7 @@ and scores it with the task's parser and metrics; :class:`Recorder` does the res
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,9 @@ from evalkit.score.registry import Metric
 __all__ = ["MIN_SAMPLES_FOR_ERROR_RATE", "Recorder", "Tally", "ask", "sample_row", "score_result"]
 
 MIN_SAMPLES_FOR_ERROR_RATE = 20
+"""The error-rate gate stops a run early only once this many samples are in."""
+
+log = logging.getLogger(__name__)
 
 
 async def ask(item: Item, *, plan: RenderPlan, session: RunSession) -> SampleResult:
@@ -39,7 +43,11 @@ async def ask(item: Item, *, plan: RenderPlan, session: RunSession) -> SampleRes
     try:
         completion, hit = await session.caller.answer(request)
     except (BackendError, BudgetExhausted) as exc:
-        return SampleResult(sample, request, None, None, {}, exc.kind, str(exc))
+        stop = None
+        if isinstance(exc, BackendError) and exc.wholesale:
+            hint = session.backend.explain(exc)
+            stop = f"{exc.kind}: {exc}" + (f"; {hint}" if hint else "")
+        return SampleResult(sample, request, None, None, {}, exc.kind, str(exc), stop=stop)
     return SampleResult(sample, request, completion, None, {}, cache_hit=hit)
 
 
@@ -129,9 +137,11 @@ class Tally:
         if result.completion is not None:
             self.usage = self.usage + result.completion.usage
 
-    def error_rate_exceeded(self, limit: float | None) -> str | None:
-        """Why the run should stop (more than ``limit`` of the samples failed), or ``None``."""
-        if limit is None or self.n < MIN_SAMPLES_FOR_ERROR_RATE:
+    def error_rate_exceeded(
+        self, limit: float | None, *, minimum: int = MIN_SAMPLES_FOR_ERROR_RATE
+    ) -> str | None:
+        """Why the run fails (more than ``limit`` of at least ``minimum`` samples failed)."""
+        if limit is None or self.n < max(1, minimum):
             return None
         rate = self.failed / self.n
         if rate <= limit:
@@ -166,6 +176,8 @@ class Recorder:
         self.max_error_rate = max_error_rate
         self.tally = Tally()
         self.aborted: str | None = None
+        """Why the run stopped early (a wholesale error, the error-rate gate), if it did."""
+        self._logged: set[str] = set()
         self.progress: Any = None
         """Anything with ``update(n)`` and ``set_postfix(**kw)`` (a tqdm bar)."""
 
@@ -190,4 +202,11 @@ class Recorder:
             self.progress.update(1)
             tokens = (tally.usage.input_tokens or 0) + (tally.usage.output_tokens or 0)
             self.progress.set_postfix(errors=tally.failed, tokens=tokens, refresh=False)
+        kind = result.error_type
+        if kind is not None and kind not in self._logged:  # the first of each kind, in full
+            self._logged.add(kind)
+            log.warning("sample %s: %s: %s (further %s rows are counted in run.json)",
+                        result.sample.id, kind, result.error, kind)  # fmt: skip
+        if result.stop is not None and self.aborted is None:
+            self.aborted = f"stopped at once, no other request can succeed: {result.stop}"
         self.aborted = self.aborted or tally.error_rate_exceeded(self.max_error_rate)

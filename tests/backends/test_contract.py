@@ -128,6 +128,23 @@ class BackendContract:
         assert self.sleeps == [0.25, 0.04]
         assert caller.concurrency.limit < caller.concurrency.maximum  # shrank on the 429s
 
+    def test_a_retry_after_beyond_every_retry_ends_the_retries_at_once(
+        self, make, server: FakeVLMServer
+    ) -> None:
+        server.faults.append(Fault(429, headers={"Retry-After": "86400"}))  # a day
+        with pytest.raises(RateLimited) as info:
+            self.call(make(backoff_max_s=30.0))
+        assert "not retried; the server asked to wait 86400s" in str(info.value)
+        assert "3 retries left can wait at limits.backoff_max_s=30" in str(info.value)
+        assert len(server.received) == 1 and self.sleeps == []
+
+    def test_a_retry_after_within_the_retries_is_waited_out(
+        self, make, server: FakeVLMServer
+    ) -> None:
+        server.faults.append(Fault(429, headers={"Retry-After": "45"}))  # > one cap, < three
+        completion = self.call(make(backoff_max_s=30.0))
+        assert completion.attempts == 2 and self.sleeps == [30.0]
+
     def test_retries_5xx_then_gives_up(self, make, server: FakeVLMServer) -> None:
         server.faults.extend(Fault(503) for _ in range(10))
         with pytest.raises(ServerError, match="after 3 attempts"):
