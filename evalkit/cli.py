@@ -30,7 +30,7 @@ from evalkit.compose import (
     sweep,
     to_run_config,
 )
-from evalkit.errors import EvalkitError
+from evalkit.errors import ConfigError, EvalkitError
 
 __all__ = ["COMMANDS", "group_options", "main", "register_schemas", "use_system_allocator"]
 
@@ -131,6 +131,21 @@ def _save_hydra(run_dir: Path, node: Any, overrides: Sequence[str]) -> None:
     (folder / "overrides.yaml").write_text(OmegaConf.to_yaml(list(overrides)))
 
 
+def _writable(run_dir: Path) -> None:
+    """Create the run folder and prove it writable, or fail with one line before any request."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".evalkit-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        blocking = next((p for p in run_dir.parents if p.is_file()), None)
+        why = f"{blocking} is a file, not a folder" if blocking else exc.strerror or str(exc)
+        raise ConfigError(
+            f"results_dir: cannot write the run folder {run_dir} ({why}); set results_dir=DIR"
+        ) from exc
+
+
 def _one_job(overrides: list[str], run_dir: Path, node: Any, *, estimate: bool) -> None:
     """Run (or estimate) one composed job and print its folder."""
     from evalkit import pipeline
@@ -143,7 +158,7 @@ def _one_job(overrides: list[str], run_dir: Path, node: Any, *, estimate: bool) 
         _logging(None)
         print(format_estimate(cfg, asyncio.run(estimate_run(cfg))), flush=True)
         return
-    run_dir.mkdir(parents=True, exist_ok=True)
+    _writable(run_dir)
     _logging(run_dir)
     _save_hydra(run_dir, node, overrides)
     asyncio.run(pipeline.run(cfg, run_dir, overrides=overrides))
@@ -164,7 +179,7 @@ def _jobs(args: _RunArgs) -> list[tuple[list[str], Path, Any]]:
         sweep_dir = sweep_dir or str(node.hydra.sweep.dir)  # one timestamp for the sweep
         jobs.append((overrides, Path(sweep_dir) / str(node.hydra.sweep.subdir), node))
     if jobs:
-        Path(sweep_dir or ".").mkdir(parents=True, exist_ok=True)
+        _writable(Path(sweep_dir or "."))
         first = jobs[0][2]
         (Path(sweep_dir or ".") / "multirun.yaml").write_text(OmegaConf.to_yaml(first))
     return jobs

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from evalkit.config import RunConfig
+from evalkit.config import RunConfig, check_ranges
 from evalkit.errors import BadOverride, ConfigError, UnknownBackend, UnknownTask, did_you_mean
 from evalkit.resources import configs_dir
 from evalkit.tasks import register_tasks, task_names
@@ -202,6 +202,7 @@ def to_run_config(node: Any) -> RunConfig:
         raise _one_line(exc) from exc
     if not isinstance(cfg, RunConfig):  # pragma: no cover - the schema guarantees it
         raise ConfigError(f"composed config is a {type(cfg).__name__}, not a RunConfig")
+    check_ranges(cfg)
     return cfg
 
 

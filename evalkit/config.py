@@ -7,14 +7,17 @@ Secrets never appear: a backend names the *environment variable* holding its key
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from typing import Any
 
 from omegaconf import MISSING
 
+from evalkit.errors import ConfigError
+
 __all__ = [
     "ApiConfig",
+    "check_ranges",
     "BackendConfig",
     "BaselineConfig",
     "BaselineSpec",
@@ -35,6 +38,55 @@ __all__ = [
     "TaskDataset",
     "TaskSpec",
 ]
+
+
+# --------------------------------------------------------------------------- numeric ranges
+def ranged(default: Any, low: float | None = None, high: float | None = None, *,
+           above: bool = False) -> Any:  # fmt: skip
+    """A field whose numbers must lie in ``[low, high]`` (``(low, high]`` when ``above``).
+
+    :func:`check_ranges` checks every such field of a composed config, with one line per error.
+    """
+    return field(default=default, metadata={"low": low, "high": high, "above": above})
+
+
+def _range_error(path: str, value: float, low: float | None, high: float | None,
+                 above: bool) -> str | None:  # fmt: skip
+    too_low = low is not None and (value <= low if above else value < low)
+    if not too_low and (high is None or value <= high):
+        return None
+    if high is None:
+        return f"{path} must be {'>' if above else '>='} {low:g}, got {value:g}"
+    if low is None:
+        return f"{path} must be <= {high:g}, got {value:g}"
+    return f"{path} must be in {'(' if above else '['}{low:g}, {high:g}], got {value:g}"
+
+
+def check_ranges(config: Any, path: str = "") -> None:
+    """Raise a one-line :class:`ConfigError` for the first number outside its field's range.
+
+    >>> check_ranges(LimitsConfig(concurrency=0), "limits")
+    Traceback (most recent call last):
+    ...
+    evalkit.errors.ConfigError: limits.concurrency must be >= 1, got 0
+    """
+    for f in fields(config):
+        value = getattr(config, f.name)
+        where = f"{path}.{f.name}" if path else f.name
+        meta = f.metadata
+        if "low" in meta and isinstance(value, int | float) and not isinstance(value, bool):
+            error = _range_error(where, value, meta["low"], meta["high"], meta["above"])
+            if error is not None:
+                raise ConfigError(error)
+        if is_dataclass(value) and not isinstance(value, type):
+            check_ranges(value, where)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if is_dataclass(item) and not isinstance(item, type):
+                    check_ranges(item, f"{where}.{key}")
+    low, high = getattr(config, "min_pixels", None), getattr(config, "max_pixels", None)
+    if low is not None and high is not None and low > high:
+        raise ConfigError(f"{path}.min_pixels ({low}) must not exceed {path}.max_pixels ({high})")
 
 
 # --------------------------------------------------------------------------- task definitions
@@ -83,7 +135,7 @@ class PromptSpec:
     """User text; the images come first in the turn, as the Qwen-VL family expects."""
     system: str | None = None
     """Optional system turn."""
-    max_tokens: int | None = None
+    max_tokens: int | None = ranged(None, 1)
     """Overrides the task's ``max_tokens`` for this family (Qwen-VL base uses 10 or 100)."""
     box_format: str | None = None
     """Grounding: the box convention this prompt asks for (see :func:`evalkit.score.parse_box`)."""
@@ -128,7 +180,7 @@ class TaskSpec:
     columns: Columns = field(default_factory=Columns)
     prompts: dict[str, PromptSpec] = field(default_factory=dict)
     """Templates by prompt family; ``default`` is required."""
-    max_tokens: int = 32
+    max_tokens: int = ranged(32, 1)
     """Default generation budget."""
     parser: str = "answer"
     """How a completion becomes a prediction: ``answer``, ``caption`` or ``box``
@@ -168,7 +220,7 @@ class DatasetConfig:
     """Split; default the task's."""
     revision: str | None = None
     """``hf``: pinned revision; default the task's."""
-    limit: int | None = None
+    limit: int | None = ranged(None, 1)
     """Stop after this many samples (``None``: all)."""
     streaming: bool = True
     """``hf``: stream rather than download the whole split first."""
@@ -194,15 +246,16 @@ class BackendConfig:
     (``default``, ``qwen-vl``, ``qwen2.5-vl``, ...; :mod:`evalkit.families`)."""
     box_format: str | None = None
     """Overrides the prompt's box convention (see :func:`evalkit.score.parse_box`)."""
-    max_tokens: int | None = None
+    max_tokens: int | None = ranged(None, 1)
     """Overrides the task's generation budget."""
-    temperature: float | None = 0.0
+    temperature: float | None = ranged(0.0, 0.0)
     """Sampling temperature; answers sampled above 0 are never cached."""
-    top_p: float | None = None
-    top_k: int | None = None
+    top_p: float | None = ranged(None, 0.0, 1.0, above=True)
+    top_k: int | None = ranged(None, -1)
+    """``-1`` (vLLM) or ``0`` turn it off on the servers that take it."""
     seed: int | None = 1234
     stop: list[str] = field(default_factory=list)
-    repetition_penalty: float | None = None
+    repetition_penalty: float | None = ranged(None, 0.0, above=True)
 
 
 @dataclass
@@ -224,9 +277,9 @@ class ApiConfig(BackendConfig):
     """Name of the environment variable holding the API key (never the key itself)."""
     stream: bool = False
     """Ask for a streamed answer (SSE) and record the time to first token."""
-    min_pixels: int | None = None
+    min_pixels: int | None = ranged(None, 1)
     """Qwen2/2.5-VL: lower bound of the server-side resize, sent with every image."""
-    max_pixels: int | None = None
+    max_pixels: int | None = ranged(None, 1)
     """Qwen2/2.5-VL: upper bound of the server-side resize, sent with every image."""
     extra_body: dict[str, Any] = field(default_factory=dict)
     """Provider-specific request fields, e.g. DashScope's ``vl_high_resolution_images: true``."""
@@ -267,26 +320,26 @@ class CacheConfig:
 class LimitsConfig:
     """``limits`` group: how hard to drive the backend."""
 
-    concurrency: int = 8
+    concurrency: int = ranged(8, 1)
     """Requests in flight at once."""
-    rpm: int | None = None
+    rpm: int | None = ranged(None, 1)
     """Requests per minute (``None``: unlimited)."""
-    tpm: int | None = None
+    tpm: int | None = ranged(None, 1)
     """Tokens per minute (``None``: unlimited)."""
-    max_retries: int = 5
+    max_retries: int = ranged(5, 0)
     """Retries of a transient failure before the sample becomes an error row."""
-    timeout_s: float = 120.0
+    timeout_s: float = ranged(120.0, 0.0, above=True)
     """Per-attempt timeout in seconds."""
-    max_error_rate: float | None = 0.5
+    max_error_rate: float | None = ranged(0.5, 0.0, 1.0)
     """Fail the run when more than this share of its samples failed: checked as samples finish
     once 20 are in (the run stops), and at the end (exit non-zero). ``None``: keep error rows."""
-    backoff_base_s: float = 0.5
+    backoff_base_s: float = ranged(0.5, 0.0)
     """First retry delay; doubles per attempt, with full jitter."""
-    backoff_max_s: float = 30.0
+    backoff_max_s: float = ranged(30.0, 0.0)
     """Cap of one retry delay, ``Retry-After`` included."""
     adaptive: bool = True
     """Halve the requests in flight on a 429 and grow back one at a time on successes."""
-    max_cost: float | None = None
+    max_cost: float | None = ranged(None, 0.0)
     """Stop sending once spent plus in-flight (estimated) cost would pass this, in the model's
     price currency; the unsent samples become ``Skipped`` rows."""
 
@@ -295,13 +348,13 @@ class LimitsConfig:
 class ReportConfig:
     """``report`` group: what the run writes and prints."""
 
-    bootstrap: int = 1000
+    bootstrap: int = ranged(1000, 0)
     """Bootstrap resamples for confidence intervals (0 disables them)."""
-    confidence: float = 0.95
+    confidence: float = ranged(0.95, 0.0, 1.0, above=True)
     """Confidence level of the intervals."""
     seed: int = 0
     """Seed of the bootstrap."""
-    flush_every: int = 64
+    flush_every: int = ranged(64, 1)
     """Sample rows buffered before they are appended to the run's journal."""
     progress: bool = True
     """Show a tqdm progress bar."""
@@ -314,11 +367,11 @@ class Price:
     """What one model costs, per 1,000 tokens."""
 
     currency: str = "USD"
-    input: float = 0.0
+    input: float = ranged(0.0, 0.0)
     """Input (prompt) tokens, image tokens included unless ``image`` is set."""
-    output: float = 0.0
+    output: float = ranged(0.0, 0.0)
     """Output (generated) tokens."""
-    image: float | None = None
+    image: float | None = ranged(None, 0.0)
     """Image tokens, when billed apart from the other input tokens."""
     date: str = ""
     """When the price was read."""

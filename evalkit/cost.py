@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from evalkit.config import ApiConfig, BackendConfig, Price
+from evalkit.config import ApiConfig, BackendConfig, Price, check_ranges
 from evalkit.errors import ConfigError
 from evalkit.families import family_for_model
 from evalkit.records import ImagePart, Request, Usage
@@ -55,6 +55,7 @@ def parse_prices(models: Mapping[str, Any]) -> dict[str, Price]:
             first = str(exc).strip().splitlines()[0]
             raise ConfigError(f"bad price for '{name}' in pricing.models: {first}") from exc
         assert isinstance(price, Price)
+        check_ranges(price, f"pricing.models.{name}")
         prices[name] = price
     return prices
 

@@ -55,8 +55,10 @@ def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 
     def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         # a subcommand and flags (-m, --cfg job) come first, then the overrides
-        cmd = [sys.executable, "-m", "evalkit", *args, f"results_dir={tmp_path / 'results'}",
-               "report.progress=false"]  # fmt: skip
+        results = [] if any(a.startswith("results_dir=") for a in args) else [
+            f"results_dir={tmp_path / 'results'}"
+        ]  # fmt: skip
+        cmd = [sys.executable, "-m", "evalkit", *args, *results, "report.progress=false"]
         full = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
         return subprocess.run(
             cmd, capture_output=True, text=True, cwd=tmp_path, env=full, timeout=300

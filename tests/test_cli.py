@@ -24,6 +24,31 @@ BAD = [
     (["task=refcoco", "dataset.split=tesA"], "did you mean 'testA'?"),
     (["backend.prompt_family=qwen"], "did you mean 'qwen-vl'?"),
     (["limits.concurrency=0"], "limits.concurrency must be >= 1, got 0"),
+    # every number is checked against its range before anything runs
+    (["dataset.limit=-5"], "dataset.limit must be >= 1, got -5"),
+    (["report.bootstrap=-3"], "report.bootstrap must be >= 0, got -3"),
+    (["report.confidence=1.5"], "report.confidence must be in (0, 1], got 1.5"),
+    (["limits.timeout_s=0"], "limits.timeout_s must be > 0, got 0"),
+    (["limits.max_error_rate=2"], "limits.max_error_rate must be in [0, 1], got 2"),
+    (["limits.max_retries=-1"], "limits.max_retries must be >= 0, got -1"),
+    (["limits.max_cost=-0.5"], "limits.max_cost must be >= 0, got -0.5"),
+    (["backend.max_tokens=0"], "backend.max_tokens must be >= 1, got 0"),
+    (["backend.temperature=-0.1"], "backend.temperature must be >= 0, got -0.1"),
+    (["task.max_tokens=0"], "task.max_tokens must be >= 1, got 0"),
+    (["backend=dashscope", "backend.min_pixels=0"], "backend.min_pixels must be >= 1, got 0"),
+    (
+        ["backend=dashscope", "backend.min_pixels=2000", "backend.max_pixels=1000"],
+        "backend.min_pixels (2000) must not exceed backend.max_pixels (1000)",
+    ),
+    (
+        [
+            "backend=openai",
+            "backend.model=m",
+            "backend.base_url=http://127.0.0.1:1/v1",
+            "+pricing.models.m={input: -1, output: 1}",
+        ],
+        "pricing.models.m.input must be >= 0, got -1",
+    ),
     (
         ["task=refcoco", "backend.box_format=qwen3"],
         "unknown box format 'qwen3'; did you mean 'qwen-vl'?",

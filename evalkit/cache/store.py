@@ -11,6 +11,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from evalkit.errors import ConfigError
 from evalkit.records import Completion, Usage
 
 __all__ = ["ResponseCache", "cache_path", "default_cache_path"]
@@ -46,16 +47,27 @@ class ResponseCache:
     """Get and put completions by key."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (or create) the cache at ``path``; a path that cannot hold one is a ConfigError."""
         self.path = path
-        # autocommit mode: every put is its own short transaction
-        self._db = sqlite3.connect(
-            path, timeout=60.0, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=60000")
-        self._db.execute(_SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # autocommit mode: every put is its own short transaction
+            self._db = sqlite3.connect(
+                path, timeout=60.0, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=60000")
+            self._db.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            blocking = next((p for p in path.parents if p.is_file()), None)
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if blocking is not None:
+                why = f"{blocking} is a file, not a folder"
+            raise ConfigError(
+                f"cache.path {path}: cannot open the response cache ({why}); "
+                "set cache.path=FILE or cache.mode=off"
+            ) from exc
 
     def get(self, key: str) -> Completion | None:
         """The stored completion, or ``None``."""

@@ -15,7 +15,7 @@ from typing import Any
 from evalkit.config import DatasetConfig, Source, TaskSpec
 from evalkit.dataset.columns import row_id, row_to_samples
 from evalkit.dataset.hf import iter_hf_rows
-from evalkit.dataset.local import iter_local_rows
+from evalkit.dataset.local import data_files, iter_local_rows
 from evalkit.errors import ConfigError, DataError, did_you_mean
 from evalkit.records import Sample
 from evalkit.resources import sample_data_dir
@@ -65,7 +65,9 @@ def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
     if cfg.source is Source.local:
         if not cfg.path:
             raise ConfigError("dataset.source=local needs dataset.path=FILE_OR_DIR")
-        return SourceInfo("local", str(Path(cfg.path).expanduser()), None, split, None)
+        path = Path(cfg.path).expanduser()
+        data_files(path)  # a wrong path or a folder of the wrong files: one line, before a run
+        return SourceInfo("local", str(path), None, split, None)
     if task.dataset.splits and split not in task.dataset.splits:
         raise ConfigError(
             f"task '{task.name}': {did_you_mean('split', split, task.dataset.splits)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,10 @@ def image_url(cell: Any) -> str | None:
 def load_image(cell: Any, *, base_dir: Path | None = None) -> ImageRef:
     """Read and verify one image; a broken file raises :class:`CorruptImage`.
 
+    So does any image PIL refuses or warns about: a decompression bomb (more pixels than
+    ``PIL.Image.MAX_IMAGE_PIXELS``, a warning, or twice that, an error), a truncated or
+    malformed chunk.
+
     An http(s) URL is kept as a URL (the server fetches it; evalkit does not).
 
     >>> from PIL import Image
@@ -74,10 +79,16 @@ def load_image(cell: Any, *, base_dir: Path | None = None) -> ImageRef:
     data = image_bytes(cell, base_dir=base_dir)
     if not data:
         raise MissingField("image is empty")
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height, fmt = img.width, img.height, img.format or "PNG"
-            img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise CorruptImage(f"image cannot be decoded: {exc}") from exc
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                width, height, fmt = img.width, img.height, img.format or "PNG"
+                img.verify()
+        except Image.DecompressionBombError as exc:
+            raise CorruptImage(f"image refused as a decompression bomb: {exc}") from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise CorruptImage(f"image cannot be decoded: {exc}") from exc
+    if caught:  # PIL warns of what it reads but distrusts (a possible bomb, a broken chunk)
+        raise CorruptImage(f"image refused: PIL warns: {caught[0].message}")
     return ImageRef(data=data, width=width, height=height, format=fmt)

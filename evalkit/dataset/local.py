@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalkit.errors import ConfigError, DataError
@@ -21,13 +22,56 @@ def data_files(path: Path) -> list[Path]:
     if path.is_file():
         if path.suffix not in _SUFFIXES:
             raise ConfigError(f"dataset.path {path}: expected a .parquet or .jsonl file")
-        return [path]
-    if path.is_dir():
+        files = [path]
+    elif path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix in _SUFFIXES and p.is_file())
         if not files:
-            raise ConfigError(f"dataset.path {path}: no .parquet or .jsonl files in this folder")
-        return files
-    raise ConfigError(f"dataset.path {path} does not exist")
+            found = sorted({p.suffix or p.name for p in path.rglob("*") if p.is_file()})[:5]
+            seen = f" (found: {', '.join(found)})" if found else " (it is empty)"
+            raise ConfigError(
+                f"dataset.path {path}: no .parquet or .jsonl files in this folder{seen}"
+            )
+    else:
+        raise ConfigError(f"dataset.path {path} does not exist")
+    for file in files:  # a file that only looks like Parquet fails now, not mid-run
+        if file.suffix == ".parquet":
+            try:
+                pq.read_schema(file)
+            except (pa.ArrowInvalid, OSError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ConfigError(
+                    f"dataset.path {file}: not a readable Parquet file ({first})"
+                ) from exc
+    return files
+
+
+def _json_line(raw: bytes, file: Path, line_no: int) -> Iterator[tuple[Any, Path]]:
+    """One JSON-lines row, or the :class:`DataError` that stands in for it (nothing if blank)."""
+    where = f"{file.name}:{line_no}"
+    try:
+        line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        yield (
+            DataError(
+                f"{where}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+            ),
+            file.parent,
+        )
+        return
+    if not line.strip():
+        return
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        yield DataError(f"{where}: invalid JSON ({exc.msg})"), file.parent
+        return
+    if not isinstance(value, dict):
+        yield (
+            DataError(f"{where}: a row must be a JSON object, got {type(value).__name__}"),
+            file.parent,
+        )
+        return
+    yield value, file.parent
 
 
 def iter_local_rows(
@@ -35,7 +79,8 @@ def iter_local_rows(
 ) -> Iterator[tuple[dict[str, Any] | DataError, Path]]:
     """Yield ``(row, folder of its file)``, streaming: parquet by row batch, JSON lines by line.
 
-    A line that is not valid JSON is yielded as a :class:`DataError` in place of its row.
+    A line that is not UTF-8, not valid JSON or not an object is yielded as a
+    :class:`DataError` (naming the file and line) in place of its row.
     """
     for file in data_files(path):
         if file.suffix == ".parquet":
@@ -48,12 +93,6 @@ def iter_local_rows(
                 for row in batch.to_pylist():
                     yield row, file.parent
         else:
-            with file.open(encoding="utf-8") as handle:
-                for line_no, line in enumerate(handle, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        yield json.loads(line), file.parent
-                    except json.JSONDecodeError as exc:
-                        bad = DataError(f"{file.name}:{line_no}: invalid JSON ({exc.msg})")
-                        yield bad, file.parent
+            with file.open("rb") as handle:
+                for line_no, raw in enumerate(handle, 1):
+                    yield from _json_line(raw, file, line_no)
