@@ -189,6 +189,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             await schedule(
                 items, partial(ask, plan=plan, session=session), recorder.record,
                 workers=cfg.limits.concurrency, stop=lambda: recorder.aborted is not None,
+                halts=lambda answer: answer.stop is not None,
             )  # fmt: skip
         finally:
             bar.close()

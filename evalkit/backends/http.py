@@ -177,7 +177,8 @@ class HttpClient:
 def _unreachable(url: str, exc: aiohttp.ClientConnectorError) -> Unreachable:
     """``cannot connect to URL (what the OS or TLS said)``; the URL without any user:password."""
     if isinstance(exc, aiohttp.ClientSSLError):
-        why = f"TLS failed: {exc.__class__.__name__}"
+        reason = getattr(exc.os_error, "reason", None) or getattr(exc.os_error, "strerror", None)
+        why = f"TLS failed: {reason or exc.__class__.__name__}"
     elif exc.__class__.__name__ == "ClientConnectorDNSError":
         why = "unknown host"
     else:

@@ -36,12 +36,15 @@ async def schedule(
     *,
     workers: int,
     stop: Callable[[], bool] = lambda: False,
+    halts: Callable[[R], bool] = lambda answer: False,
 ) -> None:
     """Ask every item, at most ``workers`` at once; ``record`` each answer as it arrives.
 
     ``items`` is read in a thread (file or network I/O, image checks stay off the event loop),
     8 items on the first trip so the first requests leave sooner, then ``max(16, workers)``.
-    ``stop()`` is checked after each answer: once true, no further item is asked. A failure of
+    ``stop()`` is checked after each answer: once true, no further item is asked; an answer
+    for which ``halts(answer)`` is true stops the asking at once, before it is recorded (a bad
+    key: only the requests already in flight get the same answer). A failure of
     the reader or of ``record`` is raised here; answers that arrived are recorded unless
     ``record`` itself failed.
     """
@@ -72,9 +75,14 @@ async def schedule(
             raise  # after the workers are told: the run re-raises it
         await end_markers()
 
+    halted = False
+
     async def work() -> None:
-        while (item := await queue.get()) is not None and not stop():
-            answered.put_nowait(await ask(item))
+        nonlocal halted
+        while (item := await queue.get()) is not None and not (halted or stop()):
+            answer = await ask(item)
+            answered.put_nowait(answer)
+            halted = halted or halts(answer)
 
     async def recorder() -> None:
         while True:
@@ -89,7 +97,7 @@ async def schedule(
         if recording.done():
             recording.result()  # the recorder only ends by failing: that failure is the run's
         await asking
-        if not stop():
+        if not (halted or stop()):
             await producer  # re-raises a reader failure
     finally:
         for task in (asking, producer, recording):  # cancelling the gather cancels the pool

@@ -65,3 +65,18 @@ def test_a_recorder_failure_is_the_runs() -> None:
 
     with pytest.raises(RuntimeError, match="bookkeeping bug"):
         asyncio.run(schedule(iter(range(100)), ask, record, workers=2))
+
+
+def test_an_answer_that_halts_stops_the_asking_before_it_is_recorded() -> None:
+    asked: list[int] = []
+    recorded: list[int] = []
+
+    async def ask(item: int) -> int:
+        asked.append(item)
+        await asyncio.sleep(0.001)
+        return item
+
+    asyncio.run(schedule(iter(range(100)), ask, recorded.append, workers=3,
+                         halts=lambda answer: answer == 0))  # fmt: skip
+    assert len(asked) <= 3  # the three first requests, in flight together
+    assert sorted(recorded) == sorted(asked)  # every answer that came is recorded
