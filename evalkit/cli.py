@@ -30,7 +30,7 @@ from evalkit.compose import (
     sweep,
     to_run_config,
 )
-from evalkit.errors import ConfigError, EvalkitError
+from evalkit.errors import ConfigError, EvalkitError, Interrupted
 
 __all__ = ["COMMANDS", "group_options", "main", "register_schemas", "use_system_allocator"]
 
@@ -268,5 +268,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     handler = COMMANDS[args[0] if explicit else "run"][0]
     try:
         handler(args[1:] if explicit else args)
+    except Interrupted as exc:
+        print(f"evalkit: interrupted: {exc}", file=sys.stderr, flush=True)
+        sys.exit(130)
     except EvalkitError as exc:
         _fail(str(exc))

@@ -8,6 +8,7 @@
     │   ├── UnknownBackend
     │   ├── BadOverride
     │   └── MissingDependency       an optional extra or a tool (Java) is not installed
+    ├── Interrupted                 SIGINT / SIGTERM: the run was sealed early (exit code 130)
     ├── BudgetExhausted             limits.max_cost reached: the sample is a Skipped row
     ├── DataError                   one sample is unusable; it becomes an error row
     │   ├── CorruptImage
@@ -43,6 +44,7 @@ __all__ = [
     "CorruptImage",
     "DataError",
     "EvalkitError",
+    "Interrupted",
     "InvalidRequest",
     "MalformedResponse",
     "MissingDependency",
@@ -90,6 +92,10 @@ class BadOverride(ConfigError):
 
 class MissingDependency(ConfigError):
     """An optional extra or an external tool is missing."""
+
+
+class Interrupted(EvalkitError):
+    """The run was stopped by a signal and sealed; rerunning the command resumes it."""
 
 
 class BudgetExhausted(EvalkitError):

@@ -8,6 +8,7 @@ scored. Each step is a part that can be called alone (:mod:`evalkit.run`).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sys
 import time
@@ -20,7 +21,7 @@ from typing import Any
 
 from evalkit.config import RunConfig, TaskSpec
 from evalkit.dataset import Item, SourceInfo, describe_source, iter_items
-from evalkit.errors import ConfigError, DataError, EvalkitError
+from evalkit.errors import ConfigError, DataError, EvalkitError, Interrupted
 from evalkit.parse import build_parser
 from evalkit.prompt import RenderPlan, plan_rendering
 from evalkit.report.manifest import (
@@ -37,6 +38,7 @@ from evalkit.report.manifest import (
 from evalkit.report.schema import sample_schema
 from evalkit.report.summary import format_table, write_summary
 from evalkit.report.writer import SampleWriter
+from evalkit.run.interrupt import Interrupt
 from evalkit.run.record import Recorder, Tally, ask
 from evalkit.run.schedule import schedule
 from evalkit.run.session import RunSession, open_session
@@ -114,7 +116,7 @@ def cost_rows(tally: Tally, session: RunSession) -> list[MetricValue]:
 def _manifest(
     cfg: RunConfig, *, run_id: str, plan: RenderPlan, metrics: list[Metric], info: SourceInfo,
     session: RunSession, recorder: Recorder, summary: list[MetricValue], started: datetime,
-    wall: float, overrides: list[str], failed: str | None,
+    wall: float, overrides: list[str], failed: str | None, interrupted: str | None,
 ) -> RunManifest:  # fmt: skip
     tally, view, price = recorder.tally, session.view, session.price
     known = session.priced
@@ -151,6 +153,7 @@ def _manifest(
             samples_per_s=round(tally.n / wall, 3) if wall > 0 else None,
         ),
         aborted=failed,
+        interrupted=interrupted,
         versions=package_versions(),
     )
 
@@ -185,18 +188,30 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         clock = time.perf_counter()
         recorder.progress = bar = _progress_bar(cfg)
         items = _number(iter_items(task, cfg.dataset, info), recorder.tally.order)
+        # the first SIGINT/SIGTERM stops the asking; GRACE_S later, what is in flight is cancelled
+        interrupt = Interrupt(on_grace_over=lambda: asking.cancel())
+        asking = asyncio.ensure_future(schedule(
+            items, partial(ask, plan=plan, session=session), recorder.record,
+            workers=cfg.limits.concurrency,
+            stop=lambda: recorder.aborted is not None or interrupt.signal is not None,
+            halts=lambda answer: answer.stop is not None,
+        ))  # fmt: skip
         try:
-            await schedule(
-                items, partial(ask, plan=plan, session=session), recorder.record,
-                workers=cfg.limits.concurrency, stop=lambda: recorder.aborted is not None,
-                halts=lambda answer: answer.stop is not None,
-            )  # fmt: skip
+            with interrupt:
+                try:
+                    await asking
+                except asyncio.CancelledError:
+                    if interrupt.signal is None:
+                        raise  # the run itself was cancelled: not ours to seal
         finally:
+            asking.cancel()
             bar.close()
             writer.flush()
 
     tally = recorder.tally
-    failed = recorder.aborted or tally.error_rate_exceeded(cfg.limits.max_error_rate, minimum=1)
+    interrupted = interrupt.signal
+    failed = recorder.aborted or (f"interrupted by {interrupted}" if interrupted else None)
+    failed = failed or tally.error_rate_exceeded(cfg.limits.max_error_rate, minimum=1)
     aggregation = aggregator.finish()
     writer.close(updates=aggregation.per_sample, order=recorder.tally.order)
     summary = aggregation.rows
@@ -206,13 +221,18 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     write_manifest(run_dir, _manifest(
         cfg, run_id=run_id, plan=plan, metrics=metrics, info=info, session=session,
         recorder=recorder, summary=summary, started=started, wall=wall,
-        overrides=overrides or [], failed=failed,
+        overrides=overrides or [], failed=failed, interrupted=interrupted,
     ))  # fmt: skip
     if cfg.report.table:
         print(format_table(task.name, [r for r in summary if r.kind == "metric"]))
         errors = ", ".join(f"{k} x{v}" for k, v in tally.errors.most_common())
         print(f"samples: {tally.n}  failed: {tally.failed}{f' ({errors})' if errors else ''}  "
               f"wall: {wall:.1f}s")  # fmt: skip
+    if interrupted:
+        raise Interrupted(
+            f"{interrupted}: {tally.n} samples recorded, sealed in {run_dir}; run the same "
+            "command again to resume (answers that arrived come from the cache)"
+        )
     if recorder.aborted:
         raise EvalkitError(f"run aborted: {recorder.aborted} (rows so far are in {run_dir})")
     if failed:

@@ -127,8 +127,10 @@ class RunManifest:
     cache: CacheInfo
     timing: Timing
     aborted: str | None
-    """Why the run stopped early or failed (a wholesale error, the error-rate gate)."""
+    """Why the run stopped early or failed (a wholesale error, the error-rate gate, a signal)."""
     versions: dict[str, str | None]
+    interrupted: str | None = None
+    """The signal (``SIGINT``, ``SIGTERM``) that stopped the run; rerunning resumes it."""
     format_version: int = FORMAT_VERSION
 
 
