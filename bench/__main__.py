@@ -6,7 +6,12 @@ import sys
 
 from bench import score_speed, throughput
 
-BENCHES = {"scoring": score_speed.run, "throughput": throughput.run, "cache": throughput.run_cached}
+BENCHES = {
+    "scoring": score_speed.run,
+    "throughput": throughput.run,
+    "cache": throughput.run_cached,
+    "start-up": throughput.run_startup,
+}
 
 
 def main() -> None:

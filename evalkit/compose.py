@@ -18,7 +18,7 @@ from typing import Any
 from evalkit.config import RunConfig, check_ranges
 from evalkit.errors import BadOverride, ConfigError, UnknownBackend, UnknownTask, did_you_mean
 from evalkit.resources import configs_dir
-from evalkit.tasks import register_tasks, task_names
+from evalkit.tasks import check_task, load_task, register_tasks, task_names
 
 __all__ = [
     "GROUPS",
@@ -177,14 +177,46 @@ def compose_node(overrides: Sequence[str] = (), *, hydra: bool = False) -> Any:
     from omegaconf.errors import OmegaConfBaseException
 
     register_schemas()
-    parse_overrides(overrides)
+    parsed = parse_overrides(overrides)
     try:
         with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
             return hydra_compose(
                 config_name="config", overrides=list(overrides), return_hydra_config=hydra
             )
     except (HydraException, OmegaConfBaseException) as exc:
+        _blame_the_task_file(exc, parsed)
         raise _one_line(exc) from exc
+
+
+def _blame_the_task_file(exc: BaseException, parsed: Sequence[Any]) -> None:
+    """Raise the task file's own error when composing failed inside an untouched ``task``.
+
+    No override touched the task, so its file is wrong: validating it alone names the file
+    and the problem.
+    """
+    import re
+
+    cause = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    named = re.search(r"In 'task/([^']+)'", str(exc))
+    if not named and not str(getattr(cause, "full_key", "") or "").startswith("task."):
+        return
+    if any(o.key_or_group.startswith("task.") for o in parsed):
+        return
+    chosen = [o.get_value_element_as_str() for o in parsed
+              if o.key_or_group == "task" and not o.is_sweep_override()]  # fmt: skip
+    name = named.group(1) if named else (chosen[0] if chosen else _default_task())
+    if name:
+        load_task(name)  # raises the task file's own one-line error
+
+
+def _default_task() -> str | None:
+    """The task ``configs/config.yaml`` chooses when no ``task=`` is given."""
+    import yaml
+
+    defaults = yaml.safe_load((configs_dir() / "config.yaml").read_text()).get("defaults", [])
+    return next((d["task"] for d in defaults if isinstance(d, dict) and "task" in d), None)
 
 
 def to_run_config(node: Any) -> RunConfig:
@@ -203,6 +235,7 @@ def to_run_config(node: Any) -> RunConfig:
     if not isinstance(cfg, RunConfig):  # pragma: no cover - the schema guarantees it
         raise ConfigError(f"composed config is a {type(cfg).__name__}, not a RunConfig")
     check_ranges(cfg)
+    check_task(cfg.task)
     return cfg
 
 

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from evalkit.score.registry import Metric
 
 __all__ = [
+    "check_task",
     "load_task",
     "metric_specs",
     "prompt_families",
@@ -33,6 +35,7 @@ __all__ = [
     "task_folders",
     "task_names",
     "task_metrics",
+    "task_node",
 ]
 
 
@@ -123,45 +126,72 @@ def _check(spec: TaskSpec) -> None:
 
 
 @cache
-def load_task(name: str) -> TaskSpec:
-    """Load and validate one task definition.
+def task_node(name: str) -> dict[str, Any]:
+    """A task file as plain data, its metrics in :class:`MetricSpec` form (not yet validated).
 
-    >>> load_task("docvqa").metrics[0].params
-    {'threshold': 0.5}
+    Cheap (a YAML read): what the ``task`` config group holds, so that starting a run costs
+    one task's validation, not every task's.
     """
     files = task_files()
     if name not in files:
         raise UnknownTask(did_you_mean("task", name, files))
     path = files[name]
     try:
-        raw = OmegaConf.to_container(OmegaConf.load(path))
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
             raise ConfigError("expected a mapping")
         raw["metrics"] = metric_specs(raw.get("metrics"))
-        node = OmegaConf.merge(OmegaConf.structured(TaskSpec), raw)
-        spec = cast(TaskSpec, OmegaConf.to_object(node))
-    except (OmegaConfBaseException, ConfigError) as exc:
-        raise ConfigError(f"invalid task definition {path}: {exc}") from exc
-    if spec.name != name:
-        raise ConfigError(
-            f"invalid task definition {path}: name '{spec.name}' != file name '{name}'"
-        )
+    except (OSError, yaml.YAMLError, ConfigError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"invalid task definition {path}: {first}") from exc
+    return cast(dict[str, Any], raw)
+
+
+def check_task(spec: TaskSpec) -> None:
+    """What the schema cannot check, as one line naming the task's file."""
+    path = task_files().get(spec.name, f"task '{spec.name}'")
     try:
         _check(spec)
     except ConfigError as exc:
         raise ConfigError(f"invalid task definition {path}: {exc}") from exc
+
+
+@cache
+def load_task(name: str) -> TaskSpec:
+    """Load and validate one task definition.
+
+    >>> load_task("docvqa").metrics[0].params
+    {'threshold': 0.5}
+    """
+    raw = task_node(name)
+    path = task_files()[name]
+    try:
+        node = OmegaConf.merge(OmegaConf.structured(TaskSpec), raw)
+        spec = cast(TaskSpec, OmegaConf.to_object(node))
+    except OmegaConfBaseException as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"invalid task definition {path}: {first}") from exc
+    if spec.name != name:
+        raise ConfigError(
+            f"invalid task definition {path}: name '{spec.name}' != file name '{name}'"
+        )
+    check_task(spec)
     return spec
 
 
 def prompt_families() -> set[str]:
     """Every prompt-family name some task defines (``default``, ``qwen-vl``, ...)."""
-    return {family for name in task_files() for family in load_task(name).prompts}
+    return {family for name in task_files() for family in task_node(name).get("prompts") or {}}
 
 
 def register_tasks() -> None:
-    """Store every task in Hydra's ConfigStore as an option of the ``task`` group."""
+    """Store every task in Hydra's ConfigStore as an option of the ``task`` group.
+
+    Each is stored as plain data; composing a run merges the chosen one onto the
+    :class:`TaskSpec` schema (types, unknown keys) and :func:`check_task` checks the rest.
+    """
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
     for name in task_files():
-        store.store(group="task", name=name, node=load_task(name))
+        store.store(group="task", name=name, node=task_node(name))

@@ -12,11 +12,11 @@ from evalkit.errors import ConfigError, UnknownTask
 def task_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "vqa").mkdir()
     monkeypatch.setattr(tasks, "tasks_dir", lambda: tmp_path)
-    tasks.task_files.cache_clear()
-    tasks.load_task.cache_clear()
+    for cached in (tasks.task_files, tasks.task_node, tasks.load_task):
+        cached.cache_clear()
     yield tmp_path
-    tasks.task_files.cache_clear()
-    tasks.load_task.cache_clear()
+    for cached in (tasks.task_files, tasks.task_node, tasks.load_task):
+        cached.cache_clear()
 
 
 GOOD = """name: mine
@@ -145,3 +145,27 @@ def test_an_extra_task_folder_that_does_not_exist_is_one_line(cli, tmp_path: Pat
     assert proc.stderr.strip().splitlines() == [
         f"evalkit: error: EVALKIT_TASKS: {tmp_path / 'nowhere'} is not a folder of task definitions"
     ]
+
+
+@pytest.mark.parametrize(
+    ("columns", "metrics", "message"),
+    [
+        ("{id: qid, colour: red}", "[vqa_accuracy]", "Key 'colour' not in 'Columns'"),
+        ("{id: qid}", "[{name: anls, tau: 3}]", "metric 'anls': unknown parameter 'tau'"),
+    ],
+)
+def test_a_broken_task_file_is_named_when_a_run_composes_it(
+    cli, tmp_path: Path, columns: str, metrics: str, message: str
+) -> None:
+    """Tasks are registered as plain data (a run validates only its own task): a broken file
+    still gets a line that names it, not a composition error."""
+    folder = tmp_path / "mine" / "vqa"
+    folder.mkdir(parents=True)
+    (folder / "broken.yaml").write_text(GOOD.replace("name: mine", "name: broken")
+                                        .replace("columns: {id: qid}", f"columns: {columns}")
+                                        .replace("metrics: [vqa_accuracy]", f"metrics: {metrics}"))  # fmt: skip
+    proc = cli("task=broken", env={"EVALKIT_TASKS": str(tmp_path / "mine")})
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"evalkit: error: invalid task definition {folder / 'broken.yaml'}: ")
+    assert message in line
