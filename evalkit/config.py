@@ -357,7 +357,9 @@ class ReportConfig:
     flush_every: int = ranged(64, 1)
     """Sample rows buffered before they are appended to the run's journal."""
     progress: bool = True
-    """Show a tqdm progress bar."""
+    """Show progress: a bar on a terminal, a plain line every few seconds elsewhere (CI)."""
+    progress_every_s: float = ranged(5.0, 0.0)
+    """Seconds between the plain progress lines when stderr is not a terminal."""
     table: bool = True
     """Print the summary table at the end."""
 

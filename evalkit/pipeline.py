@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from evalkit.config import RunConfig, TaskSpec
-from evalkit.dataset import Item, SourceInfo, describe_source, iter_items
+from evalkit.dataset import Item, SourceInfo, describe_source, expected_samples, iter_items
 from evalkit.errors import ConfigError, DataError, EvalkitError, Interrupted
 from evalkit.parse import build_parser
 from evalkit.prompt import RenderPlan, plan_rendering
@@ -39,6 +37,7 @@ from evalkit.report.schema import sample_schema
 from evalkit.report.summary import format_table, write_summary
 from evalkit.report.writer import SampleWriter
 from evalkit.run.interrupt import Interrupt
+from evalkit.run.progress import progress_bar
 from evalkit.run.record import Recorder, Tally, ask
 from evalkit.run.schedule import schedule
 from evalkit.run.session import RunSession, open_session
@@ -58,30 +57,6 @@ class RunOutcome:
     n_samples: int = 0
     n_failed: int = 0
     summary: list[MetricValue] = field(default_factory=list)
-
-
-class _NoProgress:
-    """The progress bar of ``report.progress=false``.
-
-    A disabled tqdm would do, but its first construction costs 7 ms (a multiprocessing lock).
-    """
-
-    def update(self, n: int = 1) -> None:
-        """Nothing to show."""
-
-    def set_postfix(self, **kwargs: Any) -> None:
-        """Nothing to show."""
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
-def _progress_bar(cfg: RunConfig) -> Any:
-    if not cfg.report.progress:
-        return _NoProgress()
-    from tqdm import tqdm
-
-    return tqdm(total=cfg.dataset.limit, unit="sample", file=sys.stderr, dynamic_ncols=True)
 
 
 def _number(items: Iterator[Item], order: dict[str, int]) -> Iterator[Item]:
@@ -186,7 +161,10 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             max_error_rate=cfg.limits.max_error_rate,
         )  # fmt: skip
         clock = time.perf_counter()
-        recorder.progress = bar = _progress_bar(cfg)
+        total = expected_samples(task, cfg.dataset, info)
+        recorder.progress = bar = progress_bar(
+            total, enabled=cfg.report.progress, interval_s=cfg.report.progress_every_s
+        )
         items = _number(iter_items(task, cfg.dataset, info), recorder.tally.order)
         # the first SIGINT/SIGTERM stops the asking; GRACE_S later, what is in flight is cancelled
         interrupt = Interrupt(on_grace_over=lambda: asking.cancel())

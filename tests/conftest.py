@@ -58,7 +58,10 @@ def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         results = [] if any(a.startswith("results_dir=") for a in args) else [
             f"results_dir={tmp_path / 'results'}"
         ]  # fmt: skip
-        cmd = [sys.executable, "-m", "evalkit", *args, *results, "report.progress=false"]
+        quiet = [] if any(a.startswith("report.progress=") for a in args) else [
+            "report.progress=false"
+        ]  # fmt: skip
+        cmd = [sys.executable, "-m", "evalkit", *args, *results, *quiet]
         full = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
         return subprocess.run(
             cmd, capture_output=True, text=True, cwd=tmp_path, env=full, timeout=300

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from evalkit.config import DatasetConfig, Source, TaskSpec
 from evalkit.dataset.columns import row_id, row_to_samples
 from evalkit.dataset.hf import iter_hf_rows
@@ -20,7 +22,7 @@ from evalkit.errors import ConfigError, DataError, did_you_mean
 from evalkit.records import Sample
 from evalkit.resources import sample_data_dir
 
-__all__ = ["Item", "SourceInfo", "describe_source", "iter_items"]
+__all__ = ["Item", "SourceInfo", "describe_source", "expected_samples", "iter_items"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,22 @@ def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
         split,
         cfg.revision or task.dataset.revision,
     )
+
+
+def expected_samples(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> int | None:
+    """How many samples the run will see; ``None`` when unknown.
+
+    Known when the source says (Parquet metadata, read without the data) or ``dataset.limit``
+    bounds it; unknown for JSON lines, a streamed split, or rows that explode into samples.
+    """
+    rows: int | None = None
+    if info.source in ("sample", "local") and not task.explode_references:
+        files = data_files(Path(info.id))
+        if all(f.suffix == ".parquet" for f in files):
+            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    if cfg.limit is not None:
+        return cfg.limit if rows is None else min(rows, cfg.limit)
+    return rows
 
 
 def _rows(

@@ -201,7 +201,10 @@ class Recorder:
         if self.progress is not None:
             self.progress.update(1)
             tokens = (tally.usage.input_tokens or 0) + (tally.usage.output_tokens or 0)
-            self.progress.set_postfix(errors=tally.failed, tokens=tokens, refresh=False)
+            figures: dict[str, Any] = {"errors": tally.failed, "tokens": tokens}
+            if self.session.price is not None:
+                figures["cost"] = f"{tally.cost_spent:.4f} {self.session.price.currency}"
+            self.progress.set_postfix(**figures, refresh=False)
         kind = result.error_type
         if kind is not None and kind not in self._logged:  # the first of each kind, in full
             self._logged.add(kind)
