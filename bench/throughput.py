@@ -10,6 +10,7 @@ ceiling; its row's ratio is evalkit's efficiency over the bare client's.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -105,10 +106,8 @@ def worker(
 def bare_client(port: int, data: str, concurrency: int) -> dict[str, Any]:
     """The reference: a bare aiohttp client POSTing the same bodies (data URL + question) to the
     same server, with nothing of evalkit around it. Its efficiency is this machine's ceiling."""
-    import asyncio
     import base64
 
-    import aiohttp
     import pyarrow.parquet as pq
 
     rows = pq.read_table(data).to_pylist()
@@ -116,26 +115,9 @@ def bare_client(port: int, data: str, concurrency: int) -> dict[str, Any]:
         {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,"
                                             + base64.b64encode(r["image"]["bytes"]).decode()}},
         {"type": "text", "text": r["question"]}]}]}).encode() for r in rows]  # fmt: skip
-    url = f"http://127.0.0.1:{port}/v1/chat/completions"
-
-    async def go() -> None:
-        async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=concurrency)
-        ) as session:
-            todo = iter(bodies)
-
-            async def worker() -> None:
-                for body in todo:
-                    async with session.post(
-                        url, data=body, headers={"Content-Type": "application/json"}
-                    ) as r:
-                        await r.read()
-
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-
     cpu0 = time.process_time()
     start = time.perf_counter()
-    asyncio.run(go())
+    asyncio.run(post_all(port, bodies, concurrency))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
     return {
         "n": len(bodies),
@@ -258,31 +240,27 @@ def write_bodies(data: Path, path: Path) -> Path:
     return path
 
 
-def bare_process(port: int, bodies: str, concurrency: int) -> None:
-    """The whole-process reference: read prepared bodies, POST them, nothing else imported."""
-    import asyncio
-
+async def post_all(port: int, bodies: list[bytes], concurrency: int) -> None:
+    """POST every body to the loopback server, ``concurrency`` at a time: the bare client."""
     import aiohttp
 
-    payloads = Path(bodies).read_bytes().splitlines()
     url = f"http://127.0.0.1:{port}/v1/chat/completions"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        todo = iter(bodies)
 
-    async def go() -> None:
-        async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=concurrency)
-        ) as session:
-            todo = iter(payloads)
+        async def worker() -> None:
+            for body in todo:
+                async with session.post(
+                    url, data=body, headers={"Content-Type": "application/json"}
+                ) as r:
+                    await r.read()
 
-            async def worker() -> None:
-                for body in todo:
-                    async with session.post(
-                        url, data=body, headers={"Content-Type": "application/json"}
-                    ) as r:
-                        await r.read()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
 
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
 
-    asyncio.run(go())
+def bare_process(port: int, bodies: str, concurrency: int) -> None:
+    """The whole-process reference: read prepared bodies, POST them, nothing else imported."""
+    asyncio.run(post_all(port, Path(bodies).read_bytes().splitlines(), concurrency))
 
 
 def run_startup(quick: bool = False) -> list[dict[str, Any]]:

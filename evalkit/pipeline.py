@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from evalkit.config import RunConfig, TaskSpec
+from evalkit.config import RunConfig, TaskSpec, check_ranges
 from evalkit.dataset import Item, SourceInfo, describe_source, expected_samples, iter_items
-from evalkit.errors import ConfigError, DataError, EvalkitError, Interrupted
+from evalkit.errors import DataError, EvalkitError, Interrupted
 from evalkit.parse import build_parser
 from evalkit.prompt import RenderPlan, plan_rendering
 from evalkit.report.manifest import (
@@ -138,8 +138,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     task = cfg.task
     info = describe_source(task, cfg.dataset)
     plan = plan_rendering(task, cfg.backend, prompt_families())
-    if cfg.limits.concurrency < 1:
-        raise ConfigError(f"limits.concurrency must be >= 1, got {cfg.limits.concurrency}")
+    check_ranges(cfg)  # compose() checked; a RunConfig built in code is checked here
     metrics = task_metrics(task)
     for metric in metrics:
         if metric.corpus is not None:

@@ -68,7 +68,7 @@ def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
         if not cfg.path:
             raise ConfigError("dataset.source=local needs dataset.path=FILE_OR_DIR")
         path = Path(cfg.path).expanduser()
-        data_files(path)  # a wrong path or a folder of the wrong files: one line, before a run
+        data_files(path, check=True)  # a wrong path, wrong files, fake Parquet: one line, now
         return SourceInfo("local", str(path), None, split, None)
     if task.dataset.splits and split not in task.dataset.splits:
         raise ConfigError(

@@ -17,8 +17,12 @@ __all__ = ["data_files", "iter_local_rows"]
 _SUFFIXES = (".parquet", ".jsonl", ".json")
 
 
-def data_files(path: Path) -> list[Path]:
-    """The parquet/jsonl files at ``path`` (a file, or a folder searched recursively, sorted)."""
+def data_files(path: Path, *, check: bool = False) -> list[Path]:
+    """The parquet/jsonl files at ``path`` (a file, or a folder searched recursively, sorted).
+
+    ``check`` also reads each Parquet footer, so a file that only looks like Parquet is one
+    line before a run (describe_source asks for it once; readers later do not repeat it).
+    """
     if path.is_file():
         if path.suffix not in _SUFFIXES:
             raise ConfigError(f"dataset.path {path}: expected a .parquet or .jsonl file")
@@ -33,7 +37,7 @@ def data_files(path: Path) -> list[Path]:
             )
     else:
         raise ConfigError(f"dataset.path {path} does not exist")
-    for file in files:  # a file that only looks like Parquet fails now, not mid-run
+    for file in files if check else ():  # a file that only looks like Parquet fails now
         if file.suffix == ".parquet":
             try:
                 pq.read_schema(file)
@@ -82,7 +86,7 @@ def iter_local_rows(
     A line that is not UTF-8, not valid JSON or not an object is yielded as a
     :class:`DataError` (naming the file and line) in place of its row.
     """
-    for file in data_files(path):
+    for file in data_files(path):  # describe_source checked them before the run
         if file.suffix == ".parquet":
             # read pages as the batches need them rather than a whole column chunk at once
             # (image columns: 12 MB for 1000 448-px JPEGs, held twice while decoded), and one
