@@ -111,9 +111,8 @@ class Caller:
 
         Besides permanent errors and spent retries: a ``Retry-After`` longer than all the retries
         left could wait (each waits at most ``limits.backoff_max_s``: a day's wait would only
-        be refused again), and
-        a server that could not be reached on the first requests of a run, which gets
-        :data:`UNREACHED_RETRIES` retries (a dead server or a wrong host fails in seconds).
+        be refused again), and a server that could not be reached on the first requests of a
+        run, which gets :data:`UNREACHED_RETRIES` retries (a dead server fails in seconds).
         """
         if decision is RetryDecision.fail or attempt >= self.limits.max_retries:
             return ""
