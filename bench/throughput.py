@@ -16,6 +16,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -270,9 +271,10 @@ def run_startup(quick: bool = False) -> list[dict[str, Any]]:
     ratio to the whole process of a bare aiohttp client that POSTs bodies prepared before it
     starts (it imports aiohttp and nothing else), in the same run. Goals: <= 1.5x, <= 1.3x,
     <= 2x of the bare one-sample run; client CPU <= 2 ms a request at N=500, whole process.
+    A shared 2-core machine moves single timings by a fifth and more, so each process runs
+    several times, the bare and evalkit runs taking turns, and the medians are compared.
     """
-    n = 100 if quick else 500
-    rows = []
+    n, repeats = (100, 3) if quick else (500, 5)
     with loopback_server(LATENCY_S) as port, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "one").mkdir()
@@ -281,25 +283,34 @@ def run_startup(quick: bool = False) -> list[dict[str, Any]]:
         bare = [sys.executable, "-m", "bench.throughput", str(port)]
         one_bodies = write_bodies(one, folder / "one.bodies")
         many_bodies = write_bodies(many, folder / "many.bodies")
-        bare_one, _ = _timed([*bare, str(one_bodies), "64", tmp, "bare-process"])
-        bare_many, _ = _timed([*bare, str(many_bodies), "64", tmp, "bare-process"])
-        ours_one, _ = _timed(_cli(port, one, tmp, "cache.mode=off"))
-        ours_many, cpu = _timed(_cli(port, many, tmp, "cache.mode=off"))
         cache = f"cache.path={folder / 'c.sqlite'}"
         _timed(_cli(port, many, tmp, cache))  # fills the cache
-        ours_cached, _ = _timed(_cli(port, many, tmp, cache))
-    cpu_ms = 1000 * cpu / n
+        commands = {
+            "bare_one": [*bare, str(one_bodies), "64", tmp, "bare-process"],
+            "ours_one": _cli(port, one, tmp, "cache.mode=off"),
+            "bare_many": [*bare, str(many_bodies), "64", tmp, "bare-process"],
+            "ours_many": _cli(port, many, tmp, "cache.mode=off"),
+            "ours_cached": _cli(port, many, tmp, cache),
+        }
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(repeats):
+            for name, cmd in commands.items():
+                times[name].append(_timed(cmd))
+    wall = {name: statistics.median(w for w, _ in runs) for name, runs in times.items()}
+    cpu_ms = 1000 * statistics.median(c for _, c in times["ours_many"]) / n
+    rows = []
     for name, ours, reference, goal, label in [
-        ("one-sample run", ours_one, bare_one, 1.5, "bare one-sample"),
-        (f"{n} samples C=64", ours_many, bare_many, 1.3, f"bare {n}"),
-        (f"cached rerun x{n}", ours_cached, bare_one, 2.0, "bare one-sample"),
+        ("one-sample run", wall["ours_one"], wall["bare_one"], 1.5, "bare one-sample"),
+        (f"{n} samples C=64", wall["ours_many"], wall["bare_many"], 1.3, f"bare {n}"),
+        (f"cached rerun x{n}", wall["ours_cached"], wall["bare_one"], 2.0, "bare one-sample"),
     ]:
         ratio = ours / reference
-        rows.append({"bench": f"{name} (whole process)", "evalkit_s": ours,
+        many_row = name.startswith(str(n))
+        rows.append({"bench": f"{name} (whole process, median of {repeats})", "evalkit_s": ours,
                      "throughput": f"{ratio:.2f}x the {label} ({reference:.2f}s)"
-                                   + (f", {cpu_ms:.2f} ms CPU/req" if name.startswith(str(n)) else ""),
-                     "goal": f"<= {goal:g}x" + (", <= 2 ms CPU" if name.startswith(str(n)) else ""),
-                     "ratio": min(goal / ratio, 2.0 / cpu_ms) if name.startswith(str(n)) else goal / ratio})  # fmt: skip
+                                   + (f", {cpu_ms:.2f} ms CPU/req" if many_row else ""),
+                     "goal": f"<= {goal:g}x" + (", <= 2 ms CPU" if many_row else ""),
+                     "ratio": min(goal / ratio, 2.0 / cpu_ms) if many_row else goal / ratio})  # fmt: skip
     return rows
 
 

@@ -1,5 +1,5 @@
 """``python -m evalkit``: see :mod:`evalkit.cli`."""
 
-from evalkit.cli import main
+from evalkit.cli import entry
 
-main()
+entry()

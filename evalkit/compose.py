@@ -1,29 +1,40 @@
 """``compose(overrides) -> RunConfig``: the one way a run's configuration is made.
 
-The command line, the tests and the benchmarks all call it. Group choices (``task=``,
-``backend=``, ...) are checked against their options first, with a did-you-mean; then Hydra
-composes once, and what fails there (an unknown key, a value of the wrong type, a missing
+The command line, the tests and the benchmarks all call it. Plain overrides (group choices
+and plain values: the usual command line) are composed by :mod:`evalkit.compose_plain`
+without importing Hydra; anything else, and every error, goes to Hydra. There, group choices
+(``task=``, ``backend=``, ...) are checked against their options first, with a did-you-mean;
+then Hydra composes once, and what fails (an unknown key, a value of the wrong type, a missing
 mandatory value) becomes one :class:`~evalkit.errors.ConfigError` line that names the key and
-never echoes a value that may be a secret typed in the wrong place.
+never echoes a value that may be a secret typed in the wrong place. ``EVALKIT_COMPOSE=hydra``
+makes every composition Hydra's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
+import os
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from evalkit.compose_plain import GROUPS, OPTIONAL_GROUPS, Composed, compose_plain
 from evalkit.config import RunConfig, check_ranges
 from evalkit.errors import BadOverride, ConfigError, UnknownBackend, UnknownTask, did_you_mean
 from evalkit.resources import configs_dir
+from evalkit.structured import NotPlain
 from evalkit.tasks import check_task, load_task, register_tasks, task_names
 
 __all__ = [
+    "COMPOSER_ENV",
     "GROUPS",
+    "Composed",
     "compose",
+    "compose_job",
     "compose_node",
+    "from_node",
     "group_options",
     "parse_overrides",
     "register_schemas",
@@ -31,10 +42,11 @@ __all__ = [
     "to_run_config",
 ]
 
-GROUPS = ("task", "backend", "dataset", "cache", "limits", "report", "experiment", "debug")
-"""The config groups a user picks an option of (``task=docvqa``, ``backend=openai``, ...)."""
+log = logging.getLogger(__name__)
+
+COMPOSER_ENV = "EVALKIT_COMPOSE"
+"""``hydra``: compose every run with Hydra, plain overrides too (to compare, or to debug)."""
 _GROUP_ERRORS: dict[str, type[ConfigError]] = {"task": UnknownTask, "backend": UnknownBackend}
-_OPTIONAL = ("experiment", "debug")
 
 
 def group_options(group: str) -> list[str]:
@@ -79,7 +91,7 @@ def parse_overrides(overrides: Sequence[str]) -> list[Any]:
             else [override.get_value_element_as_str()]
         )
         for value in values:
-            if value in ("null", "None") and key in _OPTIONAL:
+            if value in ("null", "None") and key in OPTIONAL_GROUPS:
                 continue
             if value not in options:
                 error = _GROUP_ERRORS.get(key, BadOverride)
@@ -234,9 +246,40 @@ def to_run_config(node: Any) -> RunConfig:
         raise _one_line(exc) from exc
     if not isinstance(cfg, RunConfig):  # pragma: no cover - the schema guarantees it
         raise ConfigError(f"composed config is a {type(cfg).__name__}, not a RunConfig")
+    return _checked(cfg)
+
+
+def _checked(cfg: RunConfig) -> RunConfig:
+    """What the schema cannot say: numeric ranges and the task's own rules."""
     check_ranges(cfg)
     check_task(cfg.task)
     return cfg
+
+
+def from_node(node: Any) -> Composed:
+    """Hydra's composed node (with its ``hydra`` part) as a :class:`Composed` job."""
+    from omegaconf import OmegaConf
+
+    config = to_run_config(node)
+    container = OmegaConf.to_container(node, resolve=False, enum_to_str=True)
+    assert isinstance(container, dict)
+    job = {str(k): v for k, v in container.items()}
+    hydra = job.pop("hydra", {})
+    run_dir = str(node.hydra.run.dir) if "hydra" in node else ""
+    return Composed(config, run_dir, job, hydra, composer="hydra")
+
+
+def compose_job(overrides: Sequence[str] = ()) -> Composed:
+    """One job: plain overrides without Hydra, the rest (and every error) with it."""
+    if os.environ.get(COMPOSER_ENV, "").strip().lower() != "hydra":
+        try:
+            job = compose_plain(overrides)
+        except NotPlain as why:
+            log.debug("composing with Hydra: %s", why)
+        else:
+            _checked(job.config)
+            return job
+    return from_node(compose_node(overrides, hydra=True))
 
 
 def compose(overrides: Sequence[str] = ()) -> RunConfig:
@@ -245,4 +288,4 @@ def compose(overrides: Sequence[str] = ()) -> RunConfig:
     >>> compose(["task=vqav2", "dataset.limit=5"]).dataset.limit
     5
     """
-    return to_run_config(compose_node(overrides))
+    return compose_job(overrides).config

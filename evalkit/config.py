@@ -11,9 +11,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from typing import Any
 
-from omegaconf import MISSING
-
 from evalkit.errors import ConfigError
+from evalkit.structured import MISSING
 
 __all__ = [
     "ApiConfig",

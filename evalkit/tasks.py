@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import yaml
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from evalkit.config import TaskSpec
 from evalkit.errors import ConfigError, UnknownTask, did_you_mean
@@ -163,6 +161,9 @@ def load_task(name: str) -> TaskSpec:
     >>> load_task("docvqa").metrics[0].params
     {'threshold': 0.5}
     """
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
     raw = task_node(name)
     path = task_files()[name]
     try:
