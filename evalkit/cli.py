@@ -130,7 +130,8 @@ def _run_args(argv: Sequence[str], usage: str) -> _RunArgs:
 def _yaml(data: Any) -> str:
     import yaml
 
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: 10x faster
+    return str(yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True))
 
 
 def _save_hydra(run_dir: Path, job: Composed, overrides: Sequence[str]) -> None:

@@ -67,14 +67,14 @@ class Composed:
 # ------------------------------------------------------------------------------- YAML
 @cache
 def _yaml_loader() -> Any:
-    """PyYAML's safe loader read as OmegaConf reads config files.
+    """PyYAML's safe loader (libyaml's parser where it is built) read as OmegaConf reads.
 
     Dates stay text and a key given twice is refused, as OmegaConf's loader does; a plain
     scalar that OmegaConf's wider float pattern might read as a number (``1e5``) is left to it.
     """
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             keys = [k.value for k, _ in node.value if k.tag == "tag:yaml.org,2002:str"]
             if len(keys) != len(set(keys)):
@@ -83,7 +83,8 @@ def _yaml_loader() -> Any:
 
         def construct_yaml_str(self, node: Any) -> Any:
             value = super().construct_scalar(node)
-            if node.style is None and _NUMBERISH.fullmatch(value):
+            plain = not node.style  # None from PyYAML's parser, "" from libyaml's
+            if plain and _NUMBERISH.fullmatch(value):
                 raise NotPlain(f"'{value}' may be a number to OmegaConf")
             return value
 

@@ -37,7 +37,7 @@ async def estimate(cfg: RunConfig) -> Estimate:
     """Estimate tokens and cost of ``cfg``'s run; nothing is sent."""
     task = cfg.task
     info = describe_source(task, cfg.dataset)
-    plan = plan_rendering(task, cfg.backend, prompt_families())
+    plan = plan_rendering(task, cfg.backend, prompt_families)
     high_res = high_resolution(cfg.backend)
     async with open_session(cfg, send=False) as session:
         model = session.backend.identity.model

@@ -137,7 +137,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     """Evaluate ``cfg.task`` with ``cfg.backend`` and write the run folder ``run_dir``."""
     task = cfg.task
     info = describe_source(task, cfg.dataset)
-    plan = plan_rendering(task, cfg.backend, prompt_families())
+    plan = plan_rendering(task, cfg.backend, prompt_families)
     check_ranges(cfg)  # compose() checked; a RunConfig built in code is checked here
     metrics = task_metrics(task)
     for metric in metrics:

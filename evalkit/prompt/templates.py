@@ -7,7 +7,7 @@ the user turn for every family evalkit knows, as the Qwen-VL family and lmms-eva
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from evalkit.config import BackendConfig, PromptSpec, TaskSpec
@@ -41,16 +41,22 @@ class RenderPlan:
 
 
 def plan_rendering(
-    task: TaskSpec, backend: BackendConfig, families: Collection[str] = ()
+    task: TaskSpec,
+    backend: BackendConfig,
+    families: Collection[str] | Callable[[], Collection[str]] = (),
 ) -> RenderPlan:
     """Pick the template for ``backend.prompt_family`` and resolve the generation budget.
 
     A family that other tasks define but this one does not falls back to ``default`` (so one
     sweep can cover tasks with and without a model-specific prompt); a name no task defines is
-    a typo and a :class:`ConfigError`. ``families`` lists the names all tasks define.
+    a typo and a :class:`ConfigError`. ``families`` lists the names all tasks define, or is a
+    function that does (called only when the task lacks the family: it reads every task file).
     """
     prompt = task.prompts.get(backend.prompt_family)
-    if prompt is None and backend.prompt_family in families:
+    known: Collection[str] = families() if prompt is None and callable(families) else ()
+    if not callable(families):
+        known = families
+    if prompt is None and backend.prompt_family in known:
         log.warning(
             "task '%s' has no '%s' prompt; using its default prompt",
             task.name,
@@ -58,10 +64,8 @@ def plan_rendering(
         )
         prompt = task.prompts["default"]
     if prompt is None:
-        known = did_you_mean(
-            "prompt family", backend.prompt_family, set(families) | set(task.prompts)
-        )
-        raise ConfigError(f"task '{task.name}': {known}")
+        hint = did_you_mean("prompt family", backend.prompt_family, {*known, *task.prompts})
+        raise ConfigError(f"task '{task.name}': {hint}")
     family = family_named(backend.prompt_family)
     boxes: str | None = None
     if task.parser == "box":
