@@ -4,11 +4,15 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 task   ?= docvqa
 ARGS   ?=
+# The dev install includes the hf extra (the local-model tests run on a tiny CPU model); the
+# constraints keep torch on its CPU build. A GPU machine: make setup CONSTRAINTS= (your torch).
+EXTRAS      ?= dev,hf
+CONSTRAINTS ?= constraints-cpu.txt
 # Every other NAME=VALUE on make's command line is handed to evalkit as a Hydra override, quoted:
 # `make eval task=docvqa backend=openai backend.model=M` (ARGS="..." works too).
 _quote     = '$(subst ','\'',$(1))'
 OVERRIDES  = $(strip $(foreach v,$(sort $(.VARIABLES)),$(if $(filter command line,$(origin $(v))),$(if \
-             $(filter-out task ARGS PYTHON VENV,$(v)),$(call _quote,$(v)=$(value $(v)))))))
+             $(filter-out task ARGS PYTHON VENV EXTRAS CONSTRAINTS,$(v)),$(call _quote,$(v)=$(value $(v)))))))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup eval test lint typecheck check bench samples clean
@@ -16,11 +20,11 @@ OVERRIDES  = $(strip $(foreach v,$(sort $(.VARIABLES)),$(if $(filter command lin
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints-cpu.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "evalkit needs Python >= 3.11 (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]' $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	@touch $@
 
 setup: $(VENV)/.installed ## Create .venv and install evalkit with the dev extras (idempotent)

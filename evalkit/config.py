@@ -25,6 +25,7 @@ __all__ = [
     "Columns",
     "DashScopeConfig",
     "DatasetConfig",
+    "HFConfig",
     "LimitsConfig",
     "MetricSpec",
     "OpenAIConfig",
@@ -295,6 +296,29 @@ class OpenAIConfig(ApiConfig):
 @dataclass
 class DashScopeConfig(ApiConfig):
     """``backend=dashscope``: DashScope's native ``MultiModalConversation`` protocol."""
+
+
+@dataclass
+class HFConfig(BackendConfig):
+    """``backend=hf``: a local Hugging Face transformers checkpoint (extra ``evalkit[hf]``)."""
+
+    trust_remote_code: bool = False
+    """Run the checkpoint's own Python code (only for a checkpoint you trust)."""
+    device: str = "auto"
+    """``auto`` (CUDA when there is one, else CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
+    dtype: str = "auto"
+    """``auto`` (float32 on CPU, the checkpoint's own on CUDA), ``bfloat16``, ``float16`` or
+    ``float32``."""
+    attn_implementation: str | None = None
+    """``sdpa``, ``eager``, ``flash_attention_2``; ``None``: the library's choice."""
+    batch_size: int = ranged(8, 1)
+    """Requests generated together at most."""
+    batch_wait_ms: float = ranged(5.0, 0.0)
+    """How long the oldest waiting request waits for its batch to fill."""
+    min_pixels: int | None = ranged(None, 1)
+    """Qwen2/2.5-VL: the processor's lower resize bound (``None``: the checkpoint's)."""
+    max_pixels: int | None = ranged(None, 1)
+    """Qwen2/2.5-VL: the processor's upper resize bound (``None``: the checkpoint's)."""
 
 
 class CacheMode(StrEnum):

@@ -201,6 +201,8 @@ class Completion:
     """How many attempts it took (1 = no retry)."""
     ttft_s: float | None = None
     """Time to the first generated text of a streamed answer, in seconds; ``None`` unstreamed."""
+    batch_size: int | None = None
+    """How many requests a local backend generated together with this one (``None``: an API)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from evalkit.config import (
     BackendConfig,
     BaselineConfig,
     DashScopeConfig,
+    HFConfig,
     OpenAIConfig,
 )
 from evalkit.errors import ConfigError, UnknownBackend, did_you_mean
@@ -24,6 +25,7 @@ BACKENDS: dict[str, str] = {
     "baseline": "evalkit.backends.baseline:BaselineBackend",
     "openai": "evalkit.backends.openai:OpenAIBackend",
     "dashscope": "evalkit.backends.dashscope:DashScopeBackend",
+    "hf": "evalkit.backends.hf:HFBackend",
 }
 
 
@@ -31,6 +33,7 @@ SCHEMAS: dict[str, type[BackendConfig]] = {
     "baseline": BaselineConfig,
     "openai": OpenAIConfig,
     "dashscope": DashScopeConfig,
+    "hf": HFConfig,
 }
 """Backend name → its config schema (stored as ``<name>_schema`` in the ``backend`` group)."""
 

@@ -43,6 +43,7 @@ SAMPLE_COLUMNS: tuple[pa.Field, ...] = (
     pa.field("cost", pa.float64()),  # in the price table's currency; null when unknown
     pa.field("latency_s", pa.float64()),
     pa.field("ttft_s", pa.float64()),  # streamed answers: time to the first text
+    pa.field("batch_size", pa.int64()),  # local backends: requests generated together
     pa.field("cache_hit", pa.bool_()),
     pa.field("attempts", pa.int64()),
     pa.field("finish_reason", pa.string()),

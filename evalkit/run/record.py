@@ -93,6 +93,7 @@ def sample_row(
         "cost": session.cost(completion),
         "latency_s": completion.latency_s if completion else None,
         "ttft_s": completion.ttft_s if completion else None,
+        "batch_size": completion.batch_size if completion else None,
         "cache_hit": result.cache_hit,
         "attempts": completion.attempts if completion else None,
         "finish_reason": completion.finish_reason if completion else None,

@@ -1,0 +1,98 @@
+"""A tiny, randomly initialised Qwen2-VL saved as a real checkpoint folder (nothing downloaded).
+
+For the local backend's tests and benchmark: a byte-level BPE tokenizer trained on a few
+sentences with Qwen's special tokens and a ChatML template, a two-layer model of width 32, and
+an image processor with small pixel bounds, saved with ``save_pretrained`` in the Hub layout
+(``preprocessor_config.json`` names the processor class), so the backend loads it through the
+same ``from_pretrained`` code as a real checkpoint. Needs the ``hf`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["CHAT_TEMPLATE", "SPECIAL_TOKENS", "build_tiny_qwen2_vl"]
+
+SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>",
+                  "<|vision_end|>", "<|image_pad|>", "<|video_pad|>", "<|object_ref_start|>",
+                  "<|object_ref_end|>", "<|box_start|>", "<|box_end|>")  # fmt: skip
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+_CORPUS = [
+    "What is written in the document? Answer the question using a single word or phrase.",
+    "The quick brown fox jumps over the lazy dog 0123456789 yes no",
+    "system user assistant You are a helpful assistant. Describe the image.",
+]
+
+
+def build_tiny_qwen2_vl(folder: Path, *, seed: int = 0, hidden: int = 32, layers: int = 2,
+                        stop_bias: float = 0.0) -> Path:  # fmt: skip
+    """Write the tiny checkpoint into ``folder`` and return it.
+
+    ``stop_bias`` > 0 makes the end token likelier (a random model rarely ends by itself) by
+    moving its output row towards the row of the model's favourite tokens.
+    """
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import (
+        PreTrainedTokenizerFast,
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLImageProcessorPil,
+    )
+
+    folder.mkdir(parents=True, exist_ok=True)
+    bpe = Tokenizer(models.BPE(unk_token=None))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=list(SPECIAL_TOKENS),
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    bpe.train_from_iterator(_CORPUS * 10, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        chat_template=CHAT_TEMPLATE,
+    )  # fmt: skip
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    head_dim = hidden // 4
+    sections = [head_dim // 4, head_dim // 8, head_dim // 2 - head_dim // 4 - head_dim // 8]
+    config = Qwen2VLConfig(
+        text_config={"vocab_size": len(tokenizer), "hidden_size": hidden,
+                     "intermediate_size": 2 * hidden, "num_hidden_layers": layers,
+                     "num_attention_heads": 4, "num_key_value_heads": 2,
+                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
+                                         "mrope_section": sections},
+                     "max_position_embeddings": 8192, "bos_token_id": None,
+                     "eos_token_id": ids["<|im_end|>"], "pad_token_id": ids["<|endoftext|>"]},
+        vision_config={"depth": 2, "embed_dim": 32, "hidden_size": hidden, "num_heads": 4,
+                       "mlp_ratio": 2, "patch_size": 14, "spatial_merge_size": 2,
+                       "temporal_patch_size": 2, "in_chans": 3},
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    model = Qwen2VLForConditionalGeneration(config).eval()
+    if stop_bias:
+        with torch.no_grad():
+            head = model.get_output_embeddings().weight
+            favourite = head.norm(dim=1).argmax()
+            head[ids["<|im_end|>"]] = head[favourite] * stop_bias
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    images = Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112, patch_size=14,
+                                      merge_size=2, temporal_patch_size=2)  # fmt: skip
+    images.save_pretrained(folder)
+    preprocessor = folder / "preprocessor_config.json"
+    data = json.loads(preprocessor.read_text())
+    data["processor_class"] = "Qwen2VLProcessor"
+    preprocessor.write_text(json.dumps(data, indent=2))
+    (folder / "chat_template.jinja").write_text(CHAT_TEMPLATE)
+    return folder

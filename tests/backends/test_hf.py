@@ -1,0 +1,232 @@
+"""``backend=hf`` on a tiny random Qwen2-VL built here and loaded through from_pretrained."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("transformers")
+pytest.importorskip("torch")
+
+from PIL import Image  # noqa: E402
+
+from evalkit.backends.hf import HFBackend  # noqa: E402
+from evalkit.backends.hf_load import fingerprint  # noqa: E402
+from evalkit.cache.key import cache_key  # noqa: E402
+from evalkit.config import HFConfig  # noqa: E402
+from evalkit.records import (  # noqa: E402
+    GenerationParams,
+    ImagePart,
+    ImageRef,
+    Message,
+    Request,
+    TextPart,
+)
+from evalkit.testing.tiny_vlm import build_tiny_qwen2_vl  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_qwen2_vl(tmp_path_factory.mktemp("tiny") / "qwen2-vl", stop_bias=1.0)
+
+
+def _image(width: int, height: int, colour: tuple[int, int, int]) -> ImageRef:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
+    return ImageRef(buffer.getvalue(), width, height, "PNG")
+
+
+def _requests(max_tokens: int = 12, stop: tuple[str, ...] = ()) -> list[Request]:
+    red, green, blue = (
+        _image(200, 120, (200, 10, 10)),
+        _image(60, 90, (10, 200, 10)),
+        _image(90, 90, (0, 0, 250)),
+    )
+    params = GenerationParams(max_tokens=max_tokens, temperature=0.0, stop=stop)
+    user = lambda *parts: Message("user", tuple(parts))  # noqa: E731
+    return [
+        Request("one-image", (user(ImagePart(red), TextPart("What is it?")),), params),
+        Request(
+            "no-image",
+            (user(TextPart("No image here at all, a much longer question than the others")),),
+            params,
+        ),
+        Request("two-images", (user(ImagePart(green), ImagePart(blue), TextPart("Two?")),), params),
+        Request(
+            "multi-turn",
+            (
+                user(ImagePart(blue), TextPart("Colour?")),
+                Message("assistant", (TextPart("blue"),)),
+                user(TextPart("Sure?")),
+            ),
+            params,
+        ),  # fmt: skip
+    ]
+
+
+def _backend(folder: Path, **options: object) -> HFBackend:
+    config = HFConfig(name="hf", model=str(folder), device="cpu", dtype="float32", **options)  # type: ignore[arg-type]
+    return HFBackend.from_config(config)
+
+
+def _answer(backend: HFBackend, requests: list[Request]) -> list:  # type: ignore[type-arg]
+    async def main() -> list:  # type: ignore[type-arg]
+        return await asyncio.gather(*(backend.generate(r) for r in requests))
+
+    return asyncio.run(main())
+
+
+def test_a_batch_answers_token_for_token_what_one_at_a_time_answers(checkpoint: Path) -> None:
+    requests = _requests()
+    batched = _backend(checkpoint, batch_size=8)
+    together = _answer(batched, requests)
+    assert batched.batcher.sizes == [4]  # concurrent requests really were one generate call
+    single = _backend(checkpoint, batch_size=1)
+    alone = _answer(single, requests)
+    assert single.batcher.sizes == [1, 1, 1, 1]
+    assert [c.text for c in together] == [c.text for c in alone]
+    assert [c.usage for c in together] == [c.usage for c in alone]
+    assert [c.finish_reason for c in together] == [c.finish_reason for c in alone]
+    assert {c.batch_size for c in together} == {4} and {c.batch_size for c in alone} == {1}
+
+
+def test_usage_counts_the_prompt_without_padding_and_the_images_placeholders(
+    checkpoint: Path,
+) -> None:
+    backend = _backend(checkpoint, batch_size=8)
+    answers = _answer(backend, _requests(max_tokens=12))
+    processor = backend.loaded.processor
+    for request, answer in zip(_requests(), answers, strict=True):
+        from evalkit.backends.hf import conversation
+
+        turns, data = conversation(request)
+        text = processor.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
+        images = [Image.open(io.BytesIO(b)).convert("RGB") for b in data] or None
+        alone = processor(text=[text], images=images, return_tensors="pt")
+        assert answer.usage.input_tokens == alone["input_ids"].shape[1]  # no padding counted
+        expected_images = int((alone["input_ids"] == backend.loaded.image_token_id).sum())
+        assert answer.usage.image_tokens == expected_images
+        assert (expected_images > 0) == bool(data)
+        assert 1 <= answer.usage.output_tokens <= 12
+        if answer.usage.output_tokens < 12:  # it ended: on its end token, which is counted
+            assert answer.finish_reason == "stop"
+        if answer.finish_reason == "length":
+            assert answer.usage.output_tokens == 12
+
+
+def test_stop_strings_and_max_tokens_set_the_finish_reason(checkpoint: Path) -> None:
+    backend = _backend(checkpoint, batch_size=8)
+    free = _answer(backend, _requests(max_tokens=12))
+    text = next(c.text for c in free if len(c.text) > 4)
+    stop = text[2:4]
+    stopped = _answer(backend, _requests(max_tokens=12, stop=(stop,)))
+    for before, after in zip(free, stopped, strict=True):
+        if stop in before.text:
+            assert after.text == before.text[: before.text.find(stop)]
+            assert after.finish_reason == "stop"
+    short = _answer(backend, _requests(max_tokens=2))
+    assert all(c.usage.output_tokens <= 2 for c in short)
+    assert any(c.finish_reason == "length" for c in short)
+
+
+def test_the_checkpoints_own_sampling_defaults_change_nothing(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    sampling = tmp_path / "sampling"
+    shutil.copytree(checkpoint, sampling)
+    path = sampling / "generation_config.json"
+    data = json.loads(path.read_text())
+    data.update(do_sample=True, temperature=0.9, top_k=5, top_p=0.5, repetition_penalty=1.3)
+    path.write_text(json.dumps(data))
+    plain = _answer(_backend(checkpoint), _requests())
+    theirs = _answer(_backend(sampling), _requests())
+    assert [c.text for c in plain] == [c.text for c in theirs]
+
+
+def test_a_changed_checkpoint_at_the_same_path_gets_a_new_cache_key(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "ckpt"
+    shutil.copytree(checkpoint, folder)
+    request = _requests()[0]
+    first = _backend(folder)
+    key = cache_key(first.identity, request, first.cache_options())
+    assert cache_key(first.identity, request, _backend(folder).cache_options()) == key
+    build_tiny_qwen2_vl(folder, seed=1)  # retrained: saved again in the same place
+    again = _backend(folder)
+    assert again.loaded.fingerprint != first.loaded.fingerprint
+    assert cache_key(again.identity, request, again.cache_options()) != key
+    assert fingerprint(folder) == again.loaded.fingerprint
+
+
+def test_make_eval_on_the_tiny_model_writes_the_usual_folder_and_caches(
+    checkpoint: Path, cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    args = ("task=vqav2", "backend=hf", f"backend.model={checkpoint}", "backend.batch_size=4",
+            "backend.device=cpu", "backend.dtype=float32", "dataset.limit=12",
+            f"cache.path={tmp_path / 'cache.sqlite'}")  # fmt: skip
+    proc = cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    run = tmp_path / proc.stdout.strip().splitlines()[-1].removeprefix("results: ")
+    rows = pq.read_table(run / "samples.parquet").to_pylist()
+    assert len(rows) == 12 and all(r["error"] is None for r in rows)
+    assert all(r["input_tokens"] > r["image_tokens"] > 0 and r["output_tokens"] >= 1 for r in rows)
+    assert {r["batch_size"] for r in rows} <= {1, 2, 3, 4} and max(
+        r["batch_size"] for r in rows
+    ) == 4
+    assert all(r["cost"] == 0.0 for r in rows)  # a local model costs nothing
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["backend"]["name"] == "hf"
+    again = cli(*args)
+    assert again.returncode == 0, again.stderr
+    second = tmp_path / again.stdout.strip().splitlines()[-1].removeprefix("results: ")
+    hits = pq.read_table(second / "samples.parquet").column("cache_hit").to_pylist()
+    assert hits == [True] * 12
+    assert [r["prediction"] for r in pq.read_table(second / "samples.parquet").to_pylist()] == [
+        r["prediction"] for r in rows
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["backend.model=/nowhere/at/all"], "backend.model=/nowhere/at/all: no such folder"),
+        (["backend.device=cuda:3"], "backend.device=cuda:3: this machine has 0 CUDA device(s)"),
+        (["backend.dtype=int4"], "backend.dtype=int4: write auto, bfloat16, float16 or float32"),
+    ],
+)
+def test_a_model_that_cannot_load_is_one_line(
+    checkpoint: Path, cli: Callable[..., subprocess.CompletedProcess[str]],
+    extra: list[str], message: str,
+) -> None:  # fmt: skip
+    env = {"CUDA_VISIBLE_DEVICES": ""}
+    proc = cli("task=vqav2", "backend=hf", f"backend.model={checkpoint}", "dataset.limit=2", *extra,
+               env={**os.environ, **env})  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"evalkit: error: {message}"), (
+        proc.stderr
+    )
+
+
+def test_a_checkpoint_without_a_chat_template_is_one_line(
+    checkpoint: Path, cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    bare = tmp_path / "no-template"
+    shutil.copytree(checkpoint, bare)
+    (bare / "chat_template.jinja").unlink()
+    config = json.loads((bare / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (bare / "tokenizer_config.json").write_text(json.dumps(config))
+    proc = cli("task=vqav2", "backend=hf", f"backend.model={bare}", "dataset.limit=2")
+    assert proc.returncode == 2
+    assert "has no chat template" in proc.stderr.strip().splitlines()[-1], proc.stderr
