@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import score_speed, throughput
+from bench import local, score_speed, throughput
 
 BENCHES = {
     "scoring": score_speed.run,
     "throughput": throughput.run,
     "cache": throughput.run_cached,
     "start-up": throughput.run_startup,
+    "local": local.run,
 }
 
 

@@ -36,8 +36,13 @@ from evalkit.structured import NotPlain, build, defaults, plain
 from evalkit.tasks import task_names
 
 _NEEDS = {
-    "openai": ["backend.base_url=http://127.0.0.1:9/v1", "backend.model=m"],
-    "local": ["dataset.path=data/x.parquet"],
+    ("backend", "openai"): ["backend.base_url=http://127.0.0.1:9/v1", "backend.model=m"],
+    ("dataset", "local"): ["dataset.path=data/x.parquet"],
+    ("backend", "hf"): [
+        "backend.model=/ckpt/qwen2-vl-2b",
+        "backend.batch_size=4",
+        "backend.device=cpu",
+    ],  # fmt: skip
 }
 
 
@@ -96,10 +101,10 @@ def _either_way(overrides: Sequence[str], monkeypatch: pytest.MonkeyPatch) -> Co
 def _option_sets() -> Iterator[list[str]]:
     for task in task_names():
         for backend in group_options("backend"):
-            yield [f"task={task}", f"backend={backend}", *_NEEDS.get(backend, [])]
+            yield [f"task={task}", f"backend={backend}", *_NEEDS.get(("backend", backend), [])]
     for group in ("dataset", "cache", "limits", "report"):
         for option in group_options(group):
-            yield [f"{group}={option}", *_NEEDS.get(option, [])]
+            yield [f"{group}={option}", *_NEEDS.get((group, option), [])]
 
 
 @pytest.mark.parametrize("overrides", list(_option_sets()), ids=" ".join)
@@ -158,7 +163,7 @@ _FIELDS = [
 
 @pytest.mark.parametrize(("key", "kind"), _FIELDS, ids=[k for k, _ in _FIELDS])
 def test_a_value_of_each_field_composes_as_hydra_does_or_is_left_to_it(key: str, kind: Any) -> None:
-    base = ["backend=openai", *_NEEDS["openai"]]
+    base = ["backend=openai", *_NEEDS[("backend", "openai")]]
     for text in _values(kind):
         overrides = [o for o in base if not o.startswith(f"{key}=")] + [f"{key}={text}"]
         _same(overrides)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["CHAT_TEMPLATE", "SPECIAL_TOKENS", "build_tiny_qwen2_vl"]
+__all__ = ["CHAT_TEMPLATE", "QWEN2_VL_2B", "SPECIAL_TOKENS", "build_tiny_qwen2_vl"]
 
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>",
                   "<|vision_end|>", "<|image_pad|>", "<|video_pad|>", "<|object_ref_start|>",
@@ -34,9 +34,16 @@ _CORPUS = [
 ]
 
 
+QWEN2_VL_2B = {"hidden": 1536, "layers": 28, "heads": 12, "kv_heads": 2, "intermediate": 8960,
+               "vision_depth": 32, "vision_embed": 1280, "vision_heads": 16}  # fmt: skip
+"""Qwen2-VL-2B's sizes (its published config), for a same-sized random model on a GPU."""
+
+
 def build_tiny_qwen2_vl(folder: Path, *, seed: int = 0, hidden: int = 32, layers: int = 2,
+                        heads: int = 4, kv_heads: int = 2, intermediate: int | None = None,
+                        vision_depth: int = 2, vision_embed: int = 32, vision_heads: int = 4,
                         stop_bias: float = 0.0) -> Path:  # fmt: skip
-    """Write the tiny checkpoint into ``folder`` and return it.
+    """Write the random checkpoint into ``folder`` and return it (tiny unless sized up).
 
     ``stop_bias`` > 0 makes the end token likelier (a random model rarely ends by itself) by
     moving its output row towards the row of the model's favourite tokens.
@@ -62,17 +69,18 @@ def build_tiny_qwen2_vl(folder: Path, *, seed: int = 0, hidden: int = 32, layers
         chat_template=CHAT_TEMPLATE,
     )  # fmt: skip
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
-    head_dim = hidden // 4
+    head_dim = hidden // heads
     sections = [head_dim // 4, head_dim // 8, head_dim // 2 - head_dim // 4 - head_dim // 8]
     config = Qwen2VLConfig(
         text_config={"vocab_size": len(tokenizer), "hidden_size": hidden,
-                     "intermediate_size": 2 * hidden, "num_hidden_layers": layers,
-                     "num_attention_heads": 4, "num_key_value_heads": 2,
+                     "intermediate_size": intermediate or 2 * hidden, "num_hidden_layers": layers,
+                     "num_attention_heads": heads, "num_key_value_heads": kv_heads,
                      "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
                                          "mrope_section": sections},
                      "max_position_embeddings": 8192, "bos_token_id": None,
                      "eos_token_id": ids["<|im_end|>"], "pad_token_id": ids["<|endoftext|>"]},
-        vision_config={"depth": 2, "embed_dim": 32, "hidden_size": hidden, "num_heads": 4,
+        vision_config={"depth": vision_depth, "embed_dim": vision_embed, "hidden_size": hidden,
+                       "num_heads": vision_heads,
                        "mlp_ratio": 2, "patch_size": 14, "spatial_merge_size": 2,
                        "temporal_patch_size": 2, "in_chans": 3},
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],

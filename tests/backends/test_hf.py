@@ -230,3 +230,36 @@ def test_a_checkpoint_without_a_chat_template_is_one_line(
     proc = cli("task=vqav2", "backend=hf", f"backend.model={bare}", "dataset.limit=2")
     assert proc.returncode == 2
     assert "has no chat template" in proc.stderr.strip().splitlines()[-1], proc.stderr
+
+
+def test_out_of_memory_splits_the_batch_and_fails_only_what_does_not_fit(
+    checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from evalkit.errors import BackendError
+
+    backend = _backend(checkpoint, batch_size=8)
+    real, seen = backend._generate, []
+
+    def tight(requests: list[Request]) -> list:  # type: ignore[type-arg]
+        seen.append(len(requests))
+        if len(requests) > 1 or requests[0].sample_id == "two-images":
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(requests)
+
+    monkeypatch.setattr(backend, "_generate", tight)
+
+    async def main() -> list:  # type: ignore[type-arg]
+        return await asyncio.gather(*(backend.generate(r) for r in _requests()),
+                                    return_exceptions=True)  # fmt: skip
+
+    answers = asyncio.run(main())
+    assert seen == [4, 2, 1, 1, 2, 1, 1]  # halves, then quarters
+    assert isinstance(answers[2], BackendError) and "out of memory" in str(answers[2])
+    assert all(not isinstance(a, BaseException) for i, a in enumerate(answers) if i != 2)
+    assert [a.text for i, a in enumerate(answers) if i != 2] == [
+        c.text
+        for i, c in enumerate(_answer(_backend(checkpoint, batch_size=1), _requests()))
+        if i != 2
+    ]
