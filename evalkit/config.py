@@ -283,14 +283,21 @@ class ApiConfig(BackendConfig):
     """Qwen2/2.5-VL: upper bound of the server-side resize, sent with every image."""
     extra_body: dict[str, Any] = field(default_factory=dict)
     """Provider-specific request fields, e.g. DashScope's ``vl_high_resolution_images: true``."""
+    serve: str | None = None
+    """A command that starts the server, with ``{port}`` where a free loopback port goes
+    (``vllm serve MODEL --port {port}``): evalkit starts it, waits for ``/v1/models``, evaluates
+    it at ``http://127.0.0.1:{port}/v1`` and stops it (:mod:`evalkit.backends.serve`)."""
+    serve_timeout_s: float = ranged(600.0, 0.0, above=True)
+    """How long a started server may take to answer ``/v1/models`` (loading weights)."""
 
 
 @dataclass
 class OpenAIConfig(ApiConfig):
     """``backend=openai``: any OpenAI-compatible chat-completions server."""
 
-    base_url: str = MISSING
-    """Server URL, e.g. ``http://127.0.0.1:8000/v1`` (no default: there is no one server)."""
+    base_url: str | None = None
+    """Server URL, e.g. ``http://127.0.0.1:8000/v1``; required unless ``serve`` starts one
+    (there is no one default server)."""
 
 
 @dataclass

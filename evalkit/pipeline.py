@@ -147,8 +147,8 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     aggregator = Aggregator(metrics, group_by=task.group_by, resamples=cfg.report.bootstrap,
                             confidence=cfg.report.confidence, seed=cfg.report.seed)  # fmt: skip
 
-    async with open_session(cfg) as session:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    async with open_session(cfg, log_dir=run_dir) as session:
         started = datetime.now(UTC)
         run_id = f"{task.name}-{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         columns = [m.column for m in metrics]

@@ -81,9 +81,14 @@ class ApiBackend(Backend):
     def __init__(self, config: ApiConfig) -> None:
         base_url = config.base_url or self.default_base_url
         if not base_url:
-            raise ConfigError(f"backend '{config.name}' needs backend.base_url=URL")
+            raise ConfigError(
+                f"backend '{config.name}' needs backend.base_url=URL "
+                "(or backend.serve='COMMAND --port {port}' to start the server)"
+            )
         self.config = config
-        self.identity = BackendIdentity(config.name, config.model, base_url, config.revision)
+        # a started server's port changes every run: its command is what identifies it
+        where = f"serve:{config.serve}" if config.serve else base_url
+        self.identity = BackendIdentity(config.name, config.model, where, config.revision)
         self._key = os.environ.get(config.api_key_env or "", "") if config.api_key_env else ""
         if not self._key and config.api_key_env and not _is_local(base_url):
             raise ConfigError(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from evalkit.backends import Backend, build_backend
 from evalkit.backends.budget import Budget
 from evalkit.backends.retry import Caller
+from evalkit.backends.serve import Served, start_server, stop_server
 from evalkit.cache import ResponseCache, cache_path
 from evalkit.cache.cached import CachedCaller, CacheView
-from evalkit.config import CacheMode, Price, RunConfig
+from evalkit.config import BackendConfig, CacheMode, Price, RunConfig
 from evalkit.cost import high_resolution, parse_prices, price_for, usage_cost
 from evalkit.errors import ConfigError
 from evalkit.records import Completion
@@ -75,12 +78,39 @@ def _budget(cfg: RunConfig, backend: Backend, price: Price | None) -> Budget | N
 
 
 @asynccontextmanager
-async def open_session(cfg: RunConfig, *, send: bool = True) -> AsyncIterator[RunSession]:
+async def open_session(
+    cfg: RunConfig, *, send: bool = True, log_dir: Path | None = None
+) -> AsyncIterator[RunSession]:
     """Open the backend, its price, the cache and the caller; close all of them on exit.
 
-    ``send=False`` (an estimate) opens the cache only if its file exists and builds no caller.
+    ``send=False`` (an estimate) opens the cache only if its file exists, builds no caller and
+    starts no server. With ``backend.serve`` the server is started first (its log in
+    ``log_dir/server.log``) and stopped last, on errors and interrupts too.
     """
-    backend = build_backend(cfg.backend)
+    served: Served | None = None
+    backend_config = cfg.backend
+    command = getattr(backend_config, "serve", None)
+    try:
+        if command:
+            url = "http://127.0.0.1:0/v1"  # an estimate sends nothing: no server needed
+            if send:
+                log = (log_dir or Path(tempfile.gettempdir())) / "server.log"
+                timeout = float(getattr(backend_config, "serve_timeout_s", 600.0))
+                served = await start_server(command, log, timeout_s=timeout)
+                url = served.base_url
+            backend_config = replace(backend_config, base_url=url)  # type: ignore[call-arg]
+        async with _session(cfg, backend_config, send=send) as session:
+            yield session
+    finally:
+        if served is not None:
+            stop_server(served)
+
+
+@asynccontextmanager
+async def _session(
+    cfg: RunConfig, backend_config: BackendConfig, *, send: bool
+) -> AsyncIterator[RunSession]:
+    backend = build_backend(backend_config)
     cache: ResponseCache | None = None
     try:
         price = backend_price(cfg, backend)

@@ -45,14 +45,14 @@ class Received:
 class FakeVLMServer:
     """The server: ``start()`` it, script ``faults``, read ``received``, ``stop()`` it."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.answer = "1"
         self.vary = False  # answer depends on the request (so runs can be told apart)
         self.latency_s = 0.0
         self.faults: deque[Fault] = deque()
         self.received: list[Received] = []
         self.record = True  # keep every request (off for benchmarks)
-        self.port = 0
+        self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -97,14 +97,19 @@ class FakeVLMServer:
         app = web.Application(client_max_size=64 * 2**20)
         app.router.add_post(OPENAI_PATH, self._handle)
         app.router.add_post(DASHSCOPE_PATH, self._handle)
+        app.router.add_get("/v1/models", self._models)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._ready.set()
         await self._stop.wait()
         await runner.cleanup()
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        """``GET /v1/models``: what a started server answers once it is ready."""
+        return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
@@ -186,16 +191,21 @@ class FakeVLMServer:
 
 
 def main() -> None:
-    """``python -m evalkit.testing.fake_server [LATENCY_S] [--vary]``: serve until killed.
+    """``python -m evalkit.testing.fake_server [LATENCY_S] [--vary] [--port N]``: serve until killed.
 
-    Prints the port first (the benchmarks read it).
+    Prints the port first (the benchmarks read it). ``--port`` listens on that port (as a
+    server started by ``backend.serve`` must).
     """
     import sys
     import time
 
-    server = FakeVLMServer().start()
-    server.latency_s = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
-    server.vary = "--vary" in sys.argv
+    args = sys.argv[1:]
+    port = int(args[args.index("--port") + 1]) if "--port" in args else 0
+    numbers = [a for i, a in enumerate(args) if not a.startswith("--")
+               and (i == 0 or args[i - 1] != "--port")]  # fmt: skip
+    server = FakeVLMServer(port).start()
+    server.latency_s = float(numbers[0]) if numbers else 0.0
+    server.vary = "--vary" in args
     server.record = False
     print(server.port, flush=True)
     while True:
