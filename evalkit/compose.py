@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any
 
 from evalkit.compose_plain import GROUPS, OPTIONAL_GROUPS, Composed, compose_plain
-from evalkit.config import RunConfig, check_ranges
+from evalkit.config import ApiConfig, RunConfig, check_ranges
 from evalkit.errors import BadOverride, ConfigError, UnknownBackend, UnknownTask, did_you_mean
 from evalkit.resources import configs_dir
 from evalkit.structured import NotPlain
@@ -250,9 +250,14 @@ def to_run_config(node: Any) -> RunConfig:
 
 
 def _checked(cfg: RunConfig) -> RunConfig:
-    """What the schema cannot say: numeric ranges and the task's own rules."""
+    """What the schema cannot say: numeric ranges, the task's own rules, a server to ask."""
     check_ranges(cfg)
     check_task(cfg.task)
+    backend = cfg.backend
+    if isinstance(backend, ApiConfig) and not (backend.base_url or backend.serve):
+        from evalkit.backends.api import NO_URL
+
+        raise ConfigError(NO_URL)
     return cfg
 
 

@@ -56,6 +56,13 @@ def _is_local(url: str) -> bool:
         return False
 
 
+NO_URL = (
+    "backend.base_url is required: add backend.base_url=VALUE to the command "
+    "(or backend.serve='COMMAND --port {port}', which starts the server)"
+)
+"""The one line for an API backend with no server to talk to."""
+
+
 class ApiBackend(Backend):
     """Base of the HTTP backends: resolves the key from ``api_key_env`` and owns the client.
 
@@ -81,10 +88,7 @@ class ApiBackend(Backend):
     def __init__(self, config: ApiConfig) -> None:
         base_url = config.base_url or self.default_base_url
         if not base_url:
-            raise ConfigError(
-                f"backend '{config.name}' needs backend.base_url=URL "
-                "(or backend.serve='COMMAND --port {port}' to start the server)"
-            )
+            raise ConfigError(NO_URL)
         self.config = config
         # a started server's port changes every run: its command is what identifies it
         where = f"serve:{config.serve}" if config.serve else base_url

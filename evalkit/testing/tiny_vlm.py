@@ -12,7 +12,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["CHAT_TEMPLATE", "QWEN2_VL_2B", "SPECIAL_TOKENS", "build_tiny_qwen2_vl"]
+__all__ = [
+    "CHAT_TEMPLATE",
+    "QWEN2_VL_2B",
+    "SPECIAL_TOKENS",
+    "build_tiny_qwen2_5_vl",
+    "build_tiny_qwen2_vl",
+]
 
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>",
                   "<|vision_end|>", "<|image_pad|>", "<|video_pad|>", "<|object_ref_start|>",
@@ -103,4 +109,36 @@ def build_tiny_qwen2_vl(folder: Path, *, seed: int = 0, hidden: int = 32, layers
     data["processor_class"] = "Qwen2VLProcessor"
     preprocessor.write_text(json.dumps(data, indent=2))
     (folder / "chat_template.jinja").write_text(CHAT_TEMPLATE)
+    return folder
+
+
+def build_tiny_qwen2_5_vl(folder: Path, *, seed: int = 0) -> Path:
+    """The same tiny checkpoint as a Qwen2.5-VL (its windowed vision tower, its processor)."""
+    import torch
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    build_tiny_qwen2_vl(folder, seed=seed)  # tokenizer, template, image processor
+    saved = json.loads((folder / "config.json").read_text())
+    text = {k: saved["text_config"][k] for k in (
+        "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+        "num_attention_heads", "num_key_value_heads", "rope_parameters",
+        "max_position_embeddings", "eos_token_id", "pad_token_id")}  # fmt: skip
+    tokens = {k: saved[k] for k in ("image_token_id", "video_token_id",
+                                    "vision_start_token_id", "vision_end_token_id")}  # fmt: skip
+    config = Qwen2_5_VLConfig(
+        text_config={**text, "bos_token_id": None},
+        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 4,
+                       "out_hidden_size": text["hidden_size"], "patch_size": 14,
+                       "spatial_merge_size": 2, "temporal_patch_size": 2, "in_chans": 3,
+                       "window_size": 56, "fullatt_block_indexes": [1]},
+        **tokens,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    for stale in folder.glob("model*.safetensors*"):
+        stale.unlink()
+    Qwen2_5_VLForConditionalGeneration(config).eval().save_pretrained(folder)
+    preprocessor = folder / "preprocessor_config.json"
+    data = json.loads(preprocessor.read_text())
+    data["processor_class"] = "Qwen2_5_VLProcessor"
+    preprocessor.write_text(json.dumps(data, indent=2))
     return folder

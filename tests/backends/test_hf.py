@@ -30,7 +30,7 @@ from evalkit.records import (  # noqa: E402
     Request,
     TextPart,
 )
-from evalkit.testing.tiny_vlm import build_tiny_qwen2_vl  # noqa: E402
+from evalkit.testing.tiny_vlm import build_tiny_qwen2_5_vl, build_tiny_qwen2_vl  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -263,3 +263,13 @@ def test_out_of_memory_splits_the_batch_and_fails_only_what_does_not_fit(
         for i, c in enumerate(_answer(_backend(checkpoint, batch_size=1), _requests()))
         if i != 2
     ]
+
+
+def test_qwen2_5_vl_batches_as_it_answers_alone(tmp_path: Path) -> None:
+    folder = build_tiny_qwen2_5_vl(tmp_path / "qwen2.5-vl")
+    batched, single = _backend(folder, batch_size=8), _backend(folder, batch_size=1)
+    assert type(batched.loaded.model).__name__ == "Qwen2_5_VLForConditionalGeneration"
+    together, alone = _answer(batched, _requests()), _answer(single, _requests())
+    assert batched.batcher.sizes == [4]
+    assert [(c.text, c.usage) for c in together] == [(c.text, c.usage) for c in alone]
+    assert all(c.usage.image_tokens for c in together if c is not together[1])

@@ -85,9 +85,10 @@ def test_missing_key_fails_before_any_request(cli, server: FakeVLMServer) -> Non
 def test_openai_needs_a_model_and_url(cli, given: str, missing: str) -> None:
     proc = cli("task=docvqa", "backend=openai", given)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(
         f"evalkit: error: {missing} is required: add {missing}=VALUE to the command"
-    ]
+    )
 
 
 @pytest.mark.parametrize("backend", ["dashscope", "openai"])
