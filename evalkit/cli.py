@@ -283,6 +283,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Interrupted as exc:
         print(f"evalkit: interrupted: {exc}", file=sys.stderr, flush=True)
         sys.exit(130)
+    except KeyboardInterrupt:  # outside the run's own handler (composing, starting a server)
+        print("evalkit: interrupted; run the same command again to go on (answers already "
+              "received are in the cache)", file=sys.stderr, flush=True)  # fmt: skip
+        sys.exit(130)
     except EvalkitError as exc:
         _fail(str(exc))
 
