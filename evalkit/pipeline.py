@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+from evalkit.backends.retry import in_flight_for
 from evalkit.config import RunConfig, TaskSpec, check_ranges
 from evalkit.dataset import Item, SourceInfo, describe_source, expected_samples, iter_items
 from evalkit.errors import DataError, EvalkitError, Interrupted
@@ -169,7 +170,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         interrupt = Interrupt(on_grace_over=lambda: asking.cancel())
         asking = asyncio.ensure_future(schedule(
             items, partial(ask, plan=plan, session=session), recorder.record,
-            workers=cfg.limits.concurrency,
+            workers=in_flight_for(session.backend, cfg.limits.concurrency),
             stop=lambda: recorder.aborted is not None or interrupt.signal is not None,
             halts=lambda answer: answer.stop is not None,
         ))  # fmt: skip

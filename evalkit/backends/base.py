@@ -151,6 +151,9 @@ class Backend(Protocol):
     """Remote and priced: its answers cost money (price lookup, budget)."""
     max_concurrency: int | None = None
     """A cap on requests in flight (``None``: ``limits.concurrency`` alone decides)."""
+    min_concurrency: int | None = None
+    """A floor on requests in flight: a batching backend needs enough waiting to fill its
+    batches whatever ``limits.concurrency`` says (``None``: no floor)."""
     adaptive: bool = True
     """Whether rate limits (429) halve the requests in flight, as an HTTP API wants."""
 

@@ -66,6 +66,7 @@ class HFBackend(Backend):
         self.loaded = loaded
         self.identity = BackendIdentity(name="hf", model=config.model, revision=config.revision)
         self.max_concurrency = None
+        self.min_concurrency = 2 * config.batch_size  # one batch running, the next one waiting
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalkit-hf")
         self.batcher: MicroBatcher[Request, Completion] = MicroBatcher(
             self._run_batch, batch_size=config.batch_size,

@@ -24,7 +24,7 @@ from evalkit.cost import estimate_request
 from evalkit.errors import BackendError, Timeout, Unreachable
 from evalkit.records import Completion, Request
 
-__all__ = ["AdaptiveConcurrency", "Caller", "default_classify"]
+__all__ = ["AdaptiveConcurrency", "Caller", "default_classify", "in_flight_for"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,13 @@ class AdaptiveConcurrency:
                 self._cond.notify_all()
 
 
+def in_flight_for(backend: Backend, configured: int) -> int:
+    """Requests in flight: ``limits.concurrency``, raised to the backend's floor, then capped."""
+    floor, cap = backend.min_concurrency, backend.max_concurrency
+    wanted = max(configured, floor or 0)
+    return wanted if cap is None else min(cap, wanted)
+
+
 class Caller:
     """Sends requests through a backend under one run's :class:`LimitsConfig`."""
 
@@ -84,8 +91,7 @@ class Caller:
     ) -> None:
         self.backend = backend
         self.limits = limits
-        cap = backend.max_concurrency
-        in_flight = limits.concurrency if cap is None else min(cap, limits.concurrency)
+        in_flight = in_flight_for(backend, limits.concurrency)
         self.concurrency = AdaptiveConcurrency(
             in_flight, adaptive=limits.adaptive and backend.adaptive
         )

@@ -174,6 +174,7 @@ def test_make_eval_on_the_tiny_model_writes_the_usual_folder_and_caches(
 
     args = ("task=vqav2", "backend=hf", f"backend.model={checkpoint}", "backend.batch_size=4",
             "backend.device=cpu", "backend.dtype=float32", "dataset.limit=12",
+            "limits.concurrency=1",  # the backend keeps 2 x batch_size in flight all the same
             f"cache.path={tmp_path / 'cache.sqlite'}")  # fmt: skip
     proc = cli(*args)
     assert proc.returncode == 0, proc.stderr
