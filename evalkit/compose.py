@@ -20,12 +20,18 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from evalkit.compose_plain import GROUPS, OPTIONAL_GROUPS, Composed, compose_plain
+from evalkit.compose_plain import (
+    GROUPS,
+    OPTIONAL_GROUPS,
+    Composed,
+    compose_plain,
+    group_options,
+)
 from evalkit.config import ApiConfig, RunConfig, check_ranges
 from evalkit.errors import BadOverride, ConfigError, UnknownBackend, UnknownTask, did_you_mean
 from evalkit.resources import configs_dir
 from evalkit.structured import NotPlain
-from evalkit.tasks import check_task, load_task, register_tasks, task_names
+from evalkit.tasks import check_task, load_task, register_tasks
 
 __all__ = [
     "COMPOSER_ENV",
@@ -47,13 +53,6 @@ log = logging.getLogger(__name__)
 COMPOSER_ENV = "EVALKIT_COMPOSE"
 """``hydra``: compose every run with Hydra, plain overrides too (to compare, or to debug)."""
 _GROUP_ERRORS: dict[str, type[ConfigError]] = {"task": UnknownTask, "backend": UnknownBackend}
-
-
-def group_options(group: str) -> list[str]:
-    """The option names of a config group (task names come from ``tasks/``)."""
-    if group == "task":
-        return task_names()
-    return sorted(p.stem for p in (configs_dir() / group).glob("*.yaml"))
 
 
 @cache

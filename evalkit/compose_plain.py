@@ -32,7 +32,7 @@ from evalkit.resources import configs_dir
 from evalkit.structured import MISSING, NotPlain, build, complete, defaults
 from evalkit.tasks import task_names, task_node
 
-__all__ = ["GROUPS", "OPTIONAL_GROUPS", "Composed", "compose_plain", "load_yaml"]
+__all__ = ["GROUPS", "OPTIONAL_GROUPS", "Composed", "compose_plain", "group_options", "load_yaml"]
 
 GROUPS = ("task", "backend", "dataset", "cache", "limits", "report", "experiment", "debug")
 """The config groups a user picks an option of (``task=docvqa``, ``backend=openai``, ...)."""
@@ -142,14 +142,17 @@ def _split(overrides: Sequence[str]) -> tuple[dict[str, str | None], list[tuple[
         elif key in OPTIONAL_GROUPS or not isinstance(value, str):
             raise NotPlain(f"{key}={text} needs Hydra")
         else:
-            options = task_names() if key == "task" else _options(key)
+            options = group_options(key)
             if value not in options:
                 raise NotPlain(f"{key} has no option '{value}'")
             choices[key] = value
     return choices, values
 
 
-def _options(group: str) -> list[str]:
+def group_options(group: str) -> list[str]:
+    """The option names of a config group (task names come from ``tasks/``)."""
+    if group == "task":
+        return task_names()
     return sorted(p.stem for p in (configs_dir() / group).glob("*.yaml"))
 
 

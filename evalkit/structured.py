@@ -19,6 +19,7 @@ import typing
 from collections.abc import Hashable
 from enum import Enum
 from functools import cache
+from pathlib import PurePath
 from typing import Any, TypeVar, Union, cast
 
 __all__ = ["MISSING", "NotPlain", "build", "complete", "defaults", "plain"]
@@ -39,15 +40,20 @@ def _hints(schema: Hashable) -> dict[str, Any]:
 
 
 def plain(value: Any) -> Any:
-    """``value`` as plain data: dataclasses as dicts, enums as their values, containers copied."""
+    """``value`` as plain (JSON) data, containers copied.
+
+    Dataclasses become dicts with text keys, enums their values, tuples lists, paths text.
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
+    if isinstance(value, PurePath):
+        return str(value)
     return value
 
 

@@ -10,16 +10,15 @@ metrics with their parameters in ``scoring.metrics``, ``scoring.parser``, ``grou
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import platform
 from dataclasses import dataclass, field
-from enum import Enum
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ConfigError
+from evalkit.structured import plain
 
 __all__ = [
     "FORMAT_VERSION",
@@ -145,19 +144,8 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums, tuples and paths → plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
+to_jsonable = plain
+"""Dataclasses, enums, tuples and paths → plain JSON values (:func:`evalkit.structured.plain`)."""
 
 
 def write_manifest(run_dir: Path, manifest: RunManifest | dict[str, Any]) -> Path:

@@ -15,7 +15,7 @@ from evalkit.backends.retry import Caller
 from evalkit.backends.serve import Served, start_server, stop_server
 from evalkit.cache import ResponseCache, cache_path
 from evalkit.cache.cached import CachedCaller, CacheView
-from evalkit.config import BackendConfig, CacheMode, Price, RunConfig
+from evalkit.config import ApiConfig, BackendConfig, CacheMode, Price, RunConfig
 from evalkit.cost import high_resolution, parse_prices, price_for, usage_cost
 from evalkit.errors import ConfigError
 from evalkit.records import Completion
@@ -89,16 +89,15 @@ async def open_session(
     """
     served: Served | None = None
     backend_config = cfg.backend
-    command = getattr(backend_config, "serve", None)
     try:
-        if command:
+        if isinstance(backend_config, ApiConfig) and backend_config.serve:
             url = "http://127.0.0.1:0/v1"  # an estimate sends nothing: no server needed
             if send:
                 log = (log_dir or Path(tempfile.gettempdir())) / "server.log"
-                timeout = float(getattr(backend_config, "serve_timeout_s", 600.0))
-                served = await start_server(command, log, timeout_s=timeout)
+                served = await start_server(backend_config.serve, log,
+                                            timeout_s=backend_config.serve_timeout_s)  # fmt: skip
                 url = served.base_url
-            backend_config = replace(backend_config, base_url=url)  # type: ignore[call-arg]
+            backend_config = replace(backend_config, base_url=url)
         async with _session(cfg, backend_config, send=send) as session:
             yield session
     finally:
