@@ -39,7 +39,14 @@ import numpy as np
 from evalkit.errors import MissingDependency, ScoreError
 from evalkit.score.bootstrap import bootstrap_indices, percentile_interval
 
-__all__ = ["CAPTION_METRICS", "CaptionScores", "caption_scores", "caption_scores_per_image"]
+__all__ = [
+    "CAPTION_METRICS",
+    "CaptionScores",
+    "PairedDraws",
+    "caption_scores",
+    "caption_scores_per_image",
+    "paired_caption_draws",
+]
 
 CAPTION_METRICS = ("Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR", "ROUGE_L", "CIDEr")
 """Metric names, on pycocoevalcap's scale (CIDEr is not multiplied by 100)."""
@@ -208,6 +215,93 @@ def _bleu_from_sums(sums: np.ndarray) -> np.ndarray:
     return bleus * brevity[:, None]
 
 
+# --------------------------------------------------------------------------- one side
+@dataclass
+class _Side:
+    """One set of predictions scored: corpus and per-image values, and what pools them."""
+
+    scores: CaptionScores
+    bleu: np.ndarray
+    """Per image: testlen, reflen, guess[4], correct[4] (rows sum to the corpus statistics)."""
+    meteor: np.ndarray
+    """Per image: METEOR's statistics line as numbers (rows sum, too)."""
+    rouge: np.ndarray
+    cider: np.ndarray
+
+    def pooled(self, weights: np.ndarray, meteor: _Meteor, other: _Side | None = None,
+               other_weights: np.ndarray | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+        """Each metric for each row of ``weights`` (how often each image is drawn).
+
+        With ``other``, image i counts ``weights[r, i]`` times from this side and
+        ``other_weights[r, i]`` times from the other (a permutation swaps sides per image).
+        """
+
+        def mix(mine: np.ndarray, theirs: np.ndarray | None) -> np.ndarray:
+            out: np.ndarray = weights @ mine
+            if other_weights is not None and theirs is not None:
+                out = out + other_weights @ theirs
+            return out
+
+        drawn = weights.sum(axis=1) + (0 if other_weights is None else other_weights.sum(axis=1))
+        bleus = _bleu_from_sums(mix(self.bleu, other.bleu if other else None))
+        out = {f"Bleu_{n + 1}": bleus[:, n] for n in range(4)}
+        out["METEOR"] = np.array(
+            meteor.evaluate_sums(mix(self.meteor, other.meteor if other else None))
+        )
+        out["ROUGE_L"] = mix(self.rouge, other.rouge if other else None) / drawn
+        out["CIDEr"] = mix(self.cider, other.cider if other else None) / drawn
+        return out
+
+
+def _check(predictions: Mapping[str, str], references: Mapping[str, Sequence[str]]) -> None:
+    if set(predictions) != set(references):
+        raise ScoreError("caption_scores: predictions and references must have the same ids")
+    if not predictions:
+        raise ScoreError("caption_scores: nothing to score")
+    if any(len(refs) == 0 for refs in references.values()):
+        raise ScoreError("caption_scores: every image needs at least one reference")
+    require_java()
+
+
+def _score_side(
+    gts: Mapping[str, list[str]],
+    res: Mapping[str, list[str]],
+    ids: Sequence[str],
+    meteor: _Meteor,
+    pool: ThreadPoolExecutor,
+) -> _Side:
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    meteor_job: Future[list[str]] = pool.submit(meteor.stats, gts, res, ids)
+    corpus: dict[str, float] = {}
+    per_image: dict[str, dict[str, float]] = {}
+    bleu, bleu_each, bleu_stats = _bleu(gts, res, ids)
+    for n in range(4):
+        corpus[f"Bleu_{n + 1}"] = float(bleu[n])
+        per_image[f"Bleu_{n + 1}"] = _by_id(ids, bleu_each[n])
+    with contextlib.redirect_stdout(io.StringIO()):
+        for name, scorer in (("ROUGE_L", Rouge()), ("CIDEr", Cider())):
+            value, each = scorer.compute_score(gts, res)
+            corpus[name], per_image[name] = float(value), _by_id(ids, each)
+    meteor_stats = meteor_job.result()
+    corpus["METEOR"], meteor_each = meteor.evaluate(meteor_stats)
+    per_image["METEOR"] = _by_id(ids, meteor_each)
+    scores = CaptionScores({m: corpus[m] for m in CAPTION_METRICS}, per_image)
+    return _Side(
+        scores,
+        bleu_stats,
+        np.array([[float(v) for v in s.split()] for s in meteor_stats]),
+        np.array([per_image["ROUGE_L"][i] for i in ids]),
+        np.array([per_image["CIDEr"][i] for i in ids]),
+    )
+
+
+def _counts(idx: np.ndarray, n: int) -> np.ndarray:
+    """How often each image is drawn, per resample (rows of ``idx``)."""
+    return np.stack([np.bincount(row, minlength=n) for row in idx]).astype(np.float64)
+
+
 # --------------------------------------------------------------------------- public API
 def caption_scores_per_image(
     *,
@@ -218,16 +312,7 @@ def caption_scores_per_image(
     seed: int = 0,
 ) -> CaptionScores:
     """Corpus scores, per-image scores and, when ``resamples > 0``, bootstrap intervals."""
-    from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.rouge.rouge import Rouge
-
-    if set(predictions) != set(references):
-        raise ScoreError("caption_scores: predictions and references must have the same ids")
-    if not predictions:
-        raise ScoreError("caption_scores: nothing to score")
-    if any(len(refs) == 0 for refs in references.values()):
-        raise ScoreError("caption_scores: every image needs at least one reference")
-    require_java()
+    _check(predictions, references)
     # Keep the callers' orders: the PTB tokenizer reads a line's end in the light of the next
     # line ("... a." then a capitalised word), so order changes tokens, exactly as it does in
     # coco-caption, which tokenises references and predictions in the order it is given.
@@ -237,57 +322,91 @@ def caption_scores_per_image(
         with ThreadPoolExecutor(max_workers=2) as pool:
             gts_job = pool.submit(_tokenize_groups, {i: list(references[i]) for i in ids})
             res_job = pool.submit(_tokenize_groups, {i: [p] for i, p in predictions.items()})
-            gts, res = gts_job.result(), res_job.result()
-            meteor_job: Future[list[str]] = pool.submit(meteor.stats, gts, res, ids)
-            corpus: dict[str, float] = {}
-            per_image: dict[str, dict[str, float]] = {}
-            bleu, bleu_each, bleu_stats = _bleu(gts, res, ids)
-            for n in range(4):
-                corpus[f"Bleu_{n + 1}"] = float(bleu[n])
-                per_image[f"Bleu_{n + 1}"] = _by_id(ids, bleu_each[n])
-            with contextlib.redirect_stdout(io.StringIO()):
-                for name, scorer in (("ROUGE_L", Rouge()), ("CIDEr", Cider())):
-                    value, each = scorer.compute_score(gts, res)
-                    corpus[name], per_image[name] = float(value), _by_id(ids, each)
-            meteor_stats = meteor_job.result()
-        corpus["METEOR"], meteor_each = meteor.evaluate(meteor_stats)
-        per_image["METEOR"] = _by_id(ids, meteor_each)
-        result = CaptionScores({m: corpus[m] for m in CAPTION_METRICS}, per_image)
+            side = _score_side(gts_job.result(), res_job.result(), ids, meteor, pool)
+        result = side.scores
         if resamples > 0:
-            result.intervals = _intervals(
-                result, ids, bleu_stats, meteor_stats, meteor, resamples, confidence, seed
-            )
+            draws: dict[str, list[np.ndarray]] = {m: [] for m in CAPTION_METRICS}
+            for idx in bootstrap_indices(len(ids), resamples=resamples, seed=seed):
+                for metric, values in side.pooled(_counts(idx, len(ids)), meteor).items():
+                    draws[metric].append(values)
+            result.intervals = {
+                m: percentile_interval(np.concatenate(v), confidence) for m, v in draws.items()
+            }
     finally:
         meteor.close()
     return result
 
 
-def _intervals(
-    scores: CaptionScores,
-    ids: Sequence[str],
-    bleu_stats: np.ndarray,
-    meteor_stats: Sequence[str],
-    meteor: _Meteor,
-    resamples: int,
-    confidence: float,
-    seed: int,
-) -> dict[str, tuple[float, float]]:
-    meteor_matrix = np.array([[float(v) for v in s.split()] for s in meteor_stats])
-    rouge = np.array([scores.per_image["ROUGE_L"][i] for i in ids])
-    cider = np.array([scores.per_image["CIDEr"][i] for i in ids])
-    draws: dict[str, list[np.ndarray]] = {m: [] for m in CAPTION_METRICS}
-    for idx in bootstrap_indices(len(ids), resamples=resamples, seed=seed):
-        # how often each image is drawn, per resample: pooled statistics are counts @ stats
-        counts = np.stack([np.bincount(row, minlength=len(ids)) for row in idx]).astype(np.float64)
-        bleus = _bleu_from_sums(counts @ bleu_stats)
-        for n in range(4):
-            draws[f"Bleu_{n + 1}"].append(bleus[:, n])
-        draws["METEOR"].append(np.array(meteor.evaluate_sums(counts @ meteor_matrix)))
-        draws["ROUGE_L"].append(rouge[idx].mean(axis=1))
-        draws["CIDEr"].append(cider[idx].mean(axis=1))
-    return {
-        m: percentile_interval(np.concatenate(values), confidence) for m, values in draws.items()
-    }
+@dataclass
+class PairedDraws:
+    """Two sets of captions of the same images, scored and resampled together."""
+
+    base: dict[str, float]
+    """Metric → corpus value of the base captions."""
+    cand: dict[str, float]
+    """Metric → corpus value of the candidate captions."""
+    bootstrap: dict[str, np.ndarray]
+    """Metric → ``cand - base`` on each paired resample of images."""
+    null: dict[str, np.ndarray]
+    """Metric → ``cand - base`` with the two captions of each image swapped at random."""
+    base_each: dict[str, dict[str, float]]
+    """Metric → image id → the base caption's per-image value."""
+    cand_each: dict[str, dict[str, float]]
+
+
+def paired_caption_draws(
+    *,
+    base: Mapping[str, str],
+    cand: Mapping[str, str],
+    references: Mapping[str, Sequence[str]],
+    resamples: int = 1000,
+    permutations: int = 1000,
+    seed: int = 0,
+) -> PairedDraws:
+    """Score two runs' captions of the same images and draw the paired statistics.
+
+    Both sides are scored on the same images with the same references (so CIDEr's document
+    frequencies are shared). A bootstrap resample draws images, and each corpus metric is
+    recomputed on *both* sides from that one draw; a permutation swaps the two captions of
+    each image with probability 1/2 and recomputes both corpus scores.
+    """
+    _check(base, references)
+    _check(cand, references)
+    ids = list(references)
+    n = len(ids)
+    meteor = _Meteor()
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            gts_job = pool.submit(_tokenize_groups, {i: list(references[i]) for i in ids})
+            a_job = pool.submit(_tokenize_groups, {i: [base[i]] for i in ids})
+            b_tokens = _tokenize_groups({i: [cand[i]] for i in ids})
+            gts = gts_job.result()
+            side_a = _score_side(gts, a_job.result(), ids, meteor, pool)
+            side_b = _score_side(gts, b_tokens, ids, meteor, pool)
+        boot: dict[str, list[np.ndarray]] = {m: [] for m in CAPTION_METRICS}
+        for idx in bootstrap_indices(n, resamples=resamples, seed=seed):
+            counts = _counts(idx, n)
+            a, b = side_a.pooled(counts, meteor), side_b.pooled(counts, meteor)
+            for metric in CAPTION_METRICS:
+                boot[metric].append(b[metric] - a[metric])
+        null: dict[str, list[np.ndarray]] = {m: [] for m in CAPTION_METRICS}
+        rng = np.random.default_rng(seed + 1)
+        for start in range(0, permutations, 256):
+            swap = rng.integers(0, 2, size=(min(256, permutations - start), n)).astype(float)
+            a = side_a.pooled(1.0 - swap, meteor, side_b, swap)
+            b = side_a.pooled(swap, meteor, side_b, 1.0 - swap)
+            for metric in CAPTION_METRICS:
+                null[metric].append(b[metric] - a[metric])
+    finally:
+        meteor.close()
+    return PairedDraws(
+        dict(side_a.scores.corpus),
+        dict(side_b.scores.corpus),
+        {m: np.concatenate(v) for m, v in boot.items()},
+        {m: np.concatenate(v) if v else np.zeros(0) for m, v in null.items()},
+        side_a.scores.per_image,
+        side_b.scores.per_image,
+    )
 
 
 def _by_id(ids: Sequence[str], values: Sequence[float]) -> dict[str, float]:

@@ -23,7 +23,9 @@ from evalkit.score.anls import anls
 from evalkit.score.captions import (
     CAPTION_METRICS,
     CaptionScores,
+    PairedDraws,
     caption_scores_per_image,
+    paired_caption_draws,
     require_java,
 )
 from evalkit.score.grounding import acc_iou, iou
@@ -89,11 +91,14 @@ class CorpusScorer:
     require: Callable[[], None] = lambda: None
     """Raises a one-line MissingDependency when a tool it needs is absent; runs call it before
     any model call, so answers are never paid for and then left unscored."""
+    paired: Callable[..., PairedDraws] | None = None
+    """``(base=, cand=, references=, resamples=, permutations=, seed=) -> PairedDraws``: both
+    runs' corpus scores on the same resamples, for ``evalkit compare``."""
 
 
 CORPUS_SCORERS: dict[str, CorpusScorer] = {
     "coco-caption": CorpusScorer(
-        "coco-caption", caption_scores_per_image, ("SPICE",), require_java
+        "coco-caption", caption_scores_per_image, ("SPICE",), require_java, paired_caption_draws
     ),
 }
 """Corpus scorer name → scorer. ``coco-caption``: pycocoevalcap's BLEU, METEOR, ROUGE-L, CIDEr."""

@@ -8,6 +8,8 @@ request it received, so tests assert on what reached the server.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import threading
 from collections import deque
@@ -48,6 +50,11 @@ class FakeVLMServer:
     def __init__(self, port: int = 0) -> None:
         self.answer = "1"
         self.vary = False  # answer depends on the request (so runs can be told apart)
+        self.answer_book: dict[str, str] = {}
+        """What identifies a request → the answer to give it, so a test can make one run
+        answer better than another. A key is text the request contains (its question), or
+        ``sha256:HEX`` of an image it carries (the image file's bytes), or both as
+        ``sha256:HEX|text``."""
         self.latency_s = 0.0
         self.faults: deque[Fault] = deque()
         self.received: list[Received] = []
@@ -74,6 +81,7 @@ class FakeVLMServer:
     def reset(self) -> None:
         """Forget faults, received requests and answer settings (between tests)."""
         self.answer, self.latency_s, self.vary = "1", 0.0, False
+        self.answer_book = {}
         self.faults.clear()
         self.received.clear()
 
@@ -111,6 +119,18 @@ class FakeVLMServer:
         """``GET /v1/models``: what a started server answers once it is ready."""
         return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
+    def _answer_for(self, body: dict[str, Any]) -> str:
+        if self.answer_book:
+            text = "\n".join(_texts(body))
+            digests = {f"sha256:{d}" for d in _image_digests(body)}
+            for key, answer in self.answer_book.items():
+                image, _, needle = (
+                    key.partition("|") if key.startswith("sha256:") else ("", "", key)
+                )
+                if (not image or image in digests) and needle in text:
+                    return answer
+        return self.answer if not self.vary else str(len(json.dumps(body)) % 4)
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         try:
@@ -136,7 +156,7 @@ class FakeVLMServer:
                     return response
                 return web.Response(status=fault.status, body=payload, headers=fault.headers,
                                     content_type=fault.content_type)  # fmt: skip
-        text = self.answer if not self.vary else str(len(json.dumps(body)) % 4)
+        text = self._answer_for(body)
         streamed = body.get("stream") or request.headers.get("X-DashScope-SSE") == "enable"
         if streamed:
             return await self._stream(
@@ -190,20 +210,49 @@ class FakeVLMServer:
         return response
 
 
-def main() -> None:
-    """``python -m evalkit.testing.fake_server [LATENCY_S] [--vary] [--port N]``: serve until killed.
+def _texts(value: Any) -> list[str]:
+    """The strings of a request body, images (data URLs, base64) left out."""
+    if isinstance(value, str):
+        return [] if value.startswith("data:") or len(value) > 4096 else [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
 
-    Prints the port first (the benchmarks read it). ``--port`` listens on that port (as a
-    server started by ``backend.serve`` must).
+
+def _image_digests(value: Any) -> list[str]:
+    """sha256 of each image a request carries as a base64 data URL (its file's bytes)."""
+    if isinstance(value, str):
+        if value.startswith("data:") and ";base64," in value:
+            return [hashlib.sha256(base64.b64decode(value.split(",", 1)[1])).hexdigest()]
+        return []
+    if isinstance(value, dict):
+        return [d for v in value.values() for d in _image_digests(v)]
+    if isinstance(value, list):
+        return [d for v in value for d in _image_digests(v)]
+    return []
+
+
+def main() -> None:
+    """``python -m evalkit.testing.fake_server [LATENCY_S] [--vary] [--port N] [--answers F]``.
+
+    Serves until killed. Prints the port first (the benchmarks read it). ``--port`` listens on
+    that port (as a server started by ``backend.serve`` must); ``--answers`` reads a JSON
+    object of text-in-the-request → answer (:attr:`FakeVLMServer.answer_book`).
     """
     import sys
     import time
 
     args = sys.argv[1:]
     port = int(args[args.index("--port") + 1]) if "--port" in args else 0
+    book = args[args.index("--answers") + 1] if "--answers" in args else None
     numbers = [a for i, a in enumerate(args) if not a.startswith("--")
-               and (i == 0 or args[i - 1] != "--port")]  # fmt: skip
+               and (i == 0 or args[i - 1] not in ("--port", "--answers"))]  # fmt: skip
     server = FakeVLMServer(port).start()
+    if book is not None:
+        with open(book, encoding="utf-8") as file:
+            server.answer_book = dict(json.load(file))
     server.latency_s = float(numbers[0]) if numbers else 0.0
     server.vary = "--vary" in args
     server.record = False

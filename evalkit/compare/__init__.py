@@ -1,0 +1,13 @@
+"""``evalkit compare``: two runs of the same tasks, paired sample by sample, and a CI gate.
+
+:mod:`~evalkit.compare.align` finds runs and pairs their samples,
+:mod:`~evalkit.compare.stats` holds the paired tests, :mod:`~evalkit.compare.compare` makes
+the per-metric comparison and applies the gate, :mod:`~evalkit.compare.render` writes it as
+text, Markdown or JSON.
+"""
+
+from evalkit.compare.align import Run, find_runs, load_run_folder
+from evalkit.compare.compare import Comparison, Gate, MetricDiff, compare_runs
+
+__all__ = ["Comparison", "Gate", "MetricDiff", "Run", "compare_runs", "find_runs",
+           "load_run_folder"]  # fmt: skip
