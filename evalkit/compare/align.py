@@ -201,7 +201,9 @@ def pair_samples(base: pa.Table, cand: pa.Table) -> Pairing:
     order = sorted(base_at, key=base_at.__getitem__)
     pairing = Pairing([], [], [], 0)
     pairing.only_base = [sid for sid in order if sid not in cand_at]
-    pairing.only_cand = sorted((sid for sid in cand_at if sid not in base_at), key=cand_at.__getitem__)
+    pairing.only_cand = sorted(
+        (sid for sid in cand_at if sid not in base_at), key=cand_at.__getitem__
+    )
     for sid in order:
         j = cand_at.get(sid)
         if j is None:

@@ -291,10 +291,31 @@ def _score_side(
     return _Side(
         scores,
         bleu_stats,
-        np.array([[float(v) for v in s.split()] for s in meteor_stats]),
+        _aggregable(np.array([[float(v) for v in s.split()] for s in meteor_stats])),
         np.array([per_image["ROUGE_L"][i] for i in ids]),
         np.array([per_image["CIDEr"][i] for i in ids]),
     )
+
+
+def _aggregable(stats: np.ndarray) -> np.ndarray:
+    """METEOR statistics rows as METEOR itself adds them up into a corpus score.
+
+    A row is tstLen refLen tstFunc refFunc, then four stages of (tstContent refContent
+    tstFunction refFunction), then chunks, tstWordMatches refWordMatches. When METEOR
+    aggregates (``MeteorStats.addStats``), a segment matched completely in one chunk adds
+    no chunks, so summing the rows as they are would charge it a fragmentation penalty that
+    the corpus score never does. Those chunks are zeroed here, and then the rows add up to
+    the statistics METEOR scores the corpus with.
+    """
+    out = stats.copy()
+    stages = stats[:, 4:20].reshape(len(stats), 4, 4)
+    test_matches, ref_matches = (
+        stages[:, :, [0, 2]].sum(axis=(1, 2)),
+        stages[:, :, [1, 3]].sum(axis=(1, 2)),
+    )
+    perfect = (test_matches == stats[:, 0]) & (ref_matches == stats[:, 1]) & (stats[:, 20] == 1)
+    out[perfect, 20] = 0.0
+    return out
 
 
 def _counts(idx: np.ndarray, n: int) -> np.ndarray:

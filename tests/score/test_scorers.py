@@ -220,3 +220,42 @@ def test_caption_tokenisation_follows_the_given_order() -> None:
     assert caption_scores(predictions=preds, references=refs)["CIDEr"] == pytest.approx(
         expected, abs=1e-9
     )
+
+
+def test_pooled_meteor_statistics_give_the_corpus_meteor() -> None:
+    # METEOR adds no chunks for a segment matched whole in one chunk; the resampled statistics
+    # must add up the same way, or the interval is centred away from the score (it was).
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from evalkit.score.captions import _Meteor, _score_side, _tokenize_groups
+
+    refs = {
+        "a": ["a red ball on the grass"],
+        "b": ["two dogs run on a beach", "dogs running"],
+        "c": ["a man reads a book"],
+        "d": ["a cat sleeps"],
+    }
+    preds = {
+        "a": "a red ball on the grass",
+        "b": "a dog on sand",
+        "c": "a man reads a book",
+        "d": "the cat is asleep on a sofa",
+    }
+    ids = list(refs)
+    meteor = _Meteor()
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            side = _score_side(
+                _tokenize_groups(refs),
+                _tokenize_groups({k: [v] for k, v in preds.items()}),
+                ids,
+                meteor,
+                pool,
+            )
+            pooled = side.pooled(np.ones((1, len(ids))), meteor)
+    finally:
+        meteor.close()
+    for metric in ("METEOR", "ROUGE_L", "CIDEr", "Bleu_4"):
+        assert pooled[metric][0] == pytest.approx(side.scores.corpus[metric], abs=1e-9), metric

@@ -1,0 +1,307 @@
+"""``evalkit compare`` end to end: runs against the loopback server, answering well or worse."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from evalkit.compare.stats import holm
+from evalkit.testing.answers import answer_book
+from evalkit.testing.fake_server import Fault, FakeVLMServer
+
+contingency = pytest.importorskip("statsmodels.stats.contingency_tables")
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _run(
+    cli: Cli,
+    tmp_path: Path,
+    server: FakeVLMServer,
+    task: str,
+    model: str,
+    book: dict[str, str],
+    *extra: str,
+    where: str = "results",
+) -> Path:
+    server.answer_book = book
+    proc = cli(
+        f"task={task}",
+        "backend=openai",
+        f"backend.base_url={server.openai_url}",
+        f"backend.model={model}",
+        "cache.mode=off",
+        "limits.max_retries=0",
+        f"results_dir={tmp_path / where}",
+        *extra,
+        env={"OPENAI_API_KEY": "k"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("results: "))
+    return tmp_path / line.removeprefix("results: ")
+
+
+def _compare(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "evalkit", "compare", *map(str, args)]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+def _every_third_wrong(task: str) -> dict[str, str]:
+    return answer_book(task, wrong=lambda i: i % 3 == 0)
+
+
+def test_a_worse_candidate_fails_the_gate_with_its_drop_ci_p_value_and_flips(
+    cli: Cli, tmp_path: Path, server: FakeVLMServer
+) -> None:
+    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
+    cand = _run(cli, tmp_path, server, "docvqa", "worse", _every_third_wrong("docvqa"))
+    proc = _compare(base, cand, "--fail-on-drop", "--json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    [anls] = out["metrics"]
+    assert set(anls) >= {
+        "metric",
+        "base",
+        "cand",
+        "diff",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "test",
+        "n_pairs",
+        "n_better",
+        "n_worse",
+        "significant",
+        "gated",
+    }
+    a = pq.read_table(base / "samples.parquet").column("anls").to_numpy()
+    b = pq.read_table(cand / "samples.parquet").column("anls").to_numpy()
+    assert anls["n_pairs"] == 60 and anls["n_worse"] == 20 and anls["n_better"] == 0
+    assert anls["diff"] == pytest.approx(b.mean() - a.mean(), abs=1e-12)
+    assert anls["ci_low"] < anls["diff"] < anls["ci_high"] < 0
+    # every answer is right or wrong here, so ANLS is 0/1 and the test is the exact McNemar
+    table = [
+        [int(((a == 1) & (b == 1)).sum()), int(((a == 1) & (b == 0)).sum())],
+        [int(((a == 0) & (b == 1)).sum()), int(((a == 0) & (b == 0)).sum())],
+    ]
+    assert anls["test"] == "mcnemar-exact"
+    assert anls["p_value"] == pytest.approx(
+        contingency.mcnemar(table, exact=True).pvalue, abs=1e-9, rel=1e-9
+    )
+    assert anls["significant"] and anls["gated"] and anls["failed"]
+    [task] = out["tasks"]
+    assert task["n_right_to_wrong"] == 20 and task["n_wrong_to_right"] == 0
+    assert len(task["worst"]) == 10
+    assert {w["cand_answer"] for w in task["worst"]} == {"no idea"}
+    assert all(w["base_score"] == 1.0 and w["cand_score"] == 0.0 for w in task["worst"])
+    assert out["exit_code"] == 1 and out["verdict"].startswith("FAIL")
+
+    text = _compare(base, cand, "--fail-on-drop", cwd=tmp_path)
+    assert text.returncode == 1
+    assert "result: FAIL, significant drop: docvqa/anls -0.3333" in text.stdout
+    assert "gate: exit 1 if a gated metric fell by more than 0 " in text.stdout
+    assert "flips on anls: 20 went down (right → wrong), 0 went up" in text.stdout
+    assert task["worst"][0]["sample_id"] in text.stdout
+
+    # a tolerance larger than the drop lets it through; without the gate it always exits 0
+    assert _compare(base, cand, "--fail-on-drop", "--max-drop", "0.4", cwd=tmp_path).returncode == 0
+    assert (
+        _compare(base, cand, "--fail-on-drop", "--max-drop", "anls=0.4", cwd=tmp_path).returncode
+        == 0
+    )
+    assert _compare(base, cand, cwd=tmp_path).returncode == 0
+
+
+def test_two_equally_good_runs_pass(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> None:
+    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
+    cand = _run(cli, tmp_path, server, "docvqa", "also-good", answer_book("docvqa"))
+    proc = _compare(base, cand, "--fail-on-drop", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "result: PASS" in proc.stdout
+    assert "flips on anls: 0 went down" in proc.stdout
+
+
+def test_a_graded_metric_gets_the_exact_permutation_test(
+    cli: Cli, tmp_path: Path, server: FakeVLMServer
+) -> None:
+    base = _run(cli, tmp_path, server, "vqav2", "good", answer_book("vqav2"))
+    cand = _run(
+        cli,
+        tmp_path,
+        server,
+        "vqav2",
+        "worse",
+        answer_book("vqav2", wrong=lambda i: i % 4 == 1, wrong_answer="blue"),
+    )
+    out = json.loads(_compare(base, cand, "--json", cwd=tmp_path).stdout)
+    [vqa] = out["metrics"]
+    a = pq.read_table(base / "samples.parquet").column("vqa_accuracy").to_numpy()
+    b = pq.read_table(cand / "samples.parquet").column("vqa_accuracy").to_numpy()
+    assert not set(np.round(np.concatenate([a, b]), 6)) <= {0.0, 1.0}  # VQA accuracy is graded
+    assert vqa["test"] == "permutation-exact"
+    # reference: the exact sign-flip distribution, multiplied out with Python integers
+    steps = [int(round(v * 30)) for v in b - a if abs(v) > 1e-12]
+    counts = {0: 1}
+    for k in steps:
+        nxt: dict[int, int] = {}
+        for total, ways in counts.items():
+            for signed in (k, -k):
+                nxt[total + signed] = nxt.get(total + signed, 0) + ways
+        counts = nxt
+    observed = abs(sum(steps))
+    reference = sum(w for t, w in counts.items() if abs(t) >= observed) / 2 ** len(steps)
+    assert vqa["p_value"] == pytest.approx(reference, abs=1e-9)
+
+
+def test_failed_samples_are_counted_per_side_and_left_out(
+    cli: Cli, tmp_path: Path, server: FakeVLMServer
+) -> None:
+    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
+    server.faults.extend(Fault(status=400) for _ in range(5))
+    cand = _run(
+        cli,
+        tmp_path,
+        server,
+        "docvqa",
+        "flaky",
+        answer_book("docvqa"),
+        "limits.max_error_rate=1.0",
+        "limits.concurrency=1",
+    )
+    out = json.loads(_compare(base, cand, "--json", cwd=tmp_path).stdout)
+    [task] = out["tasks"]
+    assert task["n_left_out"] == 5 and task["n_pairs"] == 55
+    assert task["failed_cand"] == {"InvalidRequest": 5} and task["failed_base"] == {}
+    assert out["metrics"][0]["n_pairs"] == 55
+    text = _compare(base, cand, cwd=tmp_path).stdout
+    assert (
+        "55 pairs scored of 60 common samples; 5 left out because a side failed "
+        "(candidate: InvalidRequest 5)" in text
+    )
+
+
+def test_runs_scored_differently_are_refused_unless_allowed(
+    cli: Cli, tmp_path: Path, server: FakeVLMServer
+) -> None:
+    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
+    cand = _run(cli, tmp_path, server, "docvqa", "other", answer_book("docvqa"), "dataset.limit=30")
+    manifest = json.loads((cand / "run.json").read_text())
+    manifest["scoring"]["metrics"][0]["params"]["threshold"] = 0.4  # as a run scored at 0.4
+    (cand / "run.json").write_text(json.dumps(manifest))
+    proc = _compare(base, cand, cwd=tmp_path)
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("evalkit: error: docvqa: the runs are not scored alike")
+    assert "'threshold': 0.5" in line and "'threshold': 0.4" in line and "--allow-mismatch" in line
+    allowed = _compare(base, cand, "--allow-mismatch", cwd=tmp_path)
+    assert allowed.returncode == 0
+    assert "scored differently (allowed): metrics:" in allowed.stdout
+    assert "only in base: 30, only in candidate: 0" in allowed.stdout
+
+
+def test_folders_of_runs_match_by_task_and_gate_with_holm(
+    cli: Cli, tmp_path: Path, server: FakeVLMServer
+) -> None:
+    for task in ("docvqa", "vqav2"):
+        _run(cli, tmp_path, server, task, "good", answer_book(task), where="base")
+        _run(cli, tmp_path, server, task, "worse", _every_third_wrong(task), where="cand")
+    _run(cli, tmp_path, server, "textvqa", "good", answer_book("textvqa"), where="cand")
+    proc = _compare(tmp_path / "base", tmp_path / "cand", "--fail-on-drop", "--json", cwd=tmp_path)
+    assert proc.returncode == 1
+    out = json.loads(proc.stdout)
+    assert [m["task"] for m in out["metrics"]] == ["docvqa", "vqav2"]
+    assert out["gate"]["n_gated"] == 2
+    assert [m["p_adjusted"] for m in out["metrics"]] == pytest.approx(
+        holm([m["p_value"] for m in out["metrics"]]), abs=1e-15
+    )
+    assert "task textvqa is only in the candidate" in out["notes"]
+    one = json.loads(
+        _compare(
+            tmp_path / "base",
+            tmp_path / "cand",
+            "--json",
+            "--metric",
+            "vqav2/vqa_accuracy",
+            cwd=tmp_path,
+        ).stdout
+    )
+    assert [m["gated"] for m in one["metrics"]] == [False, True]
+    assert one["metrics"][1]["p_adjusted"] == one["metrics"][1]["p_value"]
+    unknown = _compare(tmp_path / "base", tmp_path / "cand", "--metric", "cider", cwd=tmp_path)
+    assert unknown.returncode == 2 and "--metric cider: no compared task has it" in unknown.stderr
+
+
+def test_markdown_for_a_pull_request(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> None:
+    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
+    cand = _run(cli, tmp_path, server, "docvqa", "worse", _every_third_wrong("docvqa"))
+    proc = _compare(base, cand, "--fail-on-drop", "--markdown", tmp_path / "c.md", cwd=tmp_path)
+    assert proc.returncode == 1 and "result: FAIL" in proc.stdout  # the log still explains it
+    md = (tmp_path / "c.md").read_text()
+    assert md.startswith("### evalkit compare: FAIL")
+    assert "| docvqa | anls | 1.0000 | 0.6667 | **-0.3333** |" in md
+    assert "<details><summary>docvqa: 20 samples went down on anls, 0 went up</summary>" in md
+    assert "Gate: exit 1 if a gated metric fell by more than 0" in md
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nowhere", "nowhere"], "nowhere does not exist"),
+        (["empty", "empty"], "holds no finished run"),
+        (["empty", "empty", "--alpha", "2"], "--alpha must be between 0 and 1"),
+        (["empty", "empty", "--max-drop", "x"], "expected a number or METRIC=NUMBER"),
+    ],
+)
+def test_unusable_input_is_one_line_and_exit_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    proc = _compare(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_caption_metrics_are_resampled_on_both_sides(
+    cli: Cli, tmp_path: Path, server: FakeVLMServer
+) -> None:
+    pytest.importorskip("pycocoevalcap")
+    if not any((Path(p) / "java").exists() for p in os.environ.get("PATH", "").split(":")):
+        pytest.skip("caption metrics need Java")
+    base = _run(cli, tmp_path, server, "coco_caption", "good", answer_book("coco_caption"))
+    cand = _run(
+        cli,
+        tmp_path,
+        server,
+        "coco_caption",
+        "worse",
+        answer_book(
+            "coco_caption", wrong=lambda i: i % 2 == 0, wrong_answer="a picture of some objects"
+        ),
+    )
+    proc = _compare(
+        base, cand, "--json", "--resamples", "300", "--permutations", "300", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    by_metric = {m["metric"]: m for m in out["metrics"]}
+    assert list(by_metric) == ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR", "ROUGE_L", "CIDEr"]
+    summary = {r["metric"]: r["value"] for r in pq.read_table(base / "summary.parquet").to_pylist()}
+    cand_summary = {
+        r["metric"]: r["value"] for r in pq.read_table(cand / "summary.parquet").to_pylist()
+    }
+    for name, m in by_metric.items():
+        # no sample failed, so the corpus values over the pairs are the runs' own
+        assert m["base"] == pytest.approx(summary[name], abs=1e-12)
+        assert m["cand"] == pytest.approx(cand_summary[name], abs=1e-12)
+        assert m["test"] == "permutation-mc" and m["n_pairs"] == 50
+        assert m["ci_low"] <= m["diff"] <= m["ci_high"] < 0
+        assert m["p_value"] == pytest.approx(1 / 301)  # no permutation beats a drop this large
