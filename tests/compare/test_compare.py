@@ -15,7 +15,7 @@ import pytest
 
 from evalkit.compare.stats import holm
 from evalkit.testing.answers import answer_book
-from evalkit.testing.fake_server import Fault, FakeVLMServer
+from evalkit.testing.fake_server import FakeVLMServer, Fault
 
 contingency = pytest.importorskip("statsmodels.stats.contingency_tables")
 
