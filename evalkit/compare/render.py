@@ -14,9 +14,9 @@ from typing import Any
 
 from evalkit.compare.compare import Comparison, MetricDiff, TaskComparison
 
-__all__ = ["to_json", "to_markdown", "to_text", "verdict"]
+__all__ = ["METRIC_FIELDS", "to_json", "to_markdown", "to_text", "verdict"]
 
-_METRIC_FIELDS = ("task", "metric", "base", "cand", "diff", "ci_low", "ci_high", "p_value",
+METRIC_FIELDS = ("task", "metric", "base", "cand", "diff", "ci_low", "ci_high", "p_value",
                   "p_adjusted", "test", "n_pairs", "n_better", "n_worse", "significant", "gated",
                   "failed")  # fmt: skip
 
@@ -191,7 +191,7 @@ def to_json(comparison: Comparison) -> str:
         }
 
     data = {
-        "metrics": [{k: getattr(m, k) for k in _METRIC_FIELDS} for m in comparison.metrics],
+        "metrics": [{k: getattr(m, k) for k in METRIC_FIELDS} for m in comparison.metrics],
         "tasks": [task(t) for t in comparison.tasks],
         "gate": {
             "fail_on_drop": comparison.gate.fail_on_drop,

@@ -1,0 +1,132 @@
+"""``evalkit.analysis``: many runs as frames; the notebook runs on runs made offline here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from evalkit.analysis import RUN_COLUMNS, load_runs, run_folders
+from evalkit.errors import ConfigError
+from evalkit.testing.answers import answer_book
+from evalkit.testing.fake_server import FakeVLMServer
+
+ROOT = Path(__file__).resolve().parent.parent
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _run(cli: Cli, results: Path, *overrides: str, env: dict[str, str] | None = None) -> Path:
+    proc = cli(*overrides, f"results_dir={results}", env=env)
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("results: "))
+    return results.parent / line.removeprefix("results: ")
+
+
+@pytest.fixture
+def results(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> Path:
+    """Four runs: docvqa answered well then worse over the loopback server, two vqav2 runs."""
+    folder = tmp_path / "results"
+    api = ["backend=openai", f"backend.base_url={server.openai_url}", "cache.mode=off"]
+    key = {"OPENAI_API_KEY": "k"}
+    server.answer_book = answer_book("docvqa")
+    _run(cli, folder, "task=docvqa", *api, "backend.model=good", env=key)
+    server.answer_book = answer_book("docvqa", wrong=lambda i: i % 3 == 0)
+    _run(cli, folder, "task=docvqa", *api, "backend.model=worse", env=key)
+    _run(cli, folder, "task=vqav2")  # the baseline backend: 'yes' to everything
+    server.answer_book = answer_book("vqav2")
+    _run(cli, folder, "task=vqav2", *api, "backend.model=good", env=key)
+    return folder
+
+
+def test_load_runs_gives_runs_samples_and_summary(results: Path) -> None:
+    tables = load_runs(results)
+    runs = tables.runs
+    assert list(runs.columns) == list(RUN_COLUMNS)
+    assert len(runs) == 4 and sorted(runs["task"]) == ["docvqa", "docvqa", "vqav2", "vqav2"]
+    assert set(runs["model"]) == {"good", "worse", "baseline"}
+    assert runs["n"].tolist() == [60, 60, 60, 60] and runs["failures"].sum() == 0
+    assert str(runs["started"].dtype).startswith("timestamp[us, tz=UTC]")
+    assert (runs[runs["backend"] == "openai"]["input_tokens"] == 6000).all()  # 100 a request
+
+    samples = tables.samples
+    assert len(samples) == 240
+    assert {"anls", "vqa_accuracy", "revision", "prompt_family", "started"} <= set(samples.columns)
+    assert isinstance(samples["references"].dtype, pd.ArrowDtype)  # lists stay lists
+    assert samples["references"].iloc[0] is not None
+    docvqa = samples[samples["task"] == "docvqa"]
+    by_model = docvqa.groupby("model")["anls"].mean()
+    assert by_model["good"] == 1.0 and by_model["worse"] == pytest.approx(40 / 60)
+
+    summary = tables.summary
+    overall = summary[(summary["kind"] == "metric")]
+    assert set(overall["metric"]) == {"anls", "vqa_accuracy"}
+    assert {"model", "backend", "revision"} <= set(summary.columns)
+    types = summary[(summary["kind"] == "group") & (summary["group_by"] == "answer_type")]
+    assert set(types["group"]) == {"yes/no", "number", "other"}
+    # the frames agree with the files they came from
+    one = Path(runs["path"].iloc[0])
+    assert overall[overall["run_id"] == runs["run_id"].iloc[0]]["value"].iloc[0] == pytest.approx(
+        pq.read_table(one / "summary.parquet").column("value")[0].as_py())
+
+
+def test_only_the_columns_asked_for_are_read(results: Path) -> None:
+    tables = load_runs(results, columns=["latency_s", "anls"])
+    assert set(tables.samples.columns) == {"run_id", "task", "backend", "model", "sample_id",
+                                           "latency_s", "anls", "revision", "prompt_family",
+                                           "started"}
+    assert load_runs(results, samples=False).samples.empty
+
+
+def test_a_list_of_folders_and_unfinished_runs(results: Path, tmp_path: Path) -> None:
+    folders = run_folders(results)
+    assert len(folders) == 4
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(folders[0], unfinished)
+    (unfinished / "run.json").unlink()
+    assert len(run_folders([folders[0], folders[1], unfinished, folders[0]])) == 2
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_runs(tmp_path / "nowhere")
+
+
+def test_duckdb_reads_the_same_files(results: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    pattern = str(results / "**" / "samples.parquet")
+    rows = duckdb.sql(
+        f"SELECT model, avg(anls) AS anls FROM read_parquet('{pattern}', union_by_name = true) "
+        "WHERE task = 'docvqa' GROUP BY ALL ORDER BY model"
+    ).fetchall()
+    assert rows == [("good", 1.0), ("worse", pytest.approx(40 / 60))]
+    summary = str(results / "**" / "summary.parquet")
+    [(n,)] = duckdb.sql(f"SELECT count(*) FROM '{summary}' WHERE kind = 'metric'").fetchall()
+    assert n == 4
+
+
+def test_the_committed_notebook_has_no_outputs() -> None:
+    notebook = json.loads((ROOT / "notebooks" / "analysis.ipynb").read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+def test_the_notebook_runs_on_these_runs(results: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("matplotlib")
+    monkeypatch.setenv("EVALKIT_RESULTS", str(results))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    notebook = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)
+    nbclient.NotebookClient(notebook, timeout=180, kernel_name="python3",
+                            resources={"metadata": {"path": str(results.parent)}}).execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    pictures = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pictures) == 4  # score with CIs, cost or tokens, latency, answer types
+    text = "\n".join(str(o.get("data", {}).get("text/plain", o.get("text", ""))) for o in outputs)
+    assert "no idea" in text  # the flipped samples of good -> worse on docvqa
+    assert "mcnemar-exact" in text
