@@ -206,7 +206,8 @@ def load_runs(
             sample_tables.append(_with_run_columns(_read_samples(folder, wanted), run))
 
     def frame(table: pa.Table) -> pd.DataFrame:
-        return table.to_pandas(types_mapper=pd.ArrowDtype)
+        out: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
+        return out
 
     return Tables(
         frame(_runs_table(runs)),
@@ -224,7 +225,10 @@ def comparison_frames(comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFram
     metrics = pd.DataFrame([{k: getattr(m, k) for k in METRIC_FIELDS}
                             for m in comparison.metrics])  # fmt: skip
     flips = pd.DataFrame(
-        [{"task": t.task, "metric": t.flip_metric, **vars(f)}
-         for t in comparison.tasks for f in t.worst]  # fmt: skip
+        [
+            {"task": t.task, "metric": t.flip_metric, **vars(f)}
+            for t in comparison.tasks
+            for f in t.worst
+        ]  # fmt: skip
     )
     return metrics, flips

@@ -158,6 +158,28 @@ def _writable(run_dir: Path) -> None:
         ) from exc
 
 
+_RUN_FILES = ("run.json", "samples.parquet", "samples.arrows")
+
+
+def fresh_run_dir(run_dir: Path) -> Path:
+    """``run_dir``, or ``run_dir-2``, ``-3``, ... when a run already lives there.
+
+    Run folders are named to the second; a second run of the same task and backend started
+    within that second would otherwise write over the first one's files.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "x").mkdir(); _ = (root / "x" / "run.json").write_text("{}")
+    >>> fresh_run_dir(root / "x").name, fresh_run_dir(root / "y").name
+    ('x-2', 'y')
+    """
+    candidate, number = run_dir, 1
+    while any((candidate / name).exists() for name in _RUN_FILES):
+        number += 1
+        candidate = run_dir.with_name(f"{run_dir.name}-{number}")
+    return candidate
+
+
 def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bool) -> None:
     """Run (or estimate) one composed job and print its folder."""
     from evalkit import pipeline
@@ -170,6 +192,7 @@ def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bo
         _logging(None)
         print(format_estimate(cfg, asyncio.run(estimate_run(cfg))), flush=True)
         return
+    run_dir = fresh_run_dir(run_dir)
     _writable(run_dir)
     _logging(run_dir)
     _save_hydra(run_dir, job, overrides)

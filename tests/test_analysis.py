@@ -72,14 +72,24 @@ def test_load_runs_gives_runs_samples_and_summary(results: Path) -> None:
     # the frames agree with the files they came from
     one = Path(runs["path"].iloc[0])
     assert overall[overall["run_id"] == runs["run_id"].iloc[0]]["value"].iloc[0] == pytest.approx(
-        pq.read_table(one / "summary.parquet").column("value")[0].as_py())
+        pq.read_table(one / "summary.parquet").column("value")[0].as_py()
+    )
 
 
 def test_only_the_columns_asked_for_are_read(results: Path) -> None:
     tables = load_runs(results, columns=["latency_s", "anls"])
-    assert set(tables.samples.columns) == {"run_id", "task", "backend", "model", "sample_id",
-                                           "latency_s", "anls", "revision", "prompt_family",
-                                           "started"}
+    assert set(tables.samples.columns) == {
+        "run_id",
+        "task",
+        "backend",
+        "model",
+        "sample_id",
+        "latency_s",
+        "anls",
+        "revision",
+        "prompt_family",
+        "started",
+    }
     assert load_runs(results, samples=False).samples.empty
 
 
@@ -121,8 +131,12 @@ def test_the_notebook_runs_on_these_runs(results: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("EVALKIT_RESULTS", str(results))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)
-    nbclient.NotebookClient(notebook, timeout=180, kernel_name="python3",
-                            resources={"metadata": {"path": str(results.parent)}}).execute()
+    nbclient.NotebookClient(
+        notebook,
+        timeout=180,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(results.parent)}},
+    ).execute()
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     pictures = [o for o in outputs if "image/png" in o.get("data", {})]

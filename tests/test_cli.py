@@ -203,3 +203,15 @@ def test_unknown_flags_are_one_line(cli) -> None:
     assert (
         proc.stderr.strip() == "evalkit: error: unknown option '--verbose' (see evalkit run --help)"
     )
+
+
+def test_a_second_run_in_the_same_folder_gets_its_own(cli, tmp_path: Path) -> None:
+    # run folders are named to the second: two runs in one second must not share one
+    fixed = tmp_path / "results" / "same"
+    first = cli("task=docvqa", "dataset.limit=3", f"hydra.run.dir={fixed}")
+    second = cli("task=docvqa", "dataset.limit=5", f"hydra.run.dir={fixed}")
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert first.stdout.strip().endswith("results: results/same")
+    assert second.stdout.strip().endswith("results: results/same-2")
+    assert len(pd.read_parquet(fixed / "samples.parquet")) == 3
+    assert len(pd.read_parquet(tmp_path / "results" / "same-2" / "samples.parquet")) == 5
