@@ -391,11 +391,33 @@ def compare_command(argv: Sequence[str]) -> None:
     sys.exit(comparison.exit_code)
 
 
+# ---------------------------------------------------------------------------------- report
+def report_command(argv: Sequence[str]) -> None:
+    """``evalkit report RUN_DIR [CAND_DIR] [-o FILE]``: one self-contained HTML page."""
+    import argparse
+
+    from evalkit.html_report import write_report
+
+    parser = argparse.ArgumentParser(
+        prog="evalkit report",
+        description="Write one self-contained HTML page about a run: summary with intervals, "
+        "groups, cost, errors, the worst samples with their images; with CAND_DIR, the "
+        "comparison and the flipped samples. Nothing is fetched; no JavaScript.",
+    )
+    parser.add_argument("run", type=Path, help="the run folder")
+    parser.add_argument("cand", type=Path, nargs="?", help="a second run of the same task")
+    parser.add_argument("-o", "--output", type=Path, help="where to write (RUN/report.html)")
+    args = parser.parse_args(list(argv))
+    path = write_report(args.run, args.cand, args.output)
+    print(f"report: {_shown(path)}", flush=True)
+
+
 COMMANDS: dict[str, tuple[Callable[[Sequence[str]], None], str]] = {
     "run": (run_command, "evaluate a task with a backend (the default: evalkit task=...)"),
     "estimate": (estimate_command, "tokens and cost of a run before spending; sends nothing"),
     "rescore": (rescore_command, "score finished run folders again with the current scorers"),
     "compare": (compare_command, "compare two runs sample by sample; --fail-on-drop gates CI"),
+    "report": (report_command, "one self-contained HTML page about a run (or two, compared)"),
 }
 """Subcommand → (handler, one line of help). ``compare``, ``report`` and ``merge`` go here."""
 

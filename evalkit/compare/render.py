@@ -14,7 +14,7 @@ from typing import Any
 
 from evalkit.compare.compare import Comparison, MetricDiff, TaskComparison
 
-__all__ = ["METRIC_FIELDS", "to_json", "to_markdown", "to_text", "verdict"]
+__all__ = ["METRIC_FIELDS", "p_text", "to_json", "to_markdown", "to_text", "verdict"]
 
 METRIC_FIELDS = ("task", "metric", "base", "cand", "diff", "ci_low", "ci_high", "p_value",
                   "p_adjusted", "test", "n_pairs", "n_better", "n_worse", "significant", "gated",
@@ -27,7 +27,8 @@ def _num(value: float | None, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-def _p(value: float | None) -> str:
+def p_text(value: float | None) -> str:
+    """A p-value as the tables print it (scientific below 1e-4)."""
     if value is None:
         return "-"
     return f"{value:.2e}" if value < 1e-4 else f"{value:.4f}"
@@ -39,7 +40,7 @@ def verdict(comparison: Comparison) -> str:
         return "result: compared (no gate)"
     if comparison.failures:
         worst = ", ".join(
-            f"{m.task}/{m.metric} {_num(m.diff, True)} (p_adj {_p(m.p_adjusted)})"
+            f"{m.task}/{m.metric} {_num(m.diff, True)} (p_adj {p_text(m.p_adjusted)})"
             for m in comparison.failures
         )
         return f"result: FAIL, significant drop: {worst}"
@@ -68,8 +69,8 @@ def _flag(m: MetricDiff) -> str:
 def _rows(metrics: Sequence[MetricDiff]) -> list[tuple[str, ...]]:
     return [
         (m.task, m.metric, _num(m.base), _num(m.cand), _num(m.diff, True),
-         f"[{_num(m.ci_low, True)}, {_num(m.ci_high, True)}]", _p(m.p_value),
-         _p(m.p_adjusted) if m.gated else "-", m.test, str(m.n_pairs), str(m.n_better),
+         f"[{_num(m.ci_low, True)}, {_num(m.ci_high, True)}]", p_text(m.p_value),
+         p_text(m.p_adjusted) if m.gated else "-", m.test, str(m.n_pairs), str(m.n_better),
          str(m.n_worse), "yes" if m.gated else "no", _flag(m))
         for m in metrics
     ]  # fmt: skip
@@ -140,7 +141,7 @@ def to_markdown(comparison: Comparison, worst: int = 5) -> str:
         p = m.p_adjusted if m.gated else m.p_value
         cells = (m.task, m.metric, _num(m.base), _num(m.cand), f"**{_num(m.diff, True)}**",
                  f"[{_num(m.ci_low, True)}, {_num(m.ci_high, True)}]",
-                 _p(p) + ("" if m.gated else " (not gated)"), m.test, str(m.n_pairs),
+                 p_text(p) + ("" if m.gated else " (not gated)"), m.test, str(m.n_pairs),
                  f"{m.n_better} / {m.n_worse}", "❌" if m.failed else ("⚠️" if m.significant
                                                                      else ""))  # fmt: skip
         lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
