@@ -1,15 +1,17 @@
-"""Command line: ``evalkit [run|estimate|rescore] ...``; ``python -m evalkit task=...`` is ``run``.
+"""Command line: ``evalkit [run|estimate|rescore|compare|report] ...``; no command is ``run``.
 
 ::
 
     evalkit run task=NAME backend=NAME key=value ...   evaluate (Hydra overrides; -m sweeps)
     evalkit estimate task=NAME ...                      tokens and cost before spending
     evalkit rescore RUN_DIR [RUN_DIR ...]               score finished runs again
+    evalkit compare BASE CAND [--fail-on-drop ...]      paired comparison; a gate for CI
+    evalkit report RUN_DIR [CAND_DIR]                   one self-contained HTML page
 
-Room is left for ``compare``, ``report`` and ``merge``: a subcommand is one entry in
-:data:`COMMANDS`. Overrides are checked before anything runs, so a typo costs one line with a
-suggestion instead of a stack trace. Exit codes: 0 when the run finished (failed samples are
-counted, not fatal), 2 for a user error or an aborted run.
+A subcommand is one entry in :data:`COMMANDS` (``merge`` will be one more). Overrides are
+checked before anything runs, so a typo costs one line with a suggestion instead of a stack
+trace. Exit codes: 0 when the run finished (failed samples are counted, not fatal), 2 for a user
+error or an aborted run; ``compare --fail-on-drop`` exits 1 on a significant drop.
 """
 
 from __future__ import annotations
@@ -419,7 +421,7 @@ COMMANDS: dict[str, tuple[Callable[[Sequence[str]], None], str]] = {
     "compare": (compare_command, "compare two runs sample by sample; --fail-on-drop gates CI"),
     "report": (report_command, "one self-contained HTML page about a run (or two, compared)"),
 }
-"""Subcommand → (handler, one line of help). ``compare``, ``report`` and ``merge`` go here."""
+"""Subcommand → (handler, one line of help). ``merge`` goes here next."""
 
 
 def _help() -> str:
