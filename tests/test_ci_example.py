@@ -21,17 +21,40 @@ TASKS = "docvqa vqav2"
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="the script is bash")
 
 
-def _script(server: FakeVLMServer, tmp_path: Path, baseline: Path, out: Path, model: str,
-            wrong_every: int = 0) -> subprocess.CompletedProcess[str]:
+def _script(
+    server: FakeVLMServer,
+    tmp_path: Path,
+    baseline: Path,
+    out: Path,
+    model: str,
+    wrong_every: int = 0,
+) -> subprocess.CompletedProcess[str]:
     books = [answer_book(t, wrong=(lambda i: i % wrong_every == 0) if wrong_every else
                          (lambda i: False)) for t in TASKS.split()]  # fmt: skip
     server.answer_book = {k: v for book in books for k, v in book.items()}
-    env = {**os.environ, "EVALKIT": f"{sys.executable} -m evalkit", "EVAL_TASKS": TASKS,
-           "MAX_DROP": "0.01", "OPENAI_API_KEY": "k", "PYTHONWARNINGS": "ignore"}
+    env = {
+        **os.environ,
+        "EVALKIT": f"{sys.executable} -m evalkit",
+        "EVAL_TASKS": TASKS,
+        "MAX_DROP": "0.01",
+        "OPENAI_API_KEY": "k",
+        "PYTHONWARNINGS": "ignore",
+    }
     return subprocess.run(
-        ["bash", str(SCRIPT), str(baseline), str(out), "backend=openai",
-         f"backend.base_url={server.openai_url}", f"backend.model={model}"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600,
+        [
+            "bash",
+            str(SCRIPT),
+            str(baseline),
+            str(out),
+            "backend=openai",
+            f"backend.base_url={server.openai_url}",
+            f"backend.model={model}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
     )
 
 
@@ -41,8 +64,9 @@ def test_the_regression_script_gates_a_worse_model(server: FakeVLMServer, tmp_pa
     assert "nothing to compare (this run becomes the baseline)" in first.stdout
     assert len(list((tmp_path / "main").rglob("run.json"))) == 2
 
-    worse = _script(server, tmp_path, tmp_path / "main", tmp_path / "pr-1", "model-v2",
-                    wrong_every=4)
+    worse = _script(
+        server, tmp_path, tmp_path / "main", tmp_path / "pr-1", "model-v2", wrong_every=4
+    )
     assert worse.returncode == 1, worse.stdout + worse.stderr
     assert "result: FAIL, significant drop: docvqa/anls" in worse.stdout
     report = json.loads((tmp_path / "pr-1" / "compare.json").read_text())

@@ -164,7 +164,7 @@ def test_help_lists_the_subcommands(cli) -> None:
     proc = cli("--help")
     assert proc.returncode == 0, proc.stderr
     commands = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("  ")]
-    assert commands == ["run", "estimate", "rescore"]
+    assert commands == ["run", "estimate", "rescore", "compare", "report"]
     run_help = cli("run", "--help")
     assert run_help.returncode == 0 and "-m, --multirun" in run_help.stdout
     assert "task=[coco_caption|docvqa|refcoco|textvqa|vqav2]" in run_help.stdout
