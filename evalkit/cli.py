@@ -368,6 +368,11 @@ def compare_command(argv: Sequence[str]) -> None:
     parser.add_argument(
         "--allow-mismatch", action="store_true", help="compare runs whose scoring or data differ"
     )
+    parser.add_argument(
+        "--failed-as-zero",
+        action="store_true",
+        help="score a failed sample 0 instead of leaving its pair out",
+    )
     args = parser.parse_args(list(argv))  # fmt: skip
     if not 0 < args.alpha < 1:
         _fail(f"--alpha must be between 0 and 1, got {args.alpha:g}")
@@ -381,7 +386,8 @@ def compare_command(argv: Sequence[str]) -> None:
     cand, cand_notes = find_runs(args.cand)
     comparison = compare_runs(base, cand, gate=gate, resamples=args.resamples,
                               permutations=args.permutations, seed=args.seed,
-                              worst=args.worst, allow_mismatch=args.allow_mismatch)  # fmt: skip
+                              worst=args.worst, allow_mismatch=args.allow_mismatch,
+                              failed_as_zero=args.failed_as_zero)  # fmt: skip
     comparison.notes[:0] = base_notes + cand_notes
     to_stdout = "-" in (args.json, args.markdown)
     if args.json:

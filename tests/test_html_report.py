@@ -157,3 +157,14 @@ def test_the_page_opens_in_headless_chromium(runs: dict[str, Path], tmp_path: Pa
     (Path(os.environ.get("EVALKIT_SCREENSHOTS", tmp_path)) / "report.png").write_bytes(
         shot.read_bytes()
     )
+
+
+def test_caption_examples_are_shown(cli: Cli, tmp_path: Path) -> None:
+    if shutil.which("java") is None:
+        pytest.skip("caption metrics need Java")
+    run = _run(cli, tmp_path, "task=coco_caption", "dataset.limit=8")
+    page = build_report(run)
+    assert "<h2>Caption examples</h2>" in page
+    assert "a picture of some objects" in page  # the baseline's caption
+    assert "by CIDEr" in page  # the worst samples are ordered by per-image CIDEr
+    assert page.count('src="data:image/jpeg;base64,') >= 8 + 6

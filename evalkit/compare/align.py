@@ -183,6 +183,9 @@ class Pairing:
     failed_cand: Counter[str] = field(default_factory=Counter)
     left_out: int = 0
     """Common samples left out because either side failed."""
+    base_failed: list[bool] = field(default_factory=list)
+    """Per pair: the base sample failed (only with ``keep_failed``; it scores 0)."""
+    cand_failed: list[bool] = field(default_factory=list)
 
 
 def _ids_and_errors(table: pa.Table) -> tuple[list[str], list[str | None]]:
@@ -192,8 +195,12 @@ def _ids_and_errors(table: pa.Table) -> tuple[list[str], list[str | None]]:
     )
 
 
-def pair_samples(base: pa.Table, cand: pa.Table) -> Pairing:
-    """Pair two runs' rows by ``sample_id``; a repeated id keeps its last row (a resumed run)."""
+def pair_samples(base: pa.Table, cand: pa.Table, *, keep_failed: bool = False) -> Pairing:
+    """Pair two runs' rows by ``sample_id``; a repeated id keeps its last row (a resumed run).
+
+    A pair with a failed sample on either side is left out, unless ``keep_failed``: then it is
+    kept and the failed side marked (its score counts as 0, its caption as empty).
+    """
     base_ids, base_errors = _ids_and_errors(base)
     cand_ids, cand_errors = _ids_and_errors(cand)
     base_at = {sid: i for i, sid in enumerate(base_ids)}
@@ -215,12 +222,14 @@ def pair_samples(base: pa.Table, cand: pa.Table) -> Pairing:
             pairing.failed_base[error_a] += 1
         if error_b is not None:
             pairing.failed_cand[error_b] += 1
-        if error_a is not None or error_b is not None:
+        if (error_a is not None or error_b is not None) and not keep_failed:
             pairing.left_out += 1
             continue
         pairing.ids.append(sid)
         pairing.base_index.append(i)
         pairing.cand_index.append(j)
+        pairing.base_failed.append(error_a is not None)
+        pairing.cand_failed.append(error_b is not None)
     return pairing
 
 

@@ -263,8 +263,13 @@ def compare_pair(
     seed: int = 0,
     worst: int = 10,
     allow_mismatch: bool = False,
+    failed_as_zero: bool = False,
 ) -> TaskComparison:
-    """Compare two runs of one task (the gate's adjustment is applied by :func:`compare_runs`)."""
+    """Compare two runs of one task (the gate's adjustment is applied by :func:`compare_runs`).
+
+    ``failed_as_zero`` keeps the pairs where a side failed and scores the failed side 0 (an
+    empty caption for corpus metrics) instead of leaving them out.
+    """
     task = base.task
     notes = []
     differences = scoring_differences(base, cand)
@@ -281,7 +286,10 @@ def compare_pair(
     for side, run in (("base", base), ("candidate", cand)):
         if run.manifest.get("aborted"):
             notes.append(f"the {side} run stopped early: {run.manifest['aborted']}")
-    pairing = pair_samples(base.samples, cand.samples)
+    pairing = pair_samples(base.samples, cand.samples, keep_failed=failed_as_zero)
+    if failed_as_zero and (any(pairing.base_failed) or any(pairing.cand_failed)):
+        notes.append(f"failed samples scored 0: {sum(pairing.base_failed)} in the base, "
+                     f"{sum(pairing.cand_failed)} in the candidate")  # fmt: skip
     specs = base.metrics
     diffs: list[MetricDiff] = []
     shares: dict[str, np.ndarray] = {}
@@ -293,6 +301,9 @@ def compare_pair(
             continue
         a = _float(column_values(base.samples, column, pairing.base_index))
         b = _float(column_values(cand.samples, column, pairing.cand_index))
+        if failed_as_zero:
+            a[np.array(pairing.base_failed, dtype=bool)] = 0.0
+            b[np.array(pairing.cand_failed, dtype=bool)] = 0.0
         shares[column] = np.stack([a, b])
         diffs.append(_per_sample_diff(task, column, a, b, resamples=resamples,
                                       permutations=permutations, seed=seed,
@@ -345,13 +356,14 @@ def compare_runs(
     seed: int = 0,
     worst: int = 10,
     allow_mismatch: bool = False,
+    failed_as_zero: bool = False,
 ) -> Comparison:
     """Compare the runs of every task both sides have, and apply the gate."""
     gate = gate or Gate()
     pairs, notes = match_runs(dict(base), dict(cand))
     tasks = [
         compare_pair(a, b, gate=gate, resamples=resamples, permutations=permutations, seed=seed,
-                     worst=worst, allow_mismatch=allow_mismatch)
+                     worst=worst, allow_mismatch=allow_mismatch, failed_as_zero=failed_as_zero)
         for a, b in pairs
     ]  # fmt: skip
     known = {(t.task, m.metric) for t in tasks for m in t.metrics}

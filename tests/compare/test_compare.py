@@ -182,6 +182,10 @@ def test_failed_samples_are_counted_per_side_and_left_out(
     assert task["n_left_out"] == 5 and task["n_pairs"] == 55
     assert task["failed_cand"] == {"InvalidRequest": 5} and task["failed_base"] == {}
     assert out["metrics"][0]["n_pairs"] == 55
+    zero = json.loads(_compare(base, cand, "--json", "--failed-as-zero", cwd=tmp_path).stdout)
+    assert zero["tasks"][0]["n_left_out"] == 0 and zero["metrics"][0]["n_pairs"] == 60
+    assert zero["metrics"][0]["n_worse"] == 5  # right in the base, failed in the candidate
+    assert "failed samples scored 0: 0 in the base, 5 in the candidate" in zero["tasks"][0]["notes"]
     text = _compare(base, cand, cwd=tmp_path).stdout
     assert (
         "55 pairs scored of 60 common samples; 5 left out because a side failed "
