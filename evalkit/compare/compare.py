@@ -286,6 +286,9 @@ def compare_pair(
     for side, run in (("base", base), ("candidate", cand)):
         if run.manifest.get("aborted"):
             notes.append(f"the {side} run stopped early: {run.manifest['aborted']}")
+    if not base.metrics:
+        raise ConfigError(f"{base.path}: run.json records no metrics (a run folder of format 1); "
+                          "run 'evalkit rescore' on both folders first")  # fmt: skip
     pairing = pair_samples(base.samples, cand.samples, keep_failed=failed_as_zero)
     if failed_as_zero and (any(pairing.base_failed) or any(pairing.cand_failed)):
         notes.append(f"failed samples scored 0: {sum(pairing.base_failed)} in the base, "

@@ -423,7 +423,7 @@ def paired_caption_draws(
     return PairedDraws(
         dict(side_a.scores.corpus),
         dict(side_b.scores.corpus),
-        {m: np.concatenate(v) for m, v in boot.items()},
+        {m: np.concatenate(v) if v else np.zeros(0) for m, v in boot.items()},
         {m: np.concatenate(v) if v else np.zeros(0) for m, v in null.items()},
         side_a.scores.per_image,
         side_b.scores.per_image,
