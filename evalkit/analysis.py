@@ -23,6 +23,7 @@ For two runs sample by sample, see :func:`evalkit.compare.compare_runs`;
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,10 +157,27 @@ def _read_samples(folder: Path, columns: Sequence[str] | None) -> pa.Table:
     path = folder / SAMPLES_NAME
     if not path.exists():  # a crashed, then sealed-by-hand folder: read the journal
         return read_samples(folder) if (folder / JOURNAL_NAME).exists() else pa.table({})
+    file = pq.ParquetFile(path)  # one open: the schema, then only the columns asked for
     if columns is None:
-        return pq.read_table(path)
-    present = set(pq.read_schema(path).names)
-    return pq.read_table(path, columns=[c for c in columns if c in present])
+        return file.read()
+    present = set(file.schema_arrow.names)
+    return file.read(columns=[c for c in columns if c in present])
+
+
+def _load_one(folder: Path, columns: Sequence[str] | None, samples: bool
+              ) -> tuple[dict[str, Any], pa.Table | None, pa.Table | None]:  # fmt: skip
+    """One run folder: its ``runs`` row, its summary and its sample rows (with run columns)."""
+    run = run_row(folder, read_manifest(folder))
+    summary = None
+    summary_path = folder / SUMMARY_NAME
+    if summary_path.exists():
+        summary = pq.ParquetFile(summary_path).read()
+        for name in ("backend", "model"):
+            summary = summary.append_column(name, pa.array([run[name]] * len(summary),
+                                                            pa.string()))  # fmt: skip
+        summary = _with_run_columns(summary, run)
+    rows = _with_run_columns(_read_samples(folder, columns), run) if samples else None
+    return run, summary, rows
 
 
 def _concat(tables: Sequence[pa.Table]) -> pa.Table:
@@ -190,20 +208,12 @@ def load_runs(
     if columns is not None:
         wanted = list(dict.fromkeys(["run_id", "task", "backend", "model", "sample_id",
                                      *columns]))  # fmt: skip
-    runs, sample_tables, summary_tables = [], [], []
-    for folder in folders:
-        manifest = read_manifest(folder)
-        run = run_row(folder, manifest)
-        runs.append(run)
-        summary_path = folder / SUMMARY_NAME
-        if summary_path.exists():
-            summary = pq.read_table(summary_path)
-            for name in ("backend", "model"):
-                summary = summary.append_column(name, pa.array([run[name]] * len(summary),
-                                                                pa.string()))  # fmt: skip
-            summary_tables.append(_with_run_columns(summary, run))
-        if samples:
-            sample_tables.append(_with_run_columns(_read_samples(folder, wanted), run))
+    # Parquet decoding releases the GIL: a few threads read the folders side by side
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        loaded = list(pool.map(lambda f: _load_one(f, wanted, samples), folders))
+    runs = [run for run, _, _ in loaded]
+    summary_tables = [t for _, t, _ in loaded if t is not None]
+    sample_tables = [t for _, _, t in loaded if t is not None]
 
     def frame(table: pa.Table) -> pd.DataFrame:
         out: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
