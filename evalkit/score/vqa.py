@@ -14,10 +14,11 @@ Normalisation modes, each a named copy of a real script (the run records which w
     ``process_digit_article`` (lowercase, number words → digits with none → 0, a/an/the dropped,
     the contractions table). What the EvalAI-era harnesses (lmms-eval, ...) compute.
 ``gt-vision-lab-2021``
-    GT-Vision-Lab's ``vqaEval.py`` at its current head: everything is stripped, but the
-    punctuation and digit/article steps run on prediction and gold answers only when the gold
-    answers are not unanimous (so "Yes" against ten "yes" scores 0). Its contractions table has
-    curly apostrophes.
+    GT-Vision-Lab's ``vqaEval.py`` at a013f0043c1e2cdc995922dfe257f7149aa9af06: everything is
+    stripped, but the punctuation and digit/article steps run on prediction and gold answers
+    only when the gold answers are not unanimous (so "Yes" against ten "yes" scores 0). Its
+    contractions table is the EvalAI one, straight apostrophes ("dont" becomes "don't"), and
+    its digit-comma test is a digit, a comma, a digit.
 ``qwen-vl``
     The 2016 copy Qwen-VL's ``eval_mm/vqa_eval.py`` uses: the prediction is always normalised;
     the gold answers get punctuation processing only, and only when not unanimous.
@@ -86,7 +87,7 @@ class _Processor:
 
 
 _EVALAI = _Processor(r"(?<=\d)(\,)+(?=\d)", _TABLES["evalai"])
-_GT_VISION = _Processor(r"(\d)(\,)(\d)", _TABLES["gt-vision-lab"])
+_GT_VISION = _Processor(r"(\d)(\,)(\d)", _TABLES["evalai"])  # a013f00: the same table
 _LAVIS = _Processor(r"(\d)(,)(\d)", _TABLES["evalai"])
 
 
