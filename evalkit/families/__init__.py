@@ -39,11 +39,20 @@ FAMILIES: dict[str, ModelFamily] = {
 """Family name (the ``backend.prompt_family`` value) → family."""
 
 _BOXES: dict[str, BoxFormat] = {
-    b.name: b for b in (qwen_vl_box(999), QWEN2_BOX, QWEN25_BOX, NORMALIZED, PIXEL)
+    b.name: b
+    for b in (
+        qwen_vl_box(999),
+        qwen_vl_box(999, lenient=True),
+        QWEN2_BOX,
+        QWEN25_BOX,
+        NORMALIZED,
+        PIXEL,
+    )  # fmt: skip
 }
 
 BOX_FORMATS = tuple(_BOXES)
-"""Known box conventions; ``qwen-vl`` also takes a divisor suffix, e.g. ``qwen-vl:1000``."""
+"""Known box conventions; ``qwen-vl`` (and ``qwen-vl-lenient``) also take a divisor suffix,
+e.g. ``qwen-vl:1000``."""
 
 
 def box_format(name: str) -> BoxFormat:
@@ -53,9 +62,9 @@ def box_format(name: str) -> BoxFormat:
     '<box>(0,0),(999,999)</box>'
     """
     base, _, divisor = name.partition(":")
-    if base == "qwen-vl" and divisor:
+    if base in ("qwen-vl", "qwen-vl-lenient") and divisor:
         try:
-            return qwen_vl_box(float(divisor))
+            return qwen_vl_box(float(divisor), lenient=base == "qwen-vl-lenient")
         except ValueError:
             pass
     elif base == "qwen2-vl" and divisor:

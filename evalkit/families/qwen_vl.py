@@ -1,15 +1,29 @@
-"""Qwen-VL and Qwen-VL-Chat (arXiv:2308.12966): the 0–1000 ``<box>`` grid and 256 image tokens.
+r"""Qwen-VL and Qwen-VL-Chat (arXiv:2308.12966): the 0–1000 ``<box>`` grid and 256 image tokens.
 
-Boxes are ``<ref>…</ref><box>(x1,y1),(x2,y2)</box>`` on a 0–1000 grid. Qwen-VL's own
-``eval_mm/evaluate_grounding.py`` divides by 999, which reproduces the published numbers, so
-that is the default divisor; ``qwen-vl:1000`` divides by 1000. The ``<box>`` tags are optional
-when reading, since a base model prompted with ``<box>`` continues with the bare points.
+Boxes are ``<ref>…</ref><box>(x1,y1),(x2,y2)</box>`` on a 0–1000 grid. ``qwen-vl`` reads them
+exactly as Qwen-VL's own ``eval_mm/evaluate_grounding.py`` does (QwenLM/Qwen-VL at
+10cb904198d4e0e161d0f9f36ba9fac8ac7899e4), which reproduces the published numbers:
+
+- the first match of ``\((.*?)\),\((.*?)\)``, so the tags are optional (a base model prompted
+  with ``<box>`` continues with the bare points), but the two points must touch: ``(1,2), (3,4)``
+  has no match; spaces *inside* a point are fine, as ``float`` allows them;
+- each point must hold exactly one comma and two numbers ``float`` reads, else no box;
+- the points are divided by 999 and scaled by the image size, **as written**: no clipping to
+  the grid, no reordering of swapped corners (the reference's IoU of such a box is 0).
+
+No box in that sense is ``None`` (scored 0, as the reference's (0, 0, 0, 0) box is, and counted
+as unparsed); a NaN coordinate too (the reference's IoU is NaN, never a hit).
+``qwen-vl:1000`` divides by 1000. ``qwen-vl-lenient`` (and ``qwen-vl-lenient:1000``) is the
+friendlier reading: spaces between the points, ``[x1, y1, x2, y2]``, corners put in order,
+values off the 0–1000 grid refused.
 
 Every image is resized to 448×448 and costs a fixed 256 tokens.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from functools import cache
 
 from evalkit.families.base import (
@@ -30,7 +44,44 @@ __all__ = [
     "grid_reader",
     "grid_writer",
     "qwen_vl_box",
+    "reference_reader",
 ]
+
+_REFERENCE = re.compile(r"\((.*?)\),\((.*?)\)")
+"""``evaluate_grounding.py``'s PATTERN."""
+
+
+def _point(text: str) -> tuple[float, float] | None:
+    if "," not in text:
+        return None
+    try:
+        x, y = (float(part) for part in text.split(","))
+    except ValueError:  # not a number, or not exactly two parts
+        return None
+    return x, y
+
+
+def reference_reader(divisor: float) -> BoxReader:
+    """Read the first box as ``evaluate_grounding.py`` does (see the module docstring).
+
+    >>> read = reference_reader(999)
+    >>> read("<box>(0,0),(999,999)</box>", 640, 480), read("(1, 2), (3, 4)", 999, 999)
+    ((0.0, 0.0, 640.0, 480.0), None)
+    >>> read("(999,999),(0,0)", 999, 999), read("( 1,2 ),(1200,5)", 999, 999)[2:]
+    ((999.0, 999.0, 0.0, 0.0), (1200.0, 5.0))
+    """
+
+    def read(text: str, width: int, height: int) -> Box | None:
+        match = _REFERENCE.search(text)  # re.findall(...)[0] is the first match
+        if match is None:
+            return None
+        first, second = _point(match.group(1)), _point(match.group(2))
+        if first is None or second is None or any(map(math.isnan, (*first, *second))):
+            return None
+        return (first[0] / divisor * width, first[1] / divisor * height,
+                second[0] / divisor * width, second[1] / divisor * height)  # fmt: skip
+
+    return read
 
 
 def grid_reader(divisor: float) -> BoxReader:
@@ -67,10 +118,15 @@ def grid_writer(divisor: float) -> BoxWriter:
 
 
 @cache
-def qwen_vl_box(divisor: float) -> BoxFormat:
-    """The ``qwen-vl`` convention with a divisor (999 by default, as Qwen-VL's script)."""
-    name = "qwen-vl" if divisor == 999 else f"qwen-vl:{divisor:g}"
-    return BoxFormat(name, grid_reader(divisor), grid_writer(divisor))
+def qwen_vl_box(divisor: float, *, lenient: bool = False) -> BoxFormat:
+    """The ``qwen-vl`` convention with a divisor (999 by default, as Qwen-VL's script).
+
+    ``lenient``: the friendlier reader (``qwen-vl-lenient``), not the reference's.
+    """
+    base = "qwen-vl-lenient" if lenient else "qwen-vl"
+    name = base if divisor == 999 else f"{base}:{divisor:g}"
+    reader = grid_reader(divisor) if lenient else reference_reader(divisor)
+    return BoxFormat(name, reader, grid_writer(divisor))
 
 
 def _fixed_256(width: int | None, height: int | None, high_resolution: bool) -> int:

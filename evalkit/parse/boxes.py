@@ -4,8 +4,12 @@ Conventions (``fmt``) are the families' (:mod:`evalkit.families`), never guessed
 ground truth:
 
 ``qwen-vl``
-    ``<ref>…</ref><box>(x1,y1),(x2,y2)</box>`` on a 0–1000 grid, divided by 999 as Qwen-VL's
-    ``evaluate_grounding.py`` does (``qwen-vl:1000`` divides by 1000); the tags are optional.
+    ``<ref>…</ref><box>(x1,y1),(x2,y2)</box>`` on a 0–1000 grid, read exactly as Qwen-VL's
+    ``evaluate_grounding.py`` reads it: its regex (the two points must touch), divided by 999,
+    no clipping and no reordering (``qwen-vl:1000`` divides by 1000); the tags are optional.
+``qwen-vl-lenient``
+    The same grid read forgivingly: spaces between the points, ``[x1, y1, x2, y2]``, swapped
+    corners put in order, values off the grid refused.
 ``qwen2-vl``
     ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>`` on the same grid, divided by 1000.
 ``qwen2.5-vl``
@@ -15,9 +19,10 @@ ground truth:
 ``pixel``
     Four numbers in pixels of the original image.
 
-More forgiving than the official regex, on purpose: spaces inside and between the two points are
-allowed, and swapped corners are put in order. Several boxes: the first is taken. Nothing
-parseable, or values outside the format's range: ``None`` (scored 0 and counted as unparsed).
+Except ``qwen-vl`` (the reference's reading), the readers are more forgiving than the official
+regexes, on purpose: spaces inside and between the two points are allowed, and swapped corners
+are put in order. Several boxes: the first is taken. Nothing parseable, or values outside the
+format's range: ``None`` (scored 0 and counted as unparsed).
 """
 
 from __future__ import annotations

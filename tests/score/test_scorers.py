@@ -96,7 +96,8 @@ def test_relaxed_accuracy(prediction: str, answers: list[str], expected: float) 
             (100 / 999 * 640, 200 / 999 * 480, 300 / 999 * 640, 400 / 999 * 480),
         ),
         ("(100,200),(300,400)</box>", "qwen-vl:1000", (64.0, 96.0, 192.0, 192.0)),
-        ("<box>(300, 400), (100, 200)</box>", "qwen-vl:1000", (64.0, 96.0, 192.0, 192.0)),
+        ("<box>(300, 400), (100, 200)</box>", "qwen-vl-lenient:1000", (64.0, 96.0, 192.0, 192.0)),
+        ("<box>(300, 400), (100, 200)</box>", "qwen-vl:1000", None),  # the reference: no match
         ("<|box_start|>(0,0),(500,500)<|box_end|>", "qwen2-vl", (0.0, 0.0, 320.0, 240.0)),
         (
             '```json\n[{"bbox_2d": [0, 0, 644, 476], "label": "x"}]\n```',
@@ -107,7 +108,12 @@ def test_relaxed_accuracy(prediction: str, answers: list[str], expected: float) 
         ("[1.5, 0, 2, 1]", "normalized", None),  # out of range
         ("box: [10, 20, 30, 40]", "pixel", (10.0, 20.0, 30.0, 40.0)),
         ("I cannot see it", "qwen-vl", None),
-        ("(1200,0),(1300,10)", "qwen-vl", None),
+        ("(1200,0),(1300,10)", "qwen-vl-lenient", None),  # off the grid
+        (
+            "(1200,0),(1300,10)",
+            "qwen-vl",
+            (1200 / 999 * 640, 0.0, 1300 / 999 * 640, 10 / 999 * 480),
+        ),
     ],
 )
 def test_parse_box(text: str, fmt: str, expected: tuple[float, ...] | None) -> None:
@@ -259,3 +265,21 @@ def test_pooled_meteor_statistics_give_the_corpus_meteor() -> None:
         meteor.close()
     for metric in ("METEOR", "ROUGE_L", "CIDEr", "Bleu_4"):
         assert pooled[metric][0] == pytest.approx(side.scores.corpus[metric], abs=1e-9), metric
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "expected"),
+    [
+        # evaluate_grounding.py scores the box as written: off the grid, (0,0)-(768.8,480) here
+        ("(0,0),(1200,999)", "qwen-vl", 640 / (1200 / 999 * 640)),
+        ("(0,0),(1200,999)", "qwen-vl-lenient", 0.0),  # refused: off the grid
+        # swapped corners: torchvision's box_iou finds no intersection, IoU 0
+        ("(999,999),(0,0)", "qwen-vl", 0.0),
+        ("(999,999),(0,0)", "qwen-vl-lenient", 1.0),
+        ("<box>(0, 0), (999, 999)</box>", "qwen-vl", 0.0),  # no match: the reference's zeros
+    ],
+)
+def test_grounding_iou_follows_the_reference_reading(text: str, fmt: str, expected: float) -> None:
+    box = parse_box(text=text, fmt=fmt, width=640, height=480)
+    value = 0.0 if box is None else iou(a=box, b=(0.0, 0.0, 640.0, 480.0))
+    assert value == pytest.approx(expected, abs=1e-12)
