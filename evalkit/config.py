@@ -104,6 +104,9 @@ class TaskDataset:
     """Every split the task can score (documentation and validation of ``dataset.split``)."""
     revision: str | None = None
     """A pinned commit or tag; ``None`` follows the default branch."""
+    rows: dict[str, int] = field(default_factory=dict)
+    """Split → its row count in the Hub copy this task was written against. A run over a whole
+    Hub split records the count it saw and warns when it differs (copies move and change)."""
 
 
 @dataclass

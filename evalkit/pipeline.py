@@ -9,6 +9,7 @@ scored. Each step is a part that can be called alone (:mod:`evalkit.run`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from collections.abc import Iterator
@@ -16,10 +17,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from evalkit.backends.retry import in_flight_for
 from evalkit.config import RunConfig, TaskSpec, check_ranges
-from evalkit.dataset import Item, SourceInfo, describe_source, expected_samples, iter_items
+from evalkit.dataset import (
+    Item,
+    RowCount,
+    SourceInfo,
+    describe_source,
+    expected_samples,
+    iter_items,
+    row_count_record,
+)
 from evalkit.errors import DataError, EvalkitError, Interrupted
 from evalkit.parse import build_parser
 from evalkit.prompt import RenderPlan, plan_rendering
@@ -47,6 +57,8 @@ from evalkit.score.registry import Metric
 from evalkit.tasks import prompt_families, task_metrics
 
 __all__ = ["RunOutcome", "cost_rows", "run", "scoring_record"]
+
+_log = logging.getLogger("evalkit")
 
 
 @dataclass
@@ -93,6 +105,7 @@ def _manifest(
     cfg: RunConfig, *, run_id: str, plan: RenderPlan, metrics: list[Metric], info: SourceInfo,
     session: RunSession, recorder: Recorder, summary: list[MetricValue], started: datetime,
     wall: float, overrides: list[str], failed: str | None, interrupted: str | None,
+    rows: dict[str, Any],
 ) -> RunManifest:  # fmt: skip
     tally, view, price = recorder.tally, session.view, session.price
     known = session.priced
@@ -103,7 +116,7 @@ def _manifest(
         backend=session.backend.identity,
         overrides=overrides,
         config=cfg,
-        dataset={**to_jsonable(info), "samples": tally.n},
+        dataset={**to_jsonable(info), "samples": tally.n, **rows},
         scoring=scoring_record(cfg.task, plan, metrics, recorder.aggregator.unparsed),
         results={r.metric: r.value for r in summary if r.kind == "metric"},
         counts=Counts(tally.n, tally.failed, tally.skipped, dict(tally.errors)),
@@ -165,7 +178,8 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         recorder.progress = bar = progress_bar(
             total, enabled=cfg.report.progress, interval_s=cfg.report.progress_every_s
         )
-        items = _number(iter_items(task, cfg.dataset, info), recorder.tally.order)
+        count = RowCount()
+        items = _number(iter_items(task, cfg.dataset, info, count), recorder.tally.order)
         # the first SIGINT/SIGTERM stops the asking; GRACE_S later, what is in flight is cancelled
         interrupt = Interrupt(on_grace_over=lambda: asking.cancel())
         asking = asyncio.ensure_future(schedule(
@@ -196,10 +210,13 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     write_summary(run_dir, run_id=run_id, task=task.name,
                   rows=[*summary, *cost_rows(recorder.tally, session)])  # fmt: skip
     wall = time.perf_counter() - clock
+    rows, rows_warning = row_count_record(task, info, count)
+    if rows_warning and not failed:
+        _log.warning(rows_warning)
     write_manifest(run_dir, _manifest(
         cfg, run_id=run_id, plan=plan, metrics=metrics, info=info, session=session,
         recorder=recorder, summary=summary, started=started, wall=wall,
-        overrides=overrides or [], failed=failed, interrupted=interrupted,
+        overrides=overrides or [], failed=failed, interrupted=interrupted, rows=rows,
     ))  # fmt: skip
     if cfg.report.table:
         print(format_table(task.name, [r for r in summary if r.kind == "metric"]))

@@ -121,6 +121,11 @@ def _check(spec: TaskSpec) -> None:
     for name in spec.group_by:
         if name not in spec.columns.keep:
             raise ConfigError(f"group_by: '{name}' must be one of columns.keep")
+    for split, count in spec.dataset.rows.items():
+        if spec.dataset.splits and split not in spec.dataset.splits:
+            raise ConfigError(f"dataset.rows: {did_you_mean('split', split, spec.dataset.splits)}")
+        if count < 0:
+            raise ConfigError(f"dataset.rows: {split} has {count} rows; a count is >= 0")
 
 
 @cache

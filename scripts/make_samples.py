@@ -539,8 +539,30 @@ def expressions(o: dict[str, Any], objs: list[dict[str, Any]]) -> list[str]:
     return exprs
 
 
+def expressions_plus(o: dict[str, Any], objs: list[dict[str, Any]]) -> list[str]:
+    """RefCOCO+ style: appearance only, no location words."""
+    same_shape = [x for x in objs if x["shape"] == o["shape"]]
+    exprs = [f"{o['colour']} {o['shape']}", f"the {o['colour']} one"]
+    if len(same_shape) == 1:
+        exprs.append(f"the {o['shape']}")
+    return exprs
+
+
+def expressions_g(o: dict[str, Any], objs: list[dict[str, Any]]) -> list[str]:
+    """RefCOCOg style: longer, complete sentences."""
+    n = len(objs)
+    where = "left" if o["slot"] == 0 else "right" if o["slot"] == n - 1 else "middle"
+    side = "in the middle of the picture" if where == "middle" else f"on the {where} side"
+    return [f"a {o['colour']} {o['shape']} that is {side}",
+            f"the {o['shape']} coloured {o['colour']} {side} of the image"]  # fmt: skip
+
+
 def build_refcoco(
-    split: str, n_objects: int, seed: int
+    split: str,
+    n_objects: int,
+    seed: int,
+    task: str = "refcoco",
+    exprs: Any = None,
 ) -> tuple[list[dict[str, Any]], datasets.Features]:
     rng = random.Random(seed)
     rows = []
@@ -556,10 +578,10 @@ def build_refcoco(
             x1, y1, x2, y2 = o["box"]
             rows.append(
                 {
-                    "question_id": f"refcoco_{split}_{len(rows)}",
+                    "question_id": f"{task}_{split}_{len(rows)}",
                     "image": image,
                     "question": REFCOCO_QUESTION,
-                    "answer": expressions(o, objs),
+                    "answer": (exprs or expressions)(o, objs),
                     "segmentation": [float(v) for v in o["seg"]],
                     "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
                     "iscrowd": 0,
@@ -590,6 +612,18 @@ def main() -> None:
     write("refcoco", "val", *build_refcoco("val", 51, seed=3))
     write("refcoco", "testA", *build_refcoco("testA", 21, seed=4))
     write("refcoco", "testB", *build_refcoco("testB", 21, seed=6))
+    main_more()
+
+
+def main_more() -> None:
+    """RefCOCO+ and RefCOCOg: the same scenes and schema, their own kinds of expression."""
+    plus = {"task": "refcoco_plus", "exprs": expressions_plus}
+    write("refcoco_plus", "val", *build_refcoco("val", 51, seed=11, **plus))
+    write("refcoco_plus", "testA", *build_refcoco("testA", 15, seed=12, **plus))
+    write("refcoco_plus", "testB", *build_refcoco("testB", 15, seed=13, **plus))
+    g = {"task": "refcocog", "exprs": expressions_g}
+    write("refcocog", "val", *build_refcoco("val", 51, seed=21, **g))
+    write("refcocog", "test", *build_refcoco("test", 15, seed=22, **g))
 
 
 if __name__ == "__main__":

@@ -167,7 +167,9 @@ def test_help_lists_the_subcommands(cli) -> None:
     assert commands == ["run", "estimate", "rescore", "compare", "report"]
     run_help = cli("run", "--help")
     assert run_help.returncode == 0 and "-m, --multirun" in run_help.stdout
-    assert "task=[coco_caption|docvqa|refcoco|textvqa|vqav2]" in run_help.stdout
+    assert (
+        "task=[coco_caption|docvqa|refcoco|refcoco_plus|refcocog|textvqa|vqav2]" in run_help.stdout
+    )
 
 
 def test_run_is_the_default_subcommand(cli, tmp_path: Path) -> None:

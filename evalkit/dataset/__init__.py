@@ -22,7 +22,15 @@ from evalkit.errors import ConfigError, DataError, did_you_mean
 from evalkit.records import Sample
 from evalkit.resources import sample_data_dir
 
-__all__ = ["Item", "SourceInfo", "describe_source", "expected_samples", "iter_items"]
+__all__ = [
+    "Item",
+    "RowCount",
+    "SourceInfo",
+    "describe_source",
+    "expected_samples",
+    "iter_items",
+    "row_count_record",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +124,25 @@ def _rows(
         yield from iter_local_rows(Path(info.id))
 
 
-def iter_items(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> Iterator[Item]:
-    """Stream the task's items, at most ``cfg.limit`` of them."""
+@dataclass
+class RowCount:
+    """How many dataset rows a stream read, and whether it read them all."""
+
+    rows: int = 0
+    complete: bool = False
+    """The source ran out (not stopped by ``dataset.limit`` or by the consumer)."""
+
+
+def iter_items(
+    task: TaskSpec, cfg: DatasetConfig, info: SourceInfo, count: RowCount | None = None
+) -> Iterator[Item]:
+    """Stream the task's items, at most ``cfg.limit`` of them; ``count`` tallies the rows read."""
     produced = 0
+    count = count if count is not None else RowCount()
     for index, (row, base_dir) in enumerate(_rows(info, task, cfg)):
         if cfg.limit is not None and produced >= cfg.limit:
             return
+        count.rows = index + 1
         if isinstance(row, DataError):
             items = [Item(f"row-{index}", error=row)]
         else:
@@ -134,3 +155,31 @@ def iter_items(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> Iterator
                 return
             produced += 1
             yield item
+    count.complete = True
+
+
+def row_count_record(
+    task: TaskSpec, info: SourceInfo, count: RowCount
+) -> tuple[dict[str, Any], str | None]:
+    """What ``run.json`` records of the rows read, and a warning when a whole Hub split differs.
+
+    ``rows_expected`` is the task's count for the split (``dataset.rows``); ``rows_seen`` is
+    the count read, recorded only when the whole split was read.
+
+    >>> from evalkit.config import TaskDataset
+    >>> spec = TaskSpec(name="t", family="vqa", dataset=TaskDataset(hf_id="d", rows={"val": 10}))
+    >>> info = SourceInfo("hf", "d", None, "val", None)
+    >>> row_count_record(spec, info, RowCount(9, complete=True))[1]
+    "dataset: read 9 rows of d split 'val', the task expects 10 (its Hub copy has changed?); scores are not comparable with runs over the expected rows"
+    """  # noqa: E501
+    expected = task.dataset.rows.get(info.split)
+    seen = count.rows if count.complete else None
+    record: dict[str, Any] = {"rows_expected": expected, "rows_seen": seen}
+    if info.source != "hf" or expected is None or seen is None or seen == expected:
+        return record, None
+    revision = f" at {info.revision}" if info.revision else ""
+    return record, (
+        f"dataset: read {seen} rows of {info.id}{revision} split '{info.split}', the task "
+        f"expects {expected} (its Hub copy has changed?); scores are not comparable with runs "
+        "over the expected rows"
+    )

@@ -36,6 +36,7 @@ HF_COLUMNS = {
                 "answer": "list<string>", "segmentation": "list<float32>",
                 "bbox": "list<float32>", "iscrowd": "int8", "file_name": "string"},
 }  # fmt: skip
+HF_COLUMNS["refcoco_plus"] = HF_COLUMNS["refcocog"] = HF_COLUMNS["refcoco"]  # the same cards
 
 
 def _kind(feature: object) -> str:
@@ -84,6 +85,10 @@ def _generator():  # type: ignore[no-untyped-def]
     ("vqav2", "validation", lambda g: g.build_vqav2()),
     ("coco_caption", "val", lambda g: g.build_coco_caption()),
     ("refcoco", "val", lambda g: g.build_refcoco("val", 51, seed=3)),
+    ("refcoco_plus", "testA", lambda g: g.build_refcoco("testA", 15, seed=12, task="refcoco_plus",
+                                                        exprs=g.expressions_plus)),
+    ("refcocog", "val", lambda g: g.build_refcoco("val", 51, seed=21, task="refcocog",
+                                                  exprs=g.expressions_g)),
 ])  # fmt: skip
 def test_generator_reproduces_the_committed_annotations(task: str, split: str, build) -> None:  # type: ignore[no-untyped-def]
     generator = _generator()

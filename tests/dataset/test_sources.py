@@ -133,7 +133,9 @@ def test_duplicate_ids_are_error_rows(run_eval, tmp_path: Path) -> None:
     assert list(run.samples["error_type"].fillna("")) == ["", "DataError"]
 
 
-def test_hf_source_reads_a_local_dataset_folder(run_eval, tmp_path: Path) -> None:
+def test_hf_source_reads_a_local_dataset_folder(
+    run_eval, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """The real `datasets.load_dataset` path (streaming) on a folder in the Hub layout."""
     folder = tmp_path / "DocVQA-copy"
     (folder / "DocVQA").mkdir(parents=True)
@@ -152,8 +154,23 @@ def test_hf_source_reads_a_local_dataset_folder(run_eval, tmp_path: Path) -> Non
     assert (run.samples["anls"] == 1.0).all()
     assert run.manifest is not None
     expected = {"source": "hf", "id": str(folder), "config": "DocVQA", "split": "validation",
-                "revision": None, "samples": 4}  # fmt: skip
-    assert run.manifest["dataset"] == expected
+                "revision": None, "samples": 4, "rows_expected": 5349,
+                "rows_seen": None}  # fmt: skip
+    assert run.manifest["dataset"] == expected  # a limited run did not read the whole split
+
+    assert not [r for r in caplog.records if "rows of" in r.getMessage()]
+
+    # a whole split: the count read is recorded, and a count unlike the task's is a warning
+    whole = load_run(run_eval("task=docvqa", "dataset=hf", f"dataset.id={folder}").run_dir)
+    assert whole.manifest is not None
+    assert whole.manifest["dataset"]["rows_seen"] == 5
+    assert whole.manifest["dataset"]["rows_expected"] == 5349
+    [warning] = [r for r in caplog.records if "rows of" in r.getMessage()]
+    assert warning.levelname == "WARNING"
+    assert warning.getMessage() == (
+        f"dataset: read 5 rows of {folder} split 'validation', the task expects 5349 (its Hub "
+        "copy has changed?); scores are not comparable with runs over the expected rows"
+    )
 
 
 def test_hf_source_on_the_bundled_sample_keeps_the_original_image_bytes() -> None:
