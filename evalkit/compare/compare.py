@@ -290,6 +290,11 @@ def compare_pair(
         raise ConfigError(f"{base.path}: run.json records no metrics (a run folder of format 1); "
                           "run 'evalkit rescore' on both folders first")  # fmt: skip
     pairing = pair_samples(base.samples, cand.samples, keep_failed=failed_as_zero)
+    if not pairing.ids:
+        raise ConfigError(
+            f"{task}: no sample was answered in both runs ({pairing.common} in common, "
+            f"{pairing.left_out} left out because a side failed), so nothing can be compared"
+        )
     if failed_as_zero and (any(pairing.base_failed) or any(pairing.cand_failed)):
         notes.append(f"failed samples scored 0: {sum(pairing.base_failed)} in the base, "
                      f"{sum(pairing.cand_failed)} in the candidate")  # fmt: skip

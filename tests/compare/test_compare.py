@@ -193,6 +193,26 @@ def test_failed_samples_are_counted_per_side_and_left_out(
     )
 
 
+def test_no_pair_answered_on_both_sides_is_unusable(
+    cli: Cli, tmp_path: Path, server: FakeVLMServer
+) -> None:
+    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"), "dataset.limit=4")
+    server.faults.extend(Fault(status=400) for _ in range(4))
+    cand = _run(
+        cli,
+        tmp_path,
+        server,
+        "docvqa",
+        "down",
+        answer_book("docvqa"),
+        "dataset.limit=4",
+        "limits.max_error_rate=1.0",
+    )
+    proc = _compare(base, cand, "--fail-on-drop", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "docvqa: no sample was answered in both runs (4 in common, 4 left out" in proc.stderr
+
+
 def test_runs_scored_differently_are_refused_unless_allowed(
     cli: Cli, tmp_path: Path, server: FakeVLMServer
 ) -> None:
