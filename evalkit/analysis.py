@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from evalkit.errors import ConfigError
-from evalkit.report.manifest import MANIFEST_NAME, read_manifest
+from evalkit.report import run_folders
+from evalkit.report.manifest import read_manifest
 from evalkit.report.summary import SUMMARY_NAME
 from evalkit.report.writer import JOURNAL_NAME, SAMPLES_NAME, read_samples
 
@@ -62,24 +62,6 @@ class Tables:
     """Every sample row of every run, with the run's revision, prompt family and start."""
     summary: pd.DataFrame
     """Every summary row (``kind``: metric, group, cost), with the run's columns."""
-
-
-def run_folders(source: str | Path | Iterable[str | Path]) -> list[Path]:
-    """The run folders at ``source``: one folder, a folder of runs, or a list of either.
-
-    A run counts when it has ``run.json``; an unfinished one (a journal, no manifest) is
-    skipped, as it has no summary yet.
-    """
-    sources = [source] if isinstance(source, str | Path) else list(source)
-    found: list[Path] = []
-    for item in map(Path, sources):
-        if not item.exists():
-            raise ConfigError(f"{item} does not exist")
-        if (item / MANIFEST_NAME).is_file():
-            found.append(item)
-        else:
-            found += sorted(p.parent for p in item.rglob(MANIFEST_NAME))
-    return list(dict.fromkeys(found))
 
 
 def _get(data: Any, *keys: str) -> Any:

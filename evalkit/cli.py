@@ -314,7 +314,7 @@ def compare_command(argv: Sequence[str]) -> None:
     """``evalkit compare BASE CAND``: paired differences, tests, flips; a CI gate on drops."""
     import argparse
 
-    from evalkit.compare import Gate, compare_runs, find_runs
+    from evalkit.compare import Gate, Options, compare_runs, find_runs
     from evalkit.compare.render import to_json, to_markdown, to_text
 
     parser = argparse.ArgumentParser(
@@ -384,10 +384,9 @@ def compare_command(argv: Sequence[str]) -> None:
                 tuple(args.metric))  # fmt: skip
     base, base_notes = find_runs(args.base)
     cand, cand_notes = find_runs(args.cand)
-    comparison = compare_runs(base, cand, gate=gate, resamples=args.resamples,
-                              permutations=args.permutations, seed=args.seed,
-                              worst=args.worst, allow_mismatch=args.allow_mismatch,
-                              failed_as_zero=args.failed_as_zero)  # fmt: skip
+    options = Options(args.resamples, args.permutations, args.seed, args.worst,
+                      args.allow_mismatch, args.failed_as_zero)  # fmt: skip
+    comparison = compare_runs(base, cand, gate=gate, options=options)
     comparison.notes[:0] = base_notes + cand_notes
     to_stdout = "-" in (args.json, args.markdown)
     if args.json:

@@ -7,7 +7,7 @@ text, Markdown or JSON.
 """
 
 from evalkit.compare.align import Run, find_runs, load_run_folder
-from evalkit.compare.compare import Comparison, Gate, MetricDiff, compare_runs
+from evalkit.compare.compare import Comparison, Gate, MetricDiff, Options, compare_runs
 
-__all__ = ["Comparison", "Gate", "MetricDiff", "Run", "compare_runs", "find_runs",
+__all__ = ["Comparison", "Gate", "MetricDiff", "Options", "Run", "compare_runs", "find_runs",
            "load_run_folder"]  # fmt: skip

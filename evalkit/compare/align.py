@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from evalkit.errors import ConfigError
+from evalkit.report import run_folders
 from evalkit.report.manifest import MANIFEST_NAME, read_manifest
 from evalkit.report.writer import read_samples
 
@@ -85,12 +86,7 @@ def find_runs(path: Path) -> tuple[dict[str, Run], list[str]]:
     When a folder of runs holds several runs of one task, the one that finished last is taken
     and a note says so. Returns the runs and the notes.
     """
-    if not path.exists():
-        raise ConfigError(f"{path} does not exist")
-    if (path / MANIFEST_NAME).is_file():
-        run = load_run_folder(path)
-        return {run.task: run}, []
-    folders = sorted(p.parent for p in path.rglob(MANIFEST_NAME))
+    folders = run_folders(path)
     if not folders:
         raise ConfigError(f"{path} holds no finished run (no {MANIFEST_NAME} below it)")
     by_task: dict[str, list[Run]] = {}

@@ -36,6 +36,7 @@ from evalkit.compare.stats import (
     holm,
     is_binary,
     mcnemar_exact,
+    monte_carlo_p,
     paired_bootstrap_ci,
     sign_flip_test,
 )
@@ -48,10 +49,29 @@ __all__ = [
     "Flip",
     "Gate",
     "MetricDiff",
+    "Options",
     "TaskComparison",
     "compare_pair",
     "compare_runs",
 ]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a comparison resamples, what it lists, and what input it accepts."""
+
+    resamples: int = 2000
+    """Bootstrap resamples for the intervals (0: none)."""
+    permutations: int = 10_000
+    """Monte Carlo permutations, when no exact test applies."""
+    seed: int = 0
+    worst: int = 10
+    """Flipped samples listed per task."""
+    allow_mismatch: bool = False
+    """Compare runs whose scoring or data differ (noted, not refused)."""
+    failed_as_zero: bool = False
+    """Keep the pairs where a side failed and score the failed side 0 (an empty caption for
+    corpus metrics) instead of leaving them out."""
 
 
 @dataclass(frozen=True)
@@ -181,20 +201,18 @@ def _per_sample_diff(
     base: np.ndarray,
     cand: np.ndarray,
     *,
-    resamples: int,
-    permutations: int,
-    seed: int,
+    options: Options,
     gated: bool,
 ) -> MetricDiff:
     keep = ~(np.isnan(base) | np.isnan(cand))
     a, b = base[keep], cand[keep]
     n = int(a.size)
-    low, high = paired_bootstrap_ci(a, b, resamples=resamples, seed=seed)
+    low, high = paired_bootstrap_ci(a, b, resamples=options.resamples, seed=options.seed)
     better, worse = int((b > a).sum()), int((b < a).sum())
     if n and is_binary(a, b):
         p, test = mcnemar_exact(better, worse), "mcnemar-exact"
     else:
-        result = sign_flip_test(a, b, resamples=permutations, seed=seed)
+        result = sign_flip_test(a, b, resamples=options.permutations, seed=options.seed)
         p, test = result.p_value, result.test
     mean_a = float(a.mean()) if n else None
     mean_b = float(b.mean()) if n else None
@@ -211,9 +229,7 @@ def _corpus_diffs(
     cand: Run,
     pairing: Pairing,
     *,
-    resamples: int,
-    permutations: int,
-    seed: int,
+    options: Options,
     gate: Gate,
 ) -> tuple[list[MetricDiff], dict[str, np.ndarray]]:
     """Corpus metrics, recomputed on the pairs: their diffs and each metric's per-pair shares."""
@@ -229,7 +245,7 @@ def _corpus_diffs(
         cand=dict(zip(ids, (p or "" for p in column_values(cand.samples, "prediction",
                                                           pairing.cand_index)), strict=True)),
         references={i: list(r or ()) for i, r in zip(ids, refs, strict=True)},
-        resamples=resamples, permutations=permutations, seed=seed,
+        resamples=options.resamples, permutations=options.permutations, seed=options.seed,
     )  # fmt: skip
     out, shares = [], {}
     for spec in metrics:
@@ -238,10 +254,10 @@ def _corpus_diffs(
         b_each = np.array([draws.cand_each[name][i] for i in ids])
         shares[column] = np.stack([a_each, b_each])
         observed = draws.cand[name] - draws.base[name]
-        null = draws.null[name]
-        tie = 1e-9 * abs(observed)
-        p = float((1 + int((np.abs(null) >= abs(observed) - tie).sum())) / (1 + null.size))
-        low, high = percentile_interval(draws.bootstrap[name], 0.95) if resamples else (None, None)
+        p = monte_carlo_p(draws.null[name], observed)
+        low, high = (
+            percentile_interval(draws.bootstrap[name], 0.95) if options.resamples else (None, None)
+        )
         out.append(MetricDiff(task, column, draws.base[name], draws.cand[name], observed, low,
                               high, p, "permutation-mc", len(ids), int((b_each > a_each).sum()),
                               int((b_each < a_each).sum()), gate.gates(task, column),
@@ -258,22 +274,13 @@ def compare_pair(
     cand: Run,
     *,
     gate: Gate,
-    resamples: int = 2000,
-    permutations: int = 10_000,
-    seed: int = 0,
-    worst: int = 10,
-    allow_mismatch: bool = False,
-    failed_as_zero: bool = False,
+    options: Options = Options(),
 ) -> TaskComparison:
-    """Compare two runs of one task (the gate's adjustment is applied by :func:`compare_runs`).
-
-    ``failed_as_zero`` keeps the pairs where a side failed and scores the failed side 0 (an
-    empty caption for corpus metrics) instead of leaving them out.
-    """
+    """Compare two runs of one task (the gate's adjustment is applied by :func:`compare_runs`)."""
     task = base.task
     notes = []
     differences = scoring_differences(base, cand)
-    if differences and not allow_mismatch:
+    if differences and not options.allow_mismatch:
         raise ConfigError(
             f"{task}: the runs are not scored alike, so their numbers do not compare: "
             + "; ".join(differences)
@@ -289,13 +296,13 @@ def compare_pair(
     if not base.metrics:
         raise ConfigError(f"{base.path}: run.json records no metrics (a run folder of format 1); "
                           "run 'evalkit rescore' on both folders first")  # fmt: skip
-    pairing = pair_samples(base.samples, cand.samples, keep_failed=failed_as_zero)
+    pairing = pair_samples(base.samples, cand.samples, keep_failed=options.failed_as_zero)
     if not pairing.ids:
         raise ConfigError(
             f"{task}: no sample was answered in both runs ({pairing.common} in common, "
             f"{pairing.left_out} left out because a side failed), so nothing can be compared"
         )
-    if failed_as_zero and (any(pairing.base_failed) or any(pairing.cand_failed)):
+    if options.failed_as_zero and (any(pairing.base_failed) or any(pairing.cand_failed)):
         notes.append(f"failed samples scored 0: {sum(pairing.base_failed)} in the base, "
                      f"{sum(pairing.cand_failed)} in the candidate")  # fmt: skip
     specs = base.metrics
@@ -309,19 +316,17 @@ def compare_pair(
             continue
         a = _float(column_values(base.samples, column, pairing.base_index))
         b = _float(column_values(cand.samples, column, pairing.cand_index))
-        if failed_as_zero:
+        if options.failed_as_zero:
             a[np.array(pairing.base_failed, dtype=bool)] = 0.0
             b[np.array(pairing.cand_failed, dtype=bool)] = 0.0
         shares[column] = np.stack([a, b])
-        diffs.append(_per_sample_diff(task, column, a, b, resamples=resamples,
-                                      permutations=permutations, seed=seed,
+        diffs.append(_per_sample_diff(task, column, a, b, options=options,
                                       gated=gate.gates(task, column)))  # fmt: skip
     for scorer_name, group in corpus.items():
         if not pairing.ids:
             continue
         more, more_shares = _corpus_diffs(task, group, scorer_name, base, cand, pairing,
-                                          resamples=resamples, permutations=permutations,
-                                          seed=seed, gate=gate)  # fmt: skip
+                                          options=options, gate=gate)  # fmt: skip
         diffs += more
         shares.update(more_shares)
     order = {str(s.get("column") or s["name"]): i for i, s in enumerate(specs)}
@@ -329,7 +334,7 @@ def compare_pair(
     result = TaskComparison(task, str(base.path), str(cand.path), base.model, cand.model,
                             pairing, diffs, None, notes=notes)  # fmt: skip
     if diffs:
-        _flips(result, base, cand, shares[diffs[0].metric], worst)
+        _flips(result, base, cand, shares[diffs[0].metric], options.worst)
     return result
 
 
@@ -359,21 +364,12 @@ def compare_runs(
     cand: Mapping[str, Run],
     *,
     gate: Gate | None = None,
-    resamples: int = 2000,
-    permutations: int = 10_000,
-    seed: int = 0,
-    worst: int = 10,
-    allow_mismatch: bool = False,
-    failed_as_zero: bool = False,
+    options: Options = Options(),
 ) -> Comparison:
     """Compare the runs of every task both sides have, and apply the gate."""
     gate = gate or Gate()
     pairs, notes = match_runs(dict(base), dict(cand))
-    tasks = [
-        compare_pair(a, b, gate=gate, resamples=resamples, permutations=permutations, seed=seed,
-                     worst=worst, allow_mismatch=allow_mismatch, failed_as_zero=failed_as_zero)
-        for a, b in pairs
-    ]  # fmt: skip
+    tasks = [compare_pair(a, b, gate=gate, options=options) for a, b in pairs]
     known = {(t.task, m.metric) for t in tasks for m in t.metrics}
     names = {m for _, m in known} | {f"{t}/{m}" for t, m in known}
     unknown = [m for m in gate.metrics if m not in names]

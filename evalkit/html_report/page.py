@@ -245,10 +245,6 @@ def _sample_cards(run: Run, rows: list[dict[str, Any]], images: dict[str, Any],
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
-def _answered(run: Run) -> list[dict[str, Any]]:
-    return [r for r in run.samples.to_pylist() if r.get("error_type") is None]
-
-
 def _legend(rows: list[dict[str, Any]]) -> str:
     if not any(r.get("gold_box") for r in rows):
         return ""
@@ -256,14 +252,12 @@ def _legend(rows: list[dict[str, Any]]) -> str:
             '<span style="background:#d73027"></span>predicted</p>')  # fmt: skip
 
 
-def _worst(run: Run, count: int) -> tuple[str, set[str]]:
-    column = _score_column(run)
-    answered = _answered(run)
-    if column is None or not answered:
-        return "", set()
-    ordered = sorted(answered, key=lambda r: (r.get(column) is None, r.get(column) or 0.0))
-    chosen = ordered[:count]
-    return column, {str(r["sample_id"]) for r in chosen}
+def _worst(answered: list[dict[str, Any]], column: str | None,
+           count: int) -> list[dict[str, Any]]:  # fmt: skip
+    """The ``count`` lowest-scoring answered rows on ``column``, lowest first."""
+    if column is None:
+        return []
+    return sorted(answered, key=lambda r: (r.get(column) is None, r.get(column) or 0.0))[:count]
 
 
 def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12) -> str:
@@ -271,32 +265,34 @@ def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12
     run = load_run_folder(run_dir)
     cand = load_run_folder(cand_dir) if cand_dir is not None else None
     title = f"evalkit report: {run.task}" + (" (base vs candidate)" if cand else "")
-    column, worst_ids = _worst(run, worst)
-    answered = _answered(run)
+    every = run.samples.to_pylist()
+    answered = [r for r in every if r.get("error_type") is None]
+    column = _score_column(run)
+    chosen = _worst(answered, column, worst)
     captions = [r for r in answered if (run.manifest.get("scoring") or {}).get("parser")
                 == "caption"][:6]  # fmt: skip
     comparison = None
     if cand is not None:
-        from evalkit.compare import Gate, compare_runs
+        from evalkit.compare import Gate, Options, compare_runs
 
-        comparison = compare_runs({run.task: run}, {cand.task: cand}, gate=Gate(), worst=worst)
+        comparison = compare_runs({run.task: run}, {cand.task: cand}, gate=Gate(),
+                                  options=Options(worst=worst))  # fmt: skip
     flip_ids = {f.sample_id for t in (comparison.tasks if comparison else []) for f in t.worst}
-    wanted = worst_ids | {str(r["sample_id"]) for r in captions} | flip_ids
+    wanted = {str(r["sample_id"]) for r in (*chosen, *captions)} | flip_ids
     images, note = sample_images(run.manifest, wanted)
     rows = _summary_rows(run)
     parts = [_header(run, title)]
     if note:
         parts.append(f'<p class="note">{_e(note)}</p>')
     parts += [_summary(rows), _groups(rows), _cost(run), _errors(run)]
-    if worst_ids:
-        chosen = sorted((r for r in answered if str(r["sample_id"]) in worst_ids),
-                        key=lambda r: (r.get(column) is None, r.get(column) or 0.0))  # fmt: skip
+    if chosen:
         parts.append(f"<h2>The {len(chosen)} lowest-scoring samples (by {_e(column)})</h2>"
                      + _legend(chosen) + _sample_cards(run, chosen, images, column))  # fmt: skip
     if captions:
         parts.append("<h2>Caption examples</h2>" + _sample_cards(run, captions, images, column))
     if comparison is not None and cand is not None:
-        parts.append(_comparison(comparison, run, cand, images))
+        by_id = {str(r["sample_id"]): r for r in every}
+        parts.append(_comparison(comparison, cand, by_id, images))
     body = "".join(parts)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -307,7 +303,9 @@ def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12
     )
 
 
-def _comparison(comparison: Any, base: Run, cand: Run, images: dict[str, Any]) -> str:
+def _comparison(comparison: Any, cand: Run, by_id: dict[str, dict[str, Any]],
+                images: dict[str, Any]) -> str:  # fmt: skip
+    """The comparison table and the flipped samples; ``by_id``: the base run's rows."""
     from evalkit.compare.render import p_text as _p
     from evalkit.compare.render import verdict
 
@@ -320,13 +318,11 @@ def _comparison(comparison: Any, base: Run, cand: Run, images: dict[str, Any]) -
             "good" if (m.diff or 0) > 0 and m.significant else "")  # fmt: skip
         diff = f'<span class="{css}">{_num(m.diff)}</span>' if css else _num(m.diff)
         rows.append([_e(m.metric), _num(m.base), _num(m.cand), diff,
-                     f"[{_num(m.ci_low)}, {_num(m.ci_high)}]", _num(m.p_value),
+                     f"[{_num(m.ci_low)}, {_num(m.ci_high)}]", _p(m.p_value),
                      _e(m.test), str(m.n_pairs), f"{m.n_better} / {m.n_worse}"])  # fmt: skip
-        rows[-1][5] = _p(m.p_value)
     out.append(_table(["metric", "base", "candidate", "diff", "95% CI of diff", "p", "test",
                        "pairs", "better / worse"], rows, numeric=(1, 2, 3, 4, 5, 7)))  # fmt: skip
     out.append(f"<p>{_e(verdict(comparison))}</p>")
-    by_id = {str(r["sample_id"]): r for r in base.samples.to_pylist()}
     for task in comparison.tasks:
         out.append(f"<p>{_e(task.n_right_to_wrong)} samples went down on "
                    f"{_e(task.flip_metric)}, {_e(task.n_wrong_to_right)} went up.</p>")  # fmt: skip

@@ -121,8 +121,9 @@ class FakeVLMServer:
 
     def _answer_for(self, body: dict[str, Any]) -> str:
         if self.answer_book:
-            text = "\n".join(_texts(body))
-            digests = {f"sha256:{d}" for d in _image_digests(body)}
+            strings = _strings(body)
+            text = "\n".join(_texts(strings))
+            digests = {f"sha256:{d}" for d in _image_digests(strings)}
             for key, answer in self.answer_book.items():
                 image, _, needle = (
                     key.partition("|") if key.startswith("sha256:") else ("", "", key)
@@ -210,28 +211,26 @@ class FakeVLMServer:
         return response
 
 
-def _texts(value: Any) -> list[str]:
-    """The strings of a request body, images (data URLs, base64) left out."""
+def _strings(value: Any) -> list[str]:
+    """Every string in a request body, in order."""
     if isinstance(value, str):
-        return [] if value.startswith("data:") or len(value) > 4096 else [value]
+        return [value]
     if isinstance(value, dict):
-        return [t for v in value.values() for t in _texts(v)]
+        return [t for v in value.values() for t in _strings(v)]
     if isinstance(value, list):
-        return [t for v in value for t in _texts(v)]
+        return [t for v in value for t in _strings(v)]
     return []
 
 
-def _image_digests(value: Any) -> list[str]:
-    """sha256 of each image a request carries as a base64 data URL (its file's bytes)."""
-    if isinstance(value, str):
-        if value.startswith("data:") and ";base64," in value:
-            return [hashlib.sha256(base64.b64decode(value.split(",", 1)[1])).hexdigest()]
-        return []
-    if isinstance(value, dict):
-        return [d for v in value.values() for d in _image_digests(v)]
-    if isinstance(value, list):
-        return [d for v in value for d in _image_digests(v)]
-    return []
+def _texts(strings: list[str]) -> list[str]:
+    """The body's text, images (data URLs, base64) left out."""
+    return [t for t in strings if not t.startswith("data:") and len(t) <= 4096]
+
+
+def _image_digests(strings: list[str]) -> list[str]:
+    """sha256 of each image the body carries as a base64 data URL (its file's bytes)."""
+    return [hashlib.sha256(base64.b64decode(t.split(",", 1)[1])).hexdigest()
+            for t in strings if t.startswith("data:") and ";base64," in t]  # fmt: skip
 
 
 def main() -> None:
