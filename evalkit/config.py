@@ -26,6 +26,7 @@ __all__ = [
     "DashScopeConfig",
     "DatasetConfig",
     "HFConfig",
+    "ImageJoin",
     "LimitsConfig",
     "MetricSpec",
     "OpenAIConfig",
@@ -35,6 +36,7 @@ __all__ = [
     "ReportConfig",
     "RunConfig",
     "Source",
+    "Subset",
     "TaskDataset",
     "TaskSpec",
 ]
@@ -91,6 +93,36 @@ def check_ranges(config: Any, path: str = "") -> None:
 
 # --------------------------------------------------------------------------- task definitions
 @dataclass
+class ImageJoin:
+    """Rows name their image by id; the images live in another configuration of the dataset.
+
+    GQA's Hub copy keeps questions (``testdev_balanced_instructions``) and images
+    (``testdev_balanced_images``) apart; each question's ``imageId`` is an image row's ``id``.
+    """
+
+    config: str = MISSING
+    """The configuration holding the images."""
+    key: str = MISSING
+    """The rows' column naming their image."""
+    id: str = "id"
+    """The image configuration's id column."""
+    split: str | None = None
+    """Its split; ``None``: the same split as the rows."""
+
+
+@dataclass
+class Subset:
+    """A standard subset of a split, as a shipped list of ids (one per line, ``#`` comments)."""
+
+    file: str = MISSING
+    """The list, relative to the task file's folder."""
+    column: str = MISSING
+    """The column whose values the list holds."""
+    splits: list[str] = field(default_factory=list)
+    """The splits it applies to (empty: every split)."""
+
+
+@dataclass
 class TaskDataset:
     """Where a task's data lives on the Hugging Face Hub, and which bundled sample stands in."""
 
@@ -107,14 +139,19 @@ class TaskDataset:
     rows: dict[str, int] = field(default_factory=dict)
     """Split → its row count in the Hub copy this task was written against. A run over a whole
     Hub split records the count it saw and warns when it differs (copies move and change)."""
+    images: ImageJoin | None = None
+    """Images kept in another configuration and joined by id (GQA); ``None``: in the rows."""
+    subset: Subset | None = None
+    """Keep only the rows a shipped id list names (the Karpathy test split of Flickr30k)."""
 
 
 @dataclass
 class Columns:
     """Which dataset column feeds which sample field."""
 
-    id: str = MISSING
-    """Unique id column."""
+    id: str | None = MISSING
+    """Unique id column; ``null`` when the copy has none (ChartQA, AI2D): a row's position in
+    its split is then its id (stable for a pinned revision)."""
     image: str = "image"
     """Image column (``datasets.Image`` struct, bytes, or a path)."""
     question: str | None = "question"
@@ -127,7 +164,8 @@ class Columns:
     """Gold box column, COCO ``[x, y, w, h]`` pixels (grounding)."""
     keep: list[str] = field(default_factory=list)
     """Columns kept with each sample (e.g. ``answer_type``): in its metadata and as columns of
-    ``samples.parquet`` (text, or lists of text)."""
+    ``samples.parquet`` (text, or lists of text). ``a.b`` reads field ``b`` of a struct column
+    ``a`` (GQA's ``types.structural``) and keeps it under that dotted name."""
 
 
 @dataclass
@@ -140,8 +178,15 @@ class PromptSpec:
     """Optional system turn."""
     max_tokens: int | None = ranged(None, 1)
     """Overrides the task's ``max_tokens`` for this family (Qwen-VL base uses 10 or 100)."""
+    min_tokens: int | None = ranged(None, 1)
+    """Fewest new tokens before the model may stop (eval_mm's ``min_new_tokens``); sent where
+    the backend has the parameter (local models, vLLM/SGLang's ``min_tokens``)."""
     box_format: str | None = None
     """Grounding: the box convention this prompt asks for (see :func:`evalkit.score.parse_box`)."""
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Metric column → parameters this family's protocol scores with, over the task's (Qwen's
+    ChartQA script takes the 5 % relative to the prediction: ``{relaxed_accuracy: {mode:
+    qwen-vl}}``). Recorded in ``run.json`` with every other metric parameter."""
 
 
 @dataclass
@@ -195,6 +240,9 @@ class TaskSpec:
     official VQA script reports ``perAnswerType``; a list value counts in each of its groups."""
     explode_references: bool = False
     """Grounding: one sample per referring expression (the standard per-expression count)."""
+    explode_questions: bool = False
+    """Rows holding parallel lists of questions and answers (OCR-VQA: one row per book cover)
+    become one sample per question, ``<id>#<k>``, each with its own answer."""
     baseline: BaselineSpec = field(default_factory=BaselineSpec)
 
 
@@ -227,6 +275,9 @@ class DatasetConfig:
     """Stop after this many samples (``None``: all)."""
     streaming: bool = True
     """``hf``: stream rather than download the whole split first."""
+    images: str | None = None
+    """``local``, for a task whose images are joined by id (``dataset.images`` of the task,
+    GQA): the file or folder of the image rows, in that configuration's schema."""
 
 
 @dataclass

@@ -153,7 +153,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     info = describe_source(task, cfg.dataset)
     plan = plan_rendering(task, cfg.backend, prompt_families)
     check_ranges(cfg)  # compose() checked; a RunConfig built in code is checked here
-    metrics = task_metrics(task)
+    metrics = task_metrics(task, plan.prompt)  # the prompt family's protocol may re-parameterise
     for metric in metrics:
         if metric.corpus is not None:
             metric.corpus.require()  # before any model call: the scores would be lost otherwise
@@ -163,6 +163,14 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
 
     run_dir.mkdir(parents=True, exist_ok=True)
     async with open_session(cfg, log_dir=run_dir) as session:
+        if plan.params.min_tokens and not session.backend.takes_min_tokens:
+            _log.warning(
+                "prompt '%s' asks for at least %d new tokens; backend %s has no such "
+                "parameter, so answers may be shorter than the protocol's",
+                cfg.backend.prompt_family,
+                plan.params.min_tokens,
+                session.backend.identity.name,
+            )
         started = datetime.now(UTC)
         run_id = f"{task.name}-{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         columns = [m.column for m in metrics]

@@ -128,6 +128,8 @@ class GenerationParams:
     """Output-affecting decoding parameters; ``None`` means the backend's default."""
 
     max_tokens: int | None = None
+    min_tokens: int | None = None
+    """Fewest new tokens (Qwen-VL's eval_mm sets ``min_new_tokens``); not every API has it."""
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None

@@ -103,9 +103,11 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     report = cast(ReportConfig, _structured(ReportConfig, config.get("report") or {}, "report"))
     scoring = dict(manifest.get("scoring") or {})
     backend = config.get("backend") or {}
-    family = family_named(scoring.get("prompt_family") or backend.get("prompt_family", "default"))
+    family_name = str(backend.get("prompt_family") or "default")
+    family = family_named(scoring.get("prompt_family") or family_name)
     box_format = scoring.get("box_format") or ("pixel" if task.parser == "box" else None)
-    metrics = task_metrics(task)
+    prompt = task.prompts.get(family_name) or task.prompts.get("default")
+    metrics = task_metrics(task, prompt)
     parser = build_parser(task.parser, family=family, box_format=box_format)
     aggregator = Aggregator(metrics, group_by=task.group_by, resamples=report.bootstrap,
                             confidence=report.confidence, seed=report.seed)  # fmt: skip

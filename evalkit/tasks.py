@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
-from evalkit.config import TaskSpec
+from evalkit.config import MetricSpec, PromptSpec, TaskSpec
 from evalkit.errors import ConfigError, UnknownTask, did_you_mean
 from evalkit.resources import tasks_dir
 
@@ -94,12 +94,33 @@ def metric_specs(entries: Any) -> list[dict[str, Any]]:
     return specs
 
 
-def task_metrics(task: TaskSpec) -> list[Metric]:
-    """The task's metrics, bound to their parameters (checked)."""
+def task_metrics(task: TaskSpec, prompt: PromptSpec | None = None) -> list[Metric]:
+    """The task's metrics, bound to their parameters (checked).
+
+    ``prompt`` is the run's prompt: its ``metrics`` (column → parameters) override the task's
+    parameters, as that family's official script scores.
+
+    >>> spec = load_task("chartqa")
+    >>> [m.params["mode"] for m in task_metrics(spec, spec.prompts["qwen-vl"])]
+    ['qwen-vl']
+    """
     from evalkit.parse import PARSER_OUTPUT
     from evalkit.score.registry import build_metrics
 
-    return build_metrics(task.metrics, parser_output=PARSER_OUTPUT.get(task.parser, "text"))
+    specs = task.metrics
+    overrides = dict(prompt.metrics) if prompt is not None else {}
+    if overrides:
+        columns = [m.column or m.name for m in specs]
+        for column in overrides:
+            if column not in columns:
+                raise ConfigError(
+                    f"prompt metrics: {did_you_mean('metric column', column, columns)}"
+                )
+        specs = [
+            MetricSpec(m.name, m.column, {**m.params, **overrides.get(m.column or m.name, {})})
+            for m in specs
+        ]
+    return build_metrics(specs, parser_output=PARSER_OUTPUT.get(task.parser, "text"))
 
 
 def _check(spec: TaskSpec) -> None:
@@ -114,6 +135,11 @@ def _check(spec: TaskSpec) -> None:
     if spec.parser not in PARSERS:
         raise ConfigError(did_you_mean("parser", spec.parser, PARSERS))
     columns = [m.column for m in task_metrics(spec)]
+    for family, prompt in spec.prompts.items():
+        try:
+            task_metrics(spec, prompt)
+        except ConfigError as exc:
+            raise ConfigError(f"prompts.{family}: {exc}") from exc
     fixed = {f.name for f in SAMPLE_COLUMNS}
     for name in spec.columns.keep:
         if name in fixed or name in columns:
@@ -144,6 +170,10 @@ def task_node(name: str) -> dict[str, Any]:
         if not isinstance(raw, dict):
             raise ConfigError("expected a mapping")
         raw["metrics"] = metric_specs(raw.get("metrics"))
+        subset = (raw.get("dataset") or {}).get("subset")
+        if isinstance(subset, dict) and isinstance(subset.get("file"), str):
+            # a list beside the task file: resolved here, so the run records where it was
+            subset["file"] = str(path.parent / Path(subset["file"]).expanduser())
     except (OSError, yaml.YAMLError, ConfigError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"invalid task definition {path}: {first}") from exc

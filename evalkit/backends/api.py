@@ -28,14 +28,18 @@ def data_url(image: ImageRef) -> str:
     return f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
 
 
-def generation_fields(params: GenerationParams) -> dict[str, Any]:
+def generation_fields(params: GenerationParams, *, min_tokens: bool = False) -> dict[str, Any]:
     """The decoding parameters that are set, under the names both protocols use.
+
+    ``min_tokens`` adds ``min_tokens`` (vLLM's and SGLang's name; DashScope has no such
+    parameter, so its body never carries it).
 
     >>> generation_fields(GenerationParams(max_tokens=8, seed=7, stop=("END",)))
     {'max_tokens': 8, 'seed': 7, 'stop': ['END']}
     """
     fields = {
         "max_tokens": params.max_tokens,
+        "min_tokens": params.min_tokens if min_tokens else None,
         "temperature": params.temperature,
         "top_p": params.top_p,
         "top_k": params.top_k,

@@ -156,6 +156,9 @@ class Backend(Protocol):
     batches whatever ``limits.concurrency`` says (``None``: no floor)."""
     adaptive: bool = True
     """Whether rate limits (429) halve the requests in flight, as an HTTP API wants."""
+    takes_min_tokens: bool = True
+    """Whether it honours ``min_tokens`` (a protocol's ``min_new_tokens``); a run whose prompt
+    sets it on a backend that cannot says so once."""
 
     @classmethod
     def from_config(cls, config: Any) -> Backend:

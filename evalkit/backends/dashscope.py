@@ -110,6 +110,8 @@ def _event_status(event: SseEvent) -> int:
 class DashScopeBackend(ApiBackend):
     """DashScope ``MultiModalConversation`` over HTTP."""
 
+    takes_min_tokens = False  # the protocol has no such parameter
+
     default_base_url = "https://dashscope.aliyuncs.com/api/v1"
     path = GENERATION_PATH
     url_hint = (

@@ -159,6 +159,7 @@ class HFBackend(Backend):
         sample = params.temperature is not None and params.temperature > 0
         config = GenerationConfig(
             max_new_tokens=self._max_tokens(params),
+            min_new_tokens=params.min_tokens,
             do_sample=sample,
             num_beams=1,
             temperature=params.temperature if sample else 1.0,

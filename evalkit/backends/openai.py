@@ -43,7 +43,7 @@ def openai_body(
                 content.append({**image, **(image_extra or {})})
         messages.append({"role": message.role, "content": content})
     body: dict[str, Any] = {"model": model, "messages": messages}
-    body.update(generation_fields(request.params))
+    body.update(generation_fields(request.params, min_tokens=True))
     body.update(extra)
     return body
 

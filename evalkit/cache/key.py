@@ -4,7 +4,8 @@ Included (each has a test that changing it changes the key):
 
 * backend identity: kind, model, base URL, revision;
 * the output-affecting generation parameters: max_tokens, temperature, top_p, top_k, seed, stop,
-  repetition_penalty;
+  repetition_penalty, and min_tokens when set (absent from the key when unset, so keys made
+  before it existed stay valid);
 * the backend's output-affecting options (``Backend.cache_options``: per-image min/max pixels,
   ``extra_body`` such as ``vl_high_resolution_images``);
 * the rendered messages: roles, texts, and the SHA-256 of each image's bytes (not its path);
@@ -40,6 +41,17 @@ def key_components(
 ) -> dict[str, Any]:
     """The named components hashed into the key (exposed for tests and debugging)."""
     p = request.params
+    params: dict[str, Any] = {
+        "max_tokens": p.max_tokens,
+        "temperature": p.temperature,
+        "top_p": p.top_p,
+        "top_k": p.top_k,
+        "seed": p.seed,
+        "stop": list(p.stop),
+        "repetition_penalty": p.repetition_penalty,
+    }
+    if p.min_tokens is not None:
+        params["min_tokens"] = p.min_tokens
     return {
         "version": KEY_VERSION,
         "backend": {
@@ -48,15 +60,7 @@ def key_components(
             "base_url": identity.base_url,
             "revision": identity.revision,
         },
-        "params": {
-            "max_tokens": p.max_tokens,
-            "temperature": p.temperature,
-            "top_p": p.top_p,
-            "top_k": p.top_k,
-            "seed": p.seed,
-            "stop": list(p.stop),
-            "repetition_penalty": p.repetition_penalty,
-        },
+        "params": params,
         "options": dict(options),
         "messages": [
             {

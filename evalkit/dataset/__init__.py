@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from evalkit.config import DatasetConfig, Source, TaskSpec
 from evalkit.dataset.columns import row_id, row_to_samples
 from evalkit.dataset.hf import iter_hf_rows
+from evalkit.dataset.joins import ImageTable, subset_file, subset_ids
 from evalkit.dataset.local import data_files, iter_local_rows
 from evalkit.errors import ConfigError, DataError, did_you_mean
 from evalkit.records import Sample
@@ -42,6 +43,10 @@ class SourceInfo:
     config: str | None
     split: str
     revision: str | None
+    subset: str | None = None
+    """The id list the split was cut to (``dataset.subset``), when one applies."""
+    images: str | None = None
+    """The configuration the images were joined from (``dataset.images``), when there is one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +75,19 @@ def _sample_file(task: TaskSpec, split: str) -> Path:
 def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
     """Resolve the task's defaults against the ``dataset`` overrides; checks what it can."""
     split = cfg.split or task.dataset.split
+    joined = task.dataset.images.config if task.dataset.images is not None else None
+    source = cfg.source.value
+    # a missing or empty subset list is one line now, not after the first rows
+    cut = str(subset_file(task)) if subset_ids(task, source, split) is not None else None
     if cfg.source is Source.sample:
-        return SourceInfo("sample", str(_sample_file(task, split)), None, split, None)
+        path = str(_sample_file(task, split))
+        return SourceInfo("sample", path, None, split, None, cut, joined)
     if cfg.source is Source.local:
         if not cfg.path:
             raise ConfigError("dataset.source=local needs dataset.path=FILE_OR_DIR")
-        path = Path(cfg.path).expanduser()
-        data_files(path, check=True)  # a wrong path, wrong files, fake Parquet: one line, now
-        return SourceInfo("local", str(path), None, split, None)
+        local = Path(cfg.path).expanduser()
+        data_files(local, check=True)  # a wrong path, wrong files, fake Parquet: one line, now
+        return SourceInfo("local", str(local), None, split, None, cut, joined)
     if task.dataset.splits and split not in task.dataset.splits:
         raise ConfigError(
             f"task '{task.name}': {did_you_mean('split', split, task.dataset.splits)}"
@@ -88,6 +98,8 @@ def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
         cfg.config or task.dataset.hf_config,
         split,
         cfg.revision or task.dataset.revision,
+        cut,
+        joined,
     )
 
 
@@ -98,7 +110,8 @@ def expected_samples(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> in
     bounds it; unknown for JSON lines, a streamed split, or rows that explode into samples.
     """
     rows: int | None = None
-    if info.source in ("sample", "local") and not task.explode_references:
+    exploded = task.explode_references or task.explode_questions
+    if info.source in ("sample", "local") and not exploded and not info.subset:
         files = data_files(Path(info.id))
         if all(f.suffix == ".parquet" for f in files):
             rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
@@ -139,15 +152,26 @@ def iter_items(
     """Stream the task's items, at most ``cfg.limit`` of them; ``count`` tallies the rows read."""
     produced = 0
     count = count if count is not None else RowCount()
+    keep = subset_ids(task, info.source, info.split)
+    keep_column = task.dataset.subset.column if task.dataset.subset is not None else ""
+    images = ImageTable.load(task, cfg, source=info.source, dataset_id=info.id,
+                             split=info.split, revision=info.revision)  # fmt: skip
     for index, (row, base_dir) in enumerate(_rows(info, task, cfg)):
         if cfg.limit is not None and produced >= cfg.limit:
             return
         count.rows = index + 1
         if isinstance(row, DataError):
             items = [Item(f"row-{index}", error=row)]
+        elif keep is not None and str(row.get(keep_column)) not in keep:
+            continue
         else:
             try:
-                items = [Item(s.id, sample=s) for s in row_to_samples(row, task, base_dir=base_dir)]
+                if images is not None:
+                    base_dir = images.attach(row, task.columns.image)
+                items = [
+                    Item(s.id, sample=s)
+                    for s in row_to_samples(row, task, base_dir=base_dir, index=index)
+                ]
             except DataError as exc:
                 items = [Item(row_id(row, task, index), error=exc)]
         for item in items:

@@ -24,9 +24,27 @@ def _field(row: Mapping[str, Any], column: str) -> Any:
 
 
 def row_id(row: Mapping[str, Any], task: TaskSpec, index: int) -> str:
-    """The row's id, or ``row-<index>`` when the id column itself is missing."""
+    """The row's id, or ``row-<index>`` when the id column itself is missing.
+
+    A task without an id column (``columns.id: null``) names each row by its position.
+    """
+    if task.columns.id is None:
+        return str(index)
     value = row.get(task.columns.id)
     return f"row-{index}" if value is None else str(value)
+
+
+def kept_value(row: Mapping[str, Any], name: str) -> Any:
+    """A ``columns.keep`` entry's value: a column, or ``struct.field`` inside a struct column.
+
+    >>> kept_value({"types": {"structural": "query"}}, "types.structural")
+    'query'
+    """
+    if name in row or "." not in name:
+        return row.get(name)
+    head, _, rest = name.partition(".")
+    inner = row.get(head)
+    return kept_value(inner, rest) if isinstance(inner, Mapping) else None
 
 
 def _references(row: Mapping[str, Any], task: TaskSpec) -> tuple[str, ...]:
@@ -53,15 +71,38 @@ def _gold_box(row: Mapping[str, Any], column: str) -> tuple[float, float, float,
     return (x, y, x + w, y + h)
 
 
+def _question_pairs(row: Mapping[str, Any], task: TaskSpec) -> list[tuple[str, str]]:
+    questions = _field(row, task.columns.question or "question")
+    answers = _field(row, task.columns.answers)
+    if isinstance(questions, str) or isinstance(answers, str):
+        raise MissingField("explode_questions needs list columns of questions and answers")
+    questions, answers = list(questions), list(answers)
+    if len(questions) != len(answers):
+        raise MissingField(
+            f"{len(questions)} questions but {len(answers)} answers: the lists must pair up"
+        )
+    if not questions:
+        raise MissingField(f"column '{task.columns.question}' has no questions")
+    return [(str(q), str(a)) for q, a in zip(questions, answers, strict=True)]
+
+
 def row_to_samples(
-    row: Mapping[str, Any], task: TaskSpec, *, base_dir: Path | None = None
+    row: Mapping[str, Any], task: TaskSpec, *, base_dir: Path | None = None, index: int = 0
 ) -> list[Sample]:
-    """Map one row to its samples; raises :class:`DataError` when the row is unusable."""
+    """Map one row to its samples; raises :class:`DataError` when the row is unusable.
+
+    ``index`` is the row's position in its split: the id of a task without an id column.
+    """
     columns = task.columns
-    sample_id = str(_field(row, columns.id))
+    sample_id = str(index) if columns.id is None else str(_field(row, columns.id))
     image = load_image(_field(row, columns.image), base_dir=base_dir)
+    meta = {k: value for k in columns.keep if (value := kept_value(row, k)) is not None}
+    if task.explode_questions:
+        return [
+            Sample(f"{sample_id}#{k}", (image,), question, (answer,), None, meta)
+            for k, (question, answer) in enumerate(_question_pairs(row, task))
+        ]
     references = _references(row, task)
-    meta = {k: row[k] for k in columns.keep if k in row}
     question = "" if columns.question is None else str(_field(row, columns.question))
 
     if columns.bbox is not None:

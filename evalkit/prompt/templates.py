@@ -73,6 +73,7 @@ def plan_rendering(
         box_format(boxes)  # an unknown convention is a one-line ConfigError now
     params = GenerationParams(
         max_tokens=backend.max_tokens or prompt.max_tokens or task.max_tokens,
+        min_tokens=prompt.min_tokens,
         temperature=backend.temperature,
         top_p=backend.top_p,
         top_k=backend.top_k,

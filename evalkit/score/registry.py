@@ -28,6 +28,7 @@ from evalkit.score.captions import (
     paired_caption_draws,
     require_java,
 )
+from evalkit.score.exact import EXACT_MODES, exact_match
 from evalkit.score.grounding import acc_iou, iou
 from evalkit.score.relaxed import RELAXED_MODES, relaxed_accuracy
 from evalkit.score.vqa import VQA_MODES, vqa_accuracy
@@ -137,6 +138,10 @@ def _relaxed(prediction: Prediction, sample: Sample, *, tolerance: float, mode: 
     )
 
 
+def _exact(prediction: Prediction, sample: Sample, *, mode: str) -> float:
+    return exact_match(prediction=prediction.answer, answers=_answers(sample), mode=mode)
+
+
 def _gold(sample: Sample) -> tuple[float, float, float, float]:
     if sample.box is None:
         raise ConfigError(f"sample '{sample.id}' has no gold box: the task needs columns.bbox")
@@ -170,6 +175,10 @@ METRICS: dict[str, MetricKind] = {
         "text", "ChartQA relaxed accuracy: numbers within the tolerance, else exact match",
         {"tolerance": Param(0.05, float, low=0.0), "mode": Param("pix2struct", str, RELAXED_MODES)},
         _relaxed,
+    ),
+    "exact_match": MetricKind(
+        "text", "exact match with any gold answer, after the mode's normalisation",
+        {"mode": Param("qwen-vl", str, tuple(EXACT_MODES))}, _exact,
     ),
     "acc_iou25": _acc(0.25),
     "acc_iou50": _acc(0.5),

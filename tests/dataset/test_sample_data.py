@@ -35,11 +35,38 @@ HF_COLUMNS = {
     "refcoco": {"question_id": "string", "image": "Image", "question": "string",
                 "answer": "list<string>", "segmentation": "list<float32>",
                 "bbox": "list<float32>", "iscrowd": "int8", "file_name": "string"},
+    "okvqa": {"question_id": "string", "image": "Image", "question": "string",
+              "answers": "list<string>", "question_type": "string", "answer_type": "string"},
+    "vizwiz": {"question_id": "string", "image": "Image", "question": "string",
+               "answers": "list<string>", "category": "string"},
+    "gqa": {"id": "string", "imageId": "string", "question": "string", "answer": "string",
+            "fullAnswer": "string", "isBalanced": "bool", "groups": "struct",
+            "entailed": "string", "equivalent": "string", "types": "struct",
+            "semanticStr": "string"},
+    "chartqa": {"type": "string", "question": "string", "answer": "string", "image": "Image"},
+    "infovqa": {"questionId": "string", "question": "string", "answers": "list<string>",
+                "answer_type": "list<string>", "image": "Image", "image_url": "string",
+                "operation/reasoning": "list<string>", "ocr": "string", "data_split": "string"},
+    "ocrvqa": {"image": "Image", "image_id": "string", "questions": "list<string>",
+               "answers": "list<string>", "ocr_tokens": "list<string>", "ocr_info": "list<struct>",
+               "title": "string", "authorName": "string", "genre": "string",
+               "image_width": "int64", "image_height": "int64", "image_url": "string",
+               "set_name": "string"},
+    "nocaps": {"image": "Image", "image_coco_url": "string", "image_date_captured": "string",
+               "image_file_name": "string", "image_height": "int32", "image_width": "int32",
+               "image_id": "int32", "image_license": "int8", "image_open_images_id": "string",
+               "annotations_ids": "list<int32>", "annotations_captions": "list<string>"},
+    "flickr30k": {"image": "Image", "caption": "list<string>", "sentids": "list<string>",
+                  "img_id": "string", "filename": "string"},
 }  # fmt: skip
 HF_COLUMNS["refcoco_plus"] = HF_COLUMNS["refcocog"] = HF_COLUMNS["refcoco"]  # the same cards
+HF_COLUMNS["coco_caption_2014"] = HF_COLUMNS["coco_karpathy"] = HF_COLUMNS["coco_caption"]
+GQA_IMAGES = {"id": "string", "image": "Image"}  # testdev_balanced_images
 
 
 def _kind(feature: object) -> str:
+    if isinstance(feature, dict):
+        return "struct"
     if isinstance(feature, datasets.Image):
         return "Image"
     if isinstance(feature, datasets.Value):
@@ -59,7 +86,16 @@ def test_sample_split_has_the_hf_schema(task: str) -> None:
     ds = datasets.Dataset.from_parquet(str(path))
     assert {name: _kind(f) for name, f in ds.features.items()} == HF_COLUMNS[task]
     assert len(ds) >= 50
-    assert sum(f.stat().st_size for f in (sample_data_dir() / task).glob("*.parquet")) < 1_000_000
+    files = (sample_data_dir() / task).rglob("*.parquet")
+    assert sum(f.stat().st_size for f in files) < 1_000_000
+
+
+def test_gqa_images_are_their_own_configuration() -> None:
+    images = datasets.Dataset.from_parquet(str(sample_data_dir() / "gqa/images/testdev.parquet"))
+    assert {name: _kind(f) for name, f in images.features.items()} == GQA_IMAGES
+    questions = pd.read_parquet(sample_data_dir() / "gqa" / "testdev.parquet")
+    assert set(questions["imageId"]) == set(images["id"])  # every question's image is there
+    assert questions["types"].map(lambda t: t["structural"]).nunique() >= 3
 
 
 def test_documents_and_questions_include_chinese() -> None:
@@ -81,6 +117,16 @@ def _generator():  # type: ignore[no-untyped-def]
     return module
 
 
+def _benchmarks():  # type: ignore[no-untyped-def]
+    _generator()  # make_benchmark_samples imports make_samples
+    path = sample_data_dir().parent.parent / "scripts" / "make_benchmark_samples.py"
+    spec = importlib.util.spec_from_file_location("make_benchmark_samples", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize(("task", "split", "build"), [
     ("vqav2", "validation", lambda g: g.build_vqav2()),
     ("coco_caption", "val", lambda g: g.build_coco_caption()),
@@ -89,13 +135,18 @@ def _generator():  # type: ignore[no-untyped-def]
                                                         exprs=g.expressions_plus)),
     ("refcocog", "val", lambda g: g.build_refcoco("val", 51, seed=21, task="refcocog",
                                                   exprs=g.expressions_g)),
+    ("vizwiz", "val", lambda g: _benchmarks().build_vizwiz()),
+    ("chartqa", "test", lambda g: _benchmarks().build_chartqa()),
+    ("ocrvqa", "test", lambda g: _benchmarks().build_ocrvqa()),
+    ("gqa", "testdev", lambda g: _benchmarks().build_gqa()[:2]),
+    ("nocaps", "validation", lambda g: _benchmarks().build_nocaps()),
 ])  # fmt: skip
 def test_generator_reproduces_the_committed_annotations(task: str, split: str, build) -> None:  # type: ignore[no-untyped-def]
     generator = _generator()
     rows, _ = build(generator)
     committed = pd.read_parquet(sample_data_dir() / task / f"{split}.parquet")
-    fresh = pd.DataFrame(rows).drop(columns="image")
-    committed = committed.drop(columns="image")
+    fresh = pd.DataFrame(rows).drop(columns="image", errors="ignore")
+    committed = committed.drop(columns="image", errors="ignore")
     assert list(fresh.columns) == list(committed.columns)
     for column in fresh.columns:
         assert [_plain(v) for v in fresh[column]] == [_plain(v) for v in committed[column]], column
@@ -106,6 +157,8 @@ def _plain(value: object) -> object:
         value = value.tolist()
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, float):
         return float(np.float32(value))  # the committed files store float32
     return value

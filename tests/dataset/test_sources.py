@@ -13,6 +13,7 @@ from PIL import Image
 
 from evalkit import load_run
 from evalkit.resources import sample_data_dir
+from evalkit.tasks import load_task
 
 
 def _png(color: str = "white") -> bytes:
@@ -153,9 +154,11 @@ def test_hf_source_reads_a_local_dataset_folder(
     assert list(run.samples["sample_id"]) == ["q0", "q1", "q2", "q3"]
     assert (run.samples["anls"] == 1.0).all()
     assert run.manifest is not None
+    pinned = load_task("docvqa").dataset.revision  # the task's; a local folder ignores it
+    assert pinned is not None and len(pinned) == 40
     expected = {"source": "hf", "id": str(folder), "config": "DocVQA", "split": "validation",
-                "revision": None, "samples": 4, "rows_expected": 5349,
-                "rows_seen": None}  # fmt: skip
+                "revision": pinned, "subset": None, "images": None, "samples": 4,
+                "rows_expected": 5349, "rows_seen": None}  # fmt: skip
     assert run.manifest["dataset"] == expected  # a limited run did not read the whole split
 
     assert not [r for r in caplog.records if "rows of" in r.getMessage()]
@@ -168,7 +171,8 @@ def test_hf_source_reads_a_local_dataset_folder(
     [warning] = [r for r in caplog.records if "rows of" in r.getMessage()]
     assert warning.levelname == "WARNING"
     assert warning.getMessage() == (
-        f"dataset: read 5 rows of {folder} split 'validation', the task expects 5349 (its Hub "
+        f"dataset: read 5 rows of {folder} at {pinned} split 'validation', the task expects 5349 "
+        "(its Hub "
         "copy has changed?); scores are not comparable with runs over the expected rows"
     )
 

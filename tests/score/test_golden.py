@@ -57,3 +57,11 @@ def test_boxes(case: dict[str, Any]) -> None:
 def test_iou(case: dict[str, Any]) -> None:
     assert abs(iou(a=tuple(case["a"]), b=tuple(case["b"])) - case["expected"]) <= TOL
     assert abs(iou(a=tuple(case["b"]), b=tuple(case["a"])) - case["expected"]) <= TOL
+
+
+@pytest.mark.parametrize("case", _cases("exact"))
+def test_exact(case: dict[str, Any]) -> None:
+    from evalkit.score.exact import exact_match
+
+    got = exact_match(prediction=case["prediction"], answers=case["references"], mode=case["mode"])
+    assert got == case["expected"], case["source"]

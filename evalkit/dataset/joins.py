@@ -1,0 +1,136 @@
+"""What a split needs beyond its own rows: images joined by id, and a standard subset's id list.
+
+* **Image joins** (``dataset.images`` of a task): GQA's Hub copy keeps questions and images in
+  two configurations; each question names its image (``imageId``), an image row's ``id``. The
+  image rows (398 for testdev-balanced) are read once into a table, left encoded; each question
+  then gets its image, or an error row naming the missing id.
+* **Subsets** (``dataset.subset``): a shipped list of ids, one per line (``#`` starts a comment),
+  keeps only the rows whose column value it names, as the Karpathy test split of Flickr30k is a
+  list of 1,000 of the copy's 31,783 images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalkit.config import DatasetConfig, ImageJoin, Subset, TaskSpec
+from evalkit.dataset.hf import iter_hf_rows
+from evalkit.dataset.local import data_files, iter_local_rows
+from evalkit.errors import ConfigError, DataError, MissingField
+from evalkit.resources import sample_data_dir
+
+__all__ = ["ImageTable", "read_id_list", "subset_file", "subset_ids"]
+
+
+def subset_file(task: TaskSpec) -> Path | None:
+    """The task's subset list (``None``: no subset).
+
+    A task file's relative path was made absolute against its folder when the file was read
+    (:func:`evalkit.tasks.task_node`); one given on the command line is relative to the cwd.
+    """
+    subset = task.dataset.subset
+    return None if subset is None else Path(subset.file).expanduser()
+
+
+def read_id_list(path: Path) -> frozenset[str]:
+    """The ids a list file names: one per line, blank lines and ``#`` comments skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"dataset.subset: cannot read {path} ({exc.strerror or exc})") from exc
+    ids = frozenset(s for line in lines if (s := line.split("#", 1)[0].strip()))
+    if not ids:
+        raise ConfigError(f"dataset.subset: {path} lists no ids")
+    return ids
+
+
+def _applies(subset: Subset, source: str, split: str) -> bool:
+    # the bundled samples are synthetic stand-ins, already as small as a subset
+    return source != "sample" and (not subset.splits or split in subset.splits)
+
+
+def subset_ids(task: TaskSpec, source: str, split: str) -> frozenset[str] | None:
+    """The ids to keep for this source and split, or ``None`` when every row is kept."""
+    subset = task.dataset.subset
+    path = subset_file(task)
+    if subset is None or path is None or not _applies(subset, source, split):
+        return None
+    if not path.is_file():
+        raise ConfigError(
+            f"task '{task.name}': its subset list {path} is missing (build it with "
+            f"scripts/karpathy_split.py), or score the whole split with "
+            "task.dataset.subset=null"
+        )
+    return read_id_list(path)
+
+
+@dataclass
+class ImageTable:
+    """Images by id, still encoded, each with the folder its relative paths resolve against."""
+
+    join: ImageJoin
+    where: str
+    images: dict[str, tuple[Any, Path | None]]
+
+    def attach(self, row: dict[str, Any], image_column: str) -> Path | None:
+        """Put the row's image in ``image_column``; a missing id is the row's data error."""
+        key = row.get(self.join.key)
+        if key is None:
+            raise MissingField(f"column '{self.join.key}' (the image id) is missing or empty")
+        found = self.images.get(str(key))
+        if found is None:
+            raise MissingField(f"image '{key}' is not among the {len(self.images)} of {self.where}")
+        row[image_column] = found[0]
+        return found[1]
+
+    @classmethod
+    def load(
+        cls, task: TaskSpec, cfg: DatasetConfig, *, source: str, dataset_id: str, split: str,
+        revision: str | None,
+    ) -> ImageTable | None:  # fmt: skip
+        """Read the task's image configuration for this source; ``None`` when it has none."""
+        join = task.dataset.images
+        if join is None:
+            return None
+        image_split = join.split or split
+        rows: Iterator[tuple[Any, Path | None]]
+        if source == "hf":
+            where = f"{dataset_id} config {join.config} split {image_split}"
+            rows = ((r, None) for r in iter_hf_rows(
+                path=dataset_id, config=join.config, split=image_split, revision=revision,
+                image_column=task.columns.image, streaming=cfg.streaming,
+            ))  # fmt: skip
+        else:
+            path = _local_images(task, cfg, source, image_split)
+            where = str(path)
+            rows = iter_local_rows(path)
+        images: dict[str, tuple[Any, Path | None]] = {}
+        for row, base in rows:
+            if isinstance(row, DataError):
+                raise ConfigError(f"{where}: {row}")
+            if not isinstance(row, Mapping) or join.id not in row:
+                raise ConfigError(f"{where}: image rows need an '{join.id}' column")
+            images[str(row[join.id])] = (row.get(task.columns.image), base)
+        if not images:
+            raise ConfigError(f"{where}: no image rows")
+        return cls(join, where, images)
+
+
+def _local_images(task: TaskSpec, cfg: DatasetConfig, source: str, split: str) -> Path:
+    if source == "sample":
+        path = sample_data_dir() / task.name / "images" / f"{split}.parquet"
+        if not path.is_file():
+            raise ConfigError(f"bundled '{task.name}' sample has no images for split '{split}'")
+        return path
+    if not cfg.images:
+        raise ConfigError(
+            f"task '{task.name}' reads its images from configuration "
+            f"'{task.dataset.images.config if task.dataset.images else ''}': give "
+            "dataset.images=FILE_OR_DIR with the image rows"
+        )
+    path = Path(cfg.images).expanduser()
+    data_files(path, check=True)
+    return path

@@ -1,0 +1,86 @@
+"""Exact-match accuracy, in the variants the official scripts use (each a named mode).
+
+* ``qwen-vl``: Qwen-VL ``eval_mm/evaluate_vqa.py``'s ``evaluate_exact_match_accuracy`` (GQA,
+  OCR-VQA, AI2D): prediction and each gold answer stripped and lower-cased, equal to any.
+* ``qwen-vl-gqa``: the same after the script's GQA clean-up of the prediction (:func:`gqa_answer`).
+* ``lmms-eval``: lmms-eval's ``exact_match`` with ``ignore_case`` and ``ignore_punctuation`` (its
+  GQA and AI2D tasks): both sides lower-cased and stripped of ASCII punctuation, then compared as
+  they are (no whitespace is trimmed; the pipeline has already stripped the completion).
+
+Read at QwenLM/Qwen-VL cfe66a7cc5df6ca8bff95c2b8b02bc0a1cbdc72c and EvolvingLMMs-Lab/lmms-eval
+(``lmms_eval/api/metrics.py::exact_match_hf_evaluate``, ported from Hugging Face evaluate).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Sequence
+
+__all__ = ["EXACT_MODES", "exact_match", "gqa_answer"]
+
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def gqa_answer(response: str) -> str:
+    """Qwen-VL's GQA clean-up, step by step as ``evaluate_vqa.py`` writes it.
+
+    The text before the first ``.``, ``,`` or ``!``, lower-cased; then, for each of ``is ``,
+    ``are ``, ``a ``, ``an ``, ``the `` found in it, the piece *between* its first and second
+    occurrence (``split(sep)[1]``, not the rest); then the text before the first `` of``.
+
+    >>> gqa_answer("The bag is black.")
+    'black'
+    >>> gqa_answer("It is a piece of cake")
+    'piece'
+    >>> gqa_answer("this is it")  # 'this ' holds 'is ': split('is ') gives ['th', '', 'it']
+    ''
+    """
+    text = response.strip().split(".")[0].split(",")[0].split("!")[0].lower()
+    for word in ("is ", "are ", "a ", "an ", "the "):
+        if word in text:
+            text = text.split(word)[1]
+    if " of" in text:
+        text = text.split(" of")[0]
+    return text.strip()
+
+
+def _qwen(prediction: str, answers: Sequence[str]) -> bool:
+    pred = prediction.strip().lower()
+    return any(pred == a.strip().lower() for a in answers)
+
+
+def _qwen_gqa(prediction: str, answers: Sequence[str]) -> bool:
+    return _qwen(gqa_answer(prediction), answers)
+
+
+def _lmms(prediction: str, answers: Sequence[str]) -> bool:
+    pred = prediction.lower().translate(_PUNCTUATION)
+    return any(pred == a.lower().translate(_PUNCTUATION) for a in answers)
+
+
+EXACT_MODES: dict[str, Callable[[str, Sequence[str]], bool]] = {
+    "qwen-vl": _qwen,
+    "qwen-vl-gqa": _qwen_gqa,
+    "lmms-eval": _lmms,
+}
+"""Mode name → ``(prediction, gold answers) -> correct``."""
+
+
+def exact_match(*, prediction: str, answers: Sequence[str], mode: str = "qwen-vl") -> float:
+    """1.0 when the prediction equals a gold answer under ``mode``'s normalisation, else 0.0.
+
+    >>> exact_match(prediction=" Yes ", answers=["yes"])
+    1.0
+    >>> exact_match(prediction="yes.", answers=["yes"]), exact_match(
+    ...     prediction="yes.", answers=["yes"], mode="lmms-eval")
+    (0.0, 1.0)
+    """
+    if not answers:
+        raise ValueError("exact_match needs at least one gold answer")
+    try:
+        rule = EXACT_MODES[mode]
+    except KeyError:
+        raise ValueError(
+            f"unknown exact-match mode '{mode}' (known: {', '.join(EXACT_MODES)})"
+        ) from None
+    return float(rule(prediction, answers))

@@ -1,0 +1,454 @@
+"""Bundled offline samples for the Qwen-VL paper's other benchmarks (run by `make samples`).
+
+Each split is written in the schema of the Hub copy its task reads (the dataset cards'
+``dataset_info``): OK-VQA, VizWiz-VQA, GQA (questions and images as two files, joined by id as
+the Hub copy's two configurations are), ChartQA, InfographicVQA, OCR-VQA (one row per book
+cover with parallel question and answer lists), NoCaps, Flickr30k and COCO-Caption 2014. The
+pictures are synthetic, drawn with the fonts and shape scenes of make_samples.py; the gold
+answers have the real datasets' shapes (ten answers with annotator variation, one string,
+several references), including the awkward cases: VizWiz's unanswerable blurred photos,
+ChartQA's percentages, GQA answers that need the eval_mm clean-up.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import datasets
+from make_samples import (
+    CJK_FONT,
+    COLOURS,
+    LATIN_BOLD,
+    LATIN_FONT,
+    NEAR_COLOURS,
+    NUMBER_WORDS,
+    SHAPES,
+    annotators,
+    caption_set,
+    encode,
+    font,
+    scene,
+    write,
+)
+from PIL import Image, ImageDraw, ImageFilter
+
+S = datasets.Value("string")
+STRINGS = datasets.Sequence(S)
+
+
+# ----------------------------------------------------------------------------- OK-VQA
+KNOWLEDGE = [  # (question about a shape's colour, answer for each colour, category)
+    ("Which fruit often has the color of the {shape}?",
+     {"red": "apple", "green": "lime", "blue": "blueberry", "yellow": "banana",
+      "purple": "grape", "orange": "orange"}, "four"),
+    ("What does a traffic light of the color of the {shape} tell a driver?",
+     {"red": "stop", "green": "go", "yellow": "slow down", "blue": "nothing",
+      "purple": "nothing", "orange": "slow down"}, "one"),
+    ("Which sport is played on a surface of the color of the {shape}?",
+     {"green": "soccer", "blue": "swimming", "red": "tennis", "orange": "basketball",
+      "yellow": "volleyball", "purple": "bowling"}, "five"),
+]  # fmt: skip
+KNOWLEDGE_ALTS = {"apple": ["cherry", "apples"], "go": ["drive", "go ahead"],
+                  "soccer": ["football", "golf"], "stop": ["halt"], "banana": ["lemon"],
+                  "slow down": ["caution", "slow"]}  # fmt: skip
+
+
+def build_okvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(31)
+    rows = []
+    n = 0
+    while len(rows) < 50:
+        img, objs = scene(rng, rng.randint(2, 3))
+        image = encode(img, "JPEG")
+        shapes = [o["shape"] for o in objs]
+        unique = [o for o in objs if shapes.count(o["shape"]) == 1]
+        for o in unique[:2]:
+            template, table, category = rng.choice(KNOWLEDGE)
+            answer = table[o["colour"]]
+            answers = annotators(rng, answer, KNOWLEDGE_ALTS.get(answer, []), p_alt=0.25)
+            rows.append({"question_id": str(2971475 + n), "image": image,
+                         "question": template.format(shape=o["shape"]), "answers": answers,
+                         "question_type": category, "answer_type": "other"})  # fmt: skip
+            n += 1
+    features = datasets.Features(
+        {
+            "question_id": S,
+            "image": datasets.Image(),
+            "question": S,
+            "answers": STRINGS,
+            "question_type": S,
+            "answer_type": S,
+        }
+    )
+    return rows[:50], features
+
+
+# ----------------------------------------------------------------------------- VizWiz
+def build_vizwiz() -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(37)
+    rows = []
+    for n in range(50):
+        img, objs = scene(rng, rng.randint(1, 3))
+        kind = n % 5
+        if kind == 4:  # a photo too blurred to answer: most annotators say so
+            img = img.filter(ImageFilter.GaussianBlur(12))
+            question = rng.choice(
+                ["What is this?", "What color is this shirt?", "Can you tell me what this says?"]
+            )
+            answers = annotators(rng, "unanswerable", ["unsuitable", "blurry"], p_alt=0.2)
+            category = "unanswerable"
+        elif kind == 3:
+            target = rng.choice(SHAPES)
+            count = [o["shape"] for o in objs].count(target)
+            question = f"how many {target}s are in this picture"
+            answers = annotators(rng, str(count), [NUMBER_WORDS[count]], p_alt=0.3)
+            category = "number"
+        elif kind == 2:
+            o = rng.choice(objs)
+            colour = o["colour"] if rng.random() < 0.5 else rng.choice(list(COLOURS))
+            present = colour == o["colour"]
+            question = f"Is this {o['shape']} {colour}?"
+            answers = annotators(rng, "yes" if present else "no", [], p_alt=0.0)
+            category = "yes/no"
+        else:
+            o = objs[0]
+            question = rng.choice(["What color is this?", "what colour is the shape on the left"])
+            answers = annotators(rng, o["colour"], NEAR_COLOURS[o["colour"]], p_alt=0.3)
+            category = "other"
+        rows.append({"question_id": f"VizWiz_val_{n:08d}", "image": encode(img, "JPEG"),
+                     "question": question, "answers": answers, "category": category})  # fmt: skip
+    features = datasets.Features(
+        {
+            "question_id": S,
+            "image": datasets.Image(),
+            "question": S,
+            "answers": STRINGS,
+            "category": S,
+        }
+    )
+    return rows, features
+
+
+# ----------------------------------------------------------------------------- GQA
+def build_gqa() -> tuple[list[dict[str, Any]], datasets.Features, list[dict[str, Any]],
+                         datasets.Features]:  # fmt: skip
+    rng = random.Random(41)
+    rows: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
+    for img_no in range(17):
+        img, objs = scene(rng, 3)
+        image_id = f"n{15000 + img_no * 37}"
+        images.append({"id": image_id, "image": encode(img, "JPEG")})
+        left, middle = objs[0], objs[1]
+        candidates = [
+            (f"What color is the {left['shape']} on the left?", left["colour"],
+             f"The {left['shape']} is {left['colour']}.", "query", "attr", "colorVerify"),
+            (f"Is the {middle['shape']} {middle['colour']} or {rng.choice(list(COLOURS))}?",
+             middle["colour"], f"The {middle['shape']} is {middle['colour']}.", "choose",
+             "attr", "chooseAttr"),
+            (f"Is there a {rng.choice(list(COLOURS))} {rng.choice(SHAPES)} in the picture?",
+             None, "", "verify", "obj", "existAttr"),
+            (f"Which shape is to the right of the {left['colour']} {left['shape']}?",
+             middle["shape"], f"The shape is a {middle['shape']}.", "query", "rel",
+             "relS"),
+        ]  # fmt: skip
+        for k, (question, answer, full, structural, semantic, detailed) in enumerate(
+            candidates[: 3 if img_no % 2 else 4]
+        ):
+            if answer is None:  # the existence question: answer from the scene
+                colour, shape = question.split("Is there a ")[1].split(" in")[0].split(" ")
+                present = any(o["colour"] == colour and o["shape"] == shape for o in objs)
+                answer = "yes" if present else "no"
+                full = (
+                    f"{'Yes' if present else 'No'}, there is {'a' if present else 'no'} "
+                    f"{colour} {shape}."
+                )
+            rows.append({
+                "id": f"{201000000 + img_no * 10 + k}", "imageId": image_id,
+                "question": question, "answer": answer, "fullAnswer": full,
+                "isBalanced": True,
+                "groups": {"global": answer if structural == "query" else None,
+                           "local": f"{k:02d}-{semantic}"},
+                "entailed": "", "equivalent": f"{201000000 + img_no * 10 + k}",
+                "types": {"structural": structural, "semantic": semantic, "detailed": detailed},
+                "semanticStr": f"select: {left['shape']} -> {structural}",
+            })  # fmt: skip
+    features = datasets.Features({
+        "id": S, "imageId": S, "question": S, "answer": S, "fullAnswer": S,
+        "isBalanced": datasets.Value("bool"), "groups": {"global": S, "local": S},
+        "entailed": S, "equivalent": S, "types": {"structural": S, "semantic": S, "detailed": S},
+        "semanticStr": S,
+    })  # fmt: skip
+    image_features = datasets.Features({"id": S, "image": datasets.Image()})
+    return rows, features, images, image_features
+
+
+# ----------------------------------------------------------------------------- ChartQA
+TOPICS = [("Smartphone sales", ["Apple", "Samsung", "Xiaomi", "Oppo"], "%"),
+          ("Coffee exports (tonnes)", ["Brazil", "Vietnam", "Colombia", "Ethiopia"], ""),
+          ("Voter turnout", ["2008", "2012", "2016", "2020"], "%"),
+          ("Museum visitors (millions)", ["Louvre", "Prado", "Uffizi", "Tate"], "")]  # fmt: skip
+
+
+def bar_chart(rng: random.Random) -> tuple[Image.Image, str, list[str], list[float], str]:
+    title, labels, unit = rng.choice(TOPICS)
+    values = [float(rng.randint(5, 95)) if unit else round(rng.uniform(1, 12), 1)
+              for _ in labels]  # fmt: skip
+    w, h = 420, 300
+    img = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(img)
+    d.text((20, 10), title, font=font(LATIN_BOLD, 18), fill=(20, 20, 20))
+    top = max(values)
+    colours = list(COLOURS.values())
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        x = 40 + i * 90
+        bar = int(200 * value / top)
+        d.rectangle((x, 260 - bar, x + 60, 260), fill=colours[i])
+        text = f"{value:g}{unit}"
+        d.text((x + 8, 240 - bar), text, font=font(LATIN_FONT, 14), fill=(0, 0, 0))
+        d.text((x + 4, 268), label, font=font(LATIN_FONT, 13), fill=(0, 0, 0))
+    return img, title, labels, values, unit
+
+
+def build_chartqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(43)
+    rows = []
+    for n in range(25):
+        img, _, labels, values, unit = bar_chart(rng)
+        image = encode(img, "PNG")
+        i, j = rng.sample(range(len(labels)), 2)
+        best = labels[max(range(len(values)), key=lambda k: values[k])]
+        human = ("Which category has the highest value?", best)
+        difference = abs(values[i] - values[j])
+        augmented = (f"What is the difference between {labels[i]} and {labels[j]}?",
+                     f"{difference:g}{unit}" if n % 3 == 0 else f"{difference:g}")  # fmt: skip
+        if n % 2:
+            human = (f"What is the value of {labels[i]}?", f"{values[i]:g}")
+        rows.append(
+            {"type": "human_test", "question": human[0], "answer": human[1], "image": image}
+        )
+        rows.append(
+            {
+                "type": "augmented_test",
+                "question": augmented[0],
+                "answer": augmented[1],
+                "image": image,
+            }
+        )
+    features = datasets.Features({"type": S, "question": S, "answer": S, "image": datasets.Image()})
+    return rows, features
+
+
+# ----------------------------------------------------------------------------- InfographicVQA
+FACTS = [("of adults read a book last year", "read a book"),
+         ("of households own a pet", "own a pet"),
+         ("of commuters cycle to work", "cycle to work"),
+         ("的居民每天运动", "每天运动")]  # fmt: skip
+
+
+def build_infovqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(47)
+    rows = []
+    for doc in range(17):
+        w, h = 360, 540
+        img = Image.new("RGB", (w, h), (250, 246, 236))
+        d = ImageDraw.Draw(img)
+        year = rng.randint(2015, 2023)
+        city = rng.choice(["Lisbon", "Osaka", "Denver", "Nairobi", "上海"])
+        cjk = city == "上海"
+        d.rectangle((0, 0, w, 70), fill=(40, 80, 140))
+        d.text(
+            (16, 18), f"{city} in numbers, {year}", font=font(CJK_FONT, 22), fill=(255, 255, 255)
+        )
+        facts = rng.sample(FACTS[3:] if cjk else FACTS[:3], 1 if cjk else 2)
+        y, qas = 100, []
+        for phrase, short in facts:
+            pct = rng.randint(11, 89)
+            d.ellipse((20, y, 110, y + 90), fill=(240, 140, 40))
+            d.text((34, y + 28), f"{pct}%", font=font(LATIN_BOLD, 26), fill=(255, 255, 255))
+            d.text((124, y + 30), phrase, font=font(CJK_FONT, 16), fill=(30, 30, 30))
+            question = (f"百分之多少的居民{short}？" if cjk
+                        else f"What percentage of people {short}?")  # fmt: skip
+            qas.append((question, [f"{pct}%", f"{pct} %"], ["single span"],
+                        ["counting"] if cjk else []))  # fmt: skip
+            y += 120
+        population = rng.randint(2, 40)
+        d.text(
+            (20, y + 20),
+            f"Population: {population} million",
+            font=font(LATIN_FONT, 18),
+            fill=(30, 30, 30),
+        )
+        qas.append(("What is the population in millions?", [str(population)],
+                    ["question span"], []))  # fmt: skip
+        qas.append(("Which year do these figures describe?", [str(year)], ["single span"], []))
+        image = encode(img.quantize(colors=48), "PNG")  # flat colours: a palette PNG is small
+        for k, (question, answers, atype, reasoning) in enumerate(qas[:3]):
+            rows.append({"questionId": str(65000 + doc * 10 + k), "question": question,
+                         "answers": answers, "answer_type": atype, "image": image,
+                         "image_url": f"synthetic://infovqa/{doc}.png",
+                         "operation/reasoning": reasoning, "ocr": "{}",
+                         "data_split": "val"})  # fmt: skip
+    features = datasets.Features({
+        "questionId": S, "question": S, "answers": STRINGS, "answer_type": STRINGS,
+        "image": datasets.Image(), "image_url": S, "operation/reasoning": STRINGS, "ocr": S,
+        "data_split": S,
+    })  # fmt: skip
+    return rows, features
+
+
+# ----------------------------------------------------------------------------- OCR-VQA
+BOOKS = [("The Silent Harbor", "Mara Lindqvist", "Mystery, Thriller & Suspense"),
+         ("Gardens of Tomorrow", "Ravi Menon", "Crafts, Hobbies & Home"),
+         ("A Short History of Bread", "Elena Duarte", "Cookbooks, Food & Wine"),
+         ("Learning Python Quickly", "Tom Becker", "Computers & Technology"),
+         ("Love in the Rain", "Sofia Marino", "Romance"),
+         ("Stars Over Kyoto", "Yuki Sato", "Science Fiction & Fantasy"),
+         ("The Iron Valley", "James O'Neil", "History"),
+         ("Mindful Running", "Aisha Khan", "Health, Fitness & Dieting")]  # fmt: skip
+
+
+def build_ocrvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(53)
+    rows = []
+    genres = sorted({g for _, _, g in BOOKS})
+    for n in range(50):
+        title, author, genre = BOOKS[n % len(BOOKS)]
+        w, h = 240, 360
+        colour = rng.choice(list(COLOURS.values()))
+        img = Image.new("RGB", (w, h), colour)
+        d = ImageDraw.Draw(img)
+        words = title.split()
+        lines = [" ".join(words[: len(words) // 2 + 1]), " ".join(words[len(words) // 2 + 1 :])]
+        y = 60
+        for line in (x for x in lines if x):
+            d.text((18, y), line, font=font(LATIN_BOLD, 22), fill=(255, 255, 255))
+            y += 34
+        d.text((18, 300), author, font=font(LATIN_FONT, 16), fill=(255, 255, 255))
+        other = rng.choice([g for g in genres if g != genre])
+        questions = ["Who wrote this book?", "What is the title of this book?",
+                     "What is the genre of this book?",
+                     f"Is this a {genre.split(',')[0].split(' &')[0].lower()} book?",
+                     f"Is this book related to {other}?"]  # fmt: skip
+        answers = [author, title, genre, "Yes", "No"]
+        keep = 5 if n % 2 else 4
+        tokens = title.split() + author.split()
+        rows.append({
+            "image": encode(img, "JPEG"), "image_id": f"{1400000000 + n * 7919:010d}",
+            "questions": questions[:keep], "answers": answers[:keep], "ocr_tokens": tokens,
+            "ocr_info": [{"word": t, "bounding_box": {"width": 40.0, "height": 20.0,
+                                                       "top_left_x": 18.0, "top_left_y": 60.0}}
+                         for t in tokens],
+            "title": title, "authorName": author, "genre": genre, "image_width": w,
+            "image_height": h, "image_url": f"synthetic://ocrvqa/{n}.jpg", "set_name": "test",
+        })  # fmt: skip
+    box = {
+        "width": datasets.Value("float64"),
+        "height": datasets.Value("float64"),
+        "top_left_x": datasets.Value("float64"),
+        "top_left_y": datasets.Value("float64"),
+    }
+    features = datasets.Features({
+        "image": datasets.Image(), "image_id": S, "questions": STRINGS, "answers": STRINGS,
+        "ocr_tokens": STRINGS, "ocr_info": [{"word": S, "bounding_box": box}], "title": S,
+        "authorName": S, "genre": S, "image_width": datasets.Value("int64"),
+        "image_height": datasets.Value("int64"), "image_url": S, "set_name": S,
+    })  # fmt: skip
+    return rows, features
+
+
+# ----------------------------------------------------------------------------- captions
+def _ten(rng: random.Random, objs: list[dict[str, Any]]) -> list[str]:
+    first = caption_set(rng, objs)
+    second = caption_set(random.Random(rng.random()), objs)
+    return first + [c.replace("shapes", "figures").replace("image", "picture") for c in second]
+
+
+def build_nocaps() -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(59)
+    rows = []
+    for n in range(50):
+        img, objs = scene(rng, rng.randint(2, 3), size=(320, 240))
+        image_id = n
+        name = f"{rng.getrandbits(64):016x}.jpg"
+        rows.append({
+            "image": encode(img, "JPEG"), "image_coco_url": f"synthetic://nocaps/{name}",
+            "image_date_captured": "2018-11-21 11:04:55", "image_file_name": name,
+            "image_height": 240, "image_width": 320, "image_id": image_id, "image_license": 0,
+            "image_open_images_id": name[:-4], "annotations_ids": list(range(n * 10, n * 10 + 10)),
+            "annotations_captions": _ten(rng, objs),
+        })  # fmt: skip
+    features = datasets.Features({
+        "image": datasets.Image(), "image_coco_url": S, "image_date_captured": S,
+        "image_file_name": S, "image_height": datasets.Value("int32"),
+        "image_width": datasets.Value("int32"), "image_id": datasets.Value("int32"),
+        "image_license": datasets.Value("int8"), "image_open_images_id": S,
+        "annotations_ids": datasets.Sequence(datasets.Value("int32")),
+        "annotations_captions": STRINGS,
+    })  # fmt: skip
+    return rows, features
+
+
+def build_flickr30k() -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(61)
+    rows = []
+    for n in range(50):
+        img, objs = scene(rng, rng.randint(2, 3), size=(320, 240))
+        img_id = 1000092795 + n * 104729
+        rows.append({"image": encode(img, "JPEG"), "caption": caption_set(rng, objs),
+                     "sentids": [str(n * 5 + k) for k in range(5)], "img_id": str(n),
+                     "filename": f"{img_id}.jpg"})  # fmt: skip
+    features = datasets.Features(
+        {
+            "image": datasets.Image(),
+            "caption": STRINGS,
+            "sentids": STRINGS,
+            "img_id": S,
+            "filename": S,
+        }
+    )
+    return rows, features
+
+
+def build_coco_2014(seed: int) -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(seed)
+    rows = []
+    for n in range(50):
+        img, objs = scene(rng, rng.randint(2, 3), size=(320, 240))
+        image_id = 42 + n * 8191 + seed
+        name = f"COCO_val2014_{image_id:012d}.jpg"
+        rows.append({"question_id": name, "image": encode(img, "JPEG"),
+                     "question": "Please carefully observe the image and come up with a "
+                                 "caption for the image",
+                     "answer": caption_set(rng, objs), "id": image_id, "license": 3,
+                     "file_name": name, "coco_url": f"synthetic://coco/val2014/{name}",
+                     "height": 240, "width": 320,
+                     "date_captured": "2013-11-14 16:28:13"})  # fmt: skip
+    features = datasets.Features({
+        "question_id": S, "image": datasets.Image(), "question": S, "answer": STRINGS,
+        "id": datasets.Value("int64"), "license": datasets.Value("int8"), "file_name": S,
+        "coco_url": S, "height": datasets.Value("int32"), "width": datasets.Value("int32"),
+        "date_captured": S,
+    })  # fmt: skip
+    return rows, features
+
+
+def main() -> None:
+    datasets.disable_progress_bars()
+    write("okvqa", "val2014", *build_okvqa())
+    write("vizwiz", "val", *build_vizwiz())
+    rows, features, images, image_features = build_gqa()
+    write("gqa", "testdev", rows, features)
+    write("gqa/images", "testdev", images, image_features)
+    write("chartqa", "test", *build_chartqa())
+    write("infovqa", "validation", *build_infovqa())
+    write("ocrvqa", "test", *build_ocrvqa())
+    write("nocaps", "validation", *build_nocaps())
+    write("flickr30k", "test", *build_flickr30k())
+    write("coco_caption_2014", "val", *build_coco_2014(67))
+    write("coco_karpathy", "val", *build_coco_2014(71))
+
+
+if __name__ == "__main__":
+    main()
