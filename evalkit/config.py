@@ -162,6 +162,11 @@ class Columns:
     """When answers are dicts (VQAv2 ``answers[*].answer``), the key holding the text."""
     bbox: str | None = None
     """Gold box column, COCO ``[x, y, w, h]`` pixels (grounding)."""
+    choices: str | None = None
+    """Multiple choice: the column listing the options. ``answers`` then holds the index of the
+    right one (0-based, a number or a digit string), and the gold answer is its letter."""
+    context: str | None = None
+    """A column of text shown with the question when not empty (ScienceQA's ``hint``)."""
     keep: list[str] = field(default_factory=list)
     """Columns kept with each sample (e.g. ``answer_type``): in its metadata and as columns of
     ``samples.parquet`` (text, or lists of text). ``a.b`` reads field ``b`` of a struct column
@@ -173,7 +178,8 @@ class PromptSpec:
     """A prompt template for one model family; ``{question}`` is filled from the sample."""
 
     user: str = "{question}"
-    """User text; the images come first in the turn, as the Qwen-VL family expects."""
+    """User text; the images come first in the turn, as the Qwen-VL family expects. Besides
+    ``{question}``: ``{choices}`` (the options, see ``choices``) and ``{context}``."""
     system: str | None = None
     """Optional system turn."""
     max_tokens: int | None = ranged(None, 1)
@@ -183,6 +189,13 @@ class PromptSpec:
     the backend has the parameter (local models, vLLM/SGLang's ``min_tokens``)."""
     box_format: str | None = None
     """Grounding: the box convention this prompt asks for (see :func:`evalkit.score.parse_box`)."""
+    choices: str = "letters"
+    """How ``{choices}`` shows the options: ``letters`` (``A. first`` lines, as lmms-eval's
+    multiple-choice prompts) or ``lines`` (the option texts alone, one per line)."""
+    context: str = "{context}"
+    """What ``{context}`` becomes when the sample has context (``Context: {context}\n``)."""
+    no_context: str = ""
+    """What ``{context}`` becomes when it has none (``N/A`` in Qwen-VL's ScienceQA prompt)."""
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Metric column → parameters this family's protocol scores with, over the task's (Qwen's
     ChartQA script takes the 5 % relative to the prediction: ``{relaxed_accuracy: {mode:

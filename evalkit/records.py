@@ -92,6 +92,10 @@ class Sample:
     """Gold box in pixel corners (grounding only)."""
     meta: Mapping[str, Any] = field(default_factory=dict)
     """Extra columns worth keeping (e.g. answer_type) for per-group analysis."""
+    choices: tuple[str, ...] = ()
+    """Multiple choice: the options, in order; the gold answer is then their letter (A, B, ...)."""
+    context: str = ""
+    """Text the question comes with (ScienceQA's hint); empty when there is none."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,14 +78,19 @@ def _structured(schema: type, node: Any, what: str) -> Any:
         raise ConfigError(f"run.json has no usable {what}: {first}") from exc
 
 
-def _sample(row: dict[str, Any], keep: list[str]) -> Sample:
-    """The sample as the row recorded it: ids, references, gold box, kept columns, image size."""
+def _sample(row: dict[str, Any], keep: list[str], choices: str | None = None) -> Sample:
+    """The sample as the row recorded it: ids, references, gold box, kept columns, image size.
+
+    A multiple-choice task's options come back from its kept ``choices`` column.
+    """
     width, height = row.get("image_width"), row.get("image_height")
     images = (ImageRef.size_only(int(width), int(height)),) if width and height else ()
     box = list(row["gold_box"]) if row.get("gold_box") else None
     meta = {name: row.get(name) for name in keep}
     gold = (box[0], box[1], box[2], box[3]) if box is not None and len(box) == 4 else None
-    return Sample(row["sample_id"], images, "", tuple(row["references"] or ()), gold, meta)
+    options = tuple(str(o) for o in row.get(choices) or ()) if choices else ()
+    references = tuple(row["references"] or ())
+    return Sample(row["sample_id"], images, "", references, gold, meta, options)
 
 
 def rescore(run_dir: Path) -> list[MetricValue]:
@@ -118,7 +123,7 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     columns = [m.column for m in metrics]
     for position, row in enumerate(rows):
         row.update(dict.fromkeys(columns))
-        sample = _sample(row, keep)
+        sample = _sample(row, keep, task.columns.choices)
         if row["error_type"] is not None:
             if row["error_type"] != "Skipped":
                 aggregator.add_failed(sample.meta)

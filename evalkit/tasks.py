@@ -136,6 +136,10 @@ def _check(spec: TaskSpec) -> None:
         raise ConfigError(did_you_mean("parser", spec.parser, PARSERS))
     columns = [m.column for m in task_metrics(spec)]
     for family, prompt in spec.prompts.items():
+        if prompt.choices not in ("letters", "lines"):
+            styles = ["letters", "lines"]
+            hint = did_you_mean("style", prompt.choices, styles)
+            raise ConfigError(f"prompts.{family}.choices: {hint}")
         try:
             task_metrics(spec, prompt)
         except ConfigError as exc:

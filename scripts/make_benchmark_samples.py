@@ -3,7 +3,8 @@
 Each split is written in the schema of the Hub copy its task reads (the dataset cards'
 ``dataset_info``): OK-VQA, VizWiz-VQA, GQA (questions and images as two files, joined by id as
 the Hub copy's two configurations are), ChartQA, InfographicVQA, OCR-VQA (one row per book
-cover with parallel question and answer lists), NoCaps, Flickr30k and COCO-Caption 2014. The
+cover with parallel question and answer lists), AI2D and ScienceQA-IMG (options and the right
+one's index), NoCaps, Flickr30k and COCO-Caption 2014. The
 pictures are synthetic, drawn with the fonts and shape scenes of make_samples.py; the gold
 answers have the real datasets' shapes (ten answers with annotator variation, one string,
 several references), including the awkward cases: VizWiz's unanswerable blurred photos,
@@ -358,6 +359,118 @@ def build_ocrvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
     return rows, features
 
 
+# ----------------------------------------------------------------------------- AI2D
+CHAINS = [["grass", "rabbit", "fox"], ["algae", "fish", "heron"], ["seeds", "mouse", "owl"],
+          ["leaves", "caterpillar", "bird"], ["plankton", "krill", "whale"]]  # fmt: skip
+
+
+def food_web(rng: random.Random, chain: list[str]) -> Image.Image:
+    img = Image.new("RGB", (360, 260), "white")
+    d = ImageDraw.Draw(img)
+    xs = [40, 150, 260]
+    for x, name in zip(xs, chain, strict=True):
+        d.rounded_rectangle((x - 10, 110, x + 80, 150), radius=8, outline=(40, 40, 40), width=2)
+        d.text((x, 120), name, font=font(LATIN_FONT, 15), fill=(0, 0, 0))
+    for a, b in zip(xs, xs[1:], strict=False):
+        d.line((a + 80, 130, b - 12, 130), fill=(200, 30, 30), width=3)
+        d.polygon([(b - 12, 124), (b - 2, 130), (b - 12, 136)], fill=(200, 30, 30))
+    d.text(
+        (20, 20),
+        rng.choice(["Food chain", "A simple food chain"]),
+        font=font(LATIN_BOLD, 18),
+        fill=(0, 0, 0),
+    )
+    return img
+
+
+def build_ai2d() -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(73)
+    rows = []
+    every = sorted({x for chain in CHAINS for x in chain})
+    for n in range(50):
+        chain = CHAINS[n % len(CHAINS)]
+        image = encode(food_web(rng, chain), "PNG")
+        kind = n % 3
+        if kind == 0:
+            question, right = f"What eats the {chain[0]}?", chain[1]
+        elif kind == 1:
+            question, right = "Which is the top predator in this food chain?", chain[2]
+        else:
+            question, right = (
+                f"What would happen to the {chain[2]} if the {chain[1]} died out?",
+                "decrease",
+            )
+        if kind == 2:
+            options = ["increase", "decrease", "stay the same", "cannot tell"]
+        else:
+            options = [right, *rng.sample([x for x in every if x != right], 3)]
+            rng.shuffle(options)
+        rows.append(
+            {
+                "question": question,
+                "options": options,
+                "answer": str(options.index(right)),
+                "image": image,
+            }
+        )
+    features = datasets.Features(
+        {"question": S, "options": STRINGS, "answer": S, "image": datasets.Image()}
+    )
+    return rows, features
+
+
+# ----------------------------------------------------------------------------- ScienceQA-IMG
+def build_scienceqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(79)
+    rows = []
+    for n in range(50):
+        img, objs = scene(rng, 2, size=(300, 200))
+        kind = n % 3
+        if kind == 0:  # magnets: the hint tells the rule
+            d = ImageDraw.Draw(img)
+            poles = rng.choice([("N", "S"), ("N", "N"), ("S", "S")])
+            d.text((60, 170), poles[0], font=font(LATIN_BOLD, 20), fill=(0, 0, 0))
+            d.text((220, 170), poles[1], font=font(LATIN_BOLD, 20), fill=(0, 0, 0))
+            hint = (
+                "Magnets can pull or push on each other. The two magnets touch at the poles shown."
+            )
+            question = "Will these magnets attract or repel each other?"
+            choices = ["attract", "repel"]
+            answer = 0 if poles[0] != poles[1] else 1
+            subject, category = "natural science", "Magnets"
+        elif kind == 1:
+            shape = objs[0]["shape"]
+            hint = ""
+            question = "Which shape is on the left?"
+            choices = rng.sample(list(SHAPES), 3)
+            if shape not in choices:
+                choices[0] = shape
+            rng.shuffle(choices)
+            answer = choices.index(shape)
+            subject, category = "language science", "Shapes"
+        else:
+            colour = objs[1]["colour"]
+            hint = "Look at the shape on the right."
+            question = "What color is it?"
+            choices = [colour, *rng.sample([c for c in COLOURS if c != colour], 3)]
+            rng.shuffle(choices)
+            answer = choices.index(colour)
+            subject, category = "social science", "Colors"
+        rows.append({
+            "image": encode(img, "JPEG"), "question": question, "choices": choices,
+            "answer": answer, "hint": hint, "task": "closed choice",
+            "grade": f"grade{2 + n % 6}", "subject": subject, "topic": category.lower(),
+            "category": category, "skill": f"Identify {category.lower()}", "lecture": "",
+            "solution": f"The answer is {choices[answer]}.",
+        })  # fmt: skip
+    features = datasets.Features({
+        "image": datasets.Image(), "question": S, "choices": STRINGS,
+        "answer": datasets.Value("int8"), "hint": S, "task": S, "grade": S, "subject": S,
+        "topic": S, "category": S, "skill": S, "lecture": S, "solution": S,
+    })  # fmt: skip
+    return rows, features
+
+
 # ----------------------------------------------------------------------------- captions
 def _ten(rng: random.Random, objs: list[dict[str, Any]]) -> list[str]:
     first = caption_set(rng, objs)
@@ -444,6 +557,8 @@ def main() -> None:
     write("chartqa", "test", *build_chartqa())
     write("infovqa", "validation", *build_infovqa())
     write("ocrvqa", "test", *build_ocrvqa())
+    write("ai2d", "test", *build_ai2d())
+    write("scienceqa_img", "test", *build_scienceqa())
     write("nocaps", "validation", *build_nocaps())
     write("flickr30k", "test", *build_flickr30k())
     write("coco_caption_2014", "val", *build_coco_2014(67))

@@ -53,9 +53,10 @@ def test_cfg_job_shows_the_eval_mm_prompt_and_its_token_limits(cli) -> None:
     assert proc.returncode == 0, proc.stderr
     job = yaml.safe_load(proc.stdout)
     assert job["backend"]["prompt_family"] == "qwen-vl"
-    assert job["task"]["prompts"]["qwen-vl"] == {
+    shown = job["task"]["prompts"]["qwen-vl"]
+    assert {k: shown[k] for k in ("user", "system", "max_tokens", "min_tokens", "metrics")} == {
         "user": "{question} Answer:", "system": None, "max_tokens": 10, "min_tokens": 1,
-        "box_format": None, "metrics": {"exact_match": {"mode": "qwen-vl-gqa"}},
+        "metrics": {"exact_match": {"mode": "qwen-vl-gqa"}},
     }  # fmt: skip
 
 
@@ -71,9 +72,10 @@ def test_a_family_re_parameterises_only_the_metrics_it_names() -> None:
     spec = load_task("gqa")
     [default] = task_metrics(spec)
     [qwen] = task_metrics(spec, spec.prompts["qwen-vl"])
-    assert default.params == {"mode": "lmms-eval"} and qwen.params == {"mode": "qwen-vl-gqa"}
+    assert default.params == {"mode": "lmms-eval", "target": "answer"}
+    assert qwen.params == {"mode": "qwen-vl-gqa", "target": "answer"}
     [chat] = task_metrics(spec, spec.prompts["qwen-vl-chat"])
-    assert chat.params == {"mode": "lmms-eval"}
+    assert chat.params == {"mode": "lmms-eval", "target": "answer"}
 
 
 def test_a_prompt_naming_an_unknown_metric_or_mode_is_a_one_line_error() -> None:
@@ -131,3 +133,82 @@ def test_min_tokens_is_in_the_cache_key_only_when_set() -> None:
     assert "min_tokens" not in plain["params"]  # keys written before it existed still match
     floored = replace(request, params=replace(request.params, min_tokens=1))
     assert key_components(identity, floored, {})["params"]["min_tokens"] == 1
+
+
+def test_multiple_choice_prompts_render_the_options_as_each_protocol_does() -> None:
+    from evalkit.prompt.templates import fill
+    from evalkit.records import Sample
+
+    sample = Sample(id="0", images=(), question="What eats the grass?",
+                    references=("B",), choices=("fox", "rabbit"))  # fmt: skip
+    ai2d = load_task("ai2d")
+    assert fill(ai2d.prompts["default"], sample) == (
+        "What eats the grass?\nA. fox\nB. rabbit\n"
+        "Answer with the option's letter from the given choices directly."
+    )
+    # lmms-eval's qwen_vl AI2D format: the options' texts right after the question, no separator
+    assert fill(ai2d.prompts["qwen-vl"], sample) == "What eats the grass?fox\nrabbit Answer:"
+    sqa = load_task("scienceqa_img")
+    hinted = Sample(id="1", images=(), question="Attract or repel?", references=("A",),
+                    choices=("attract", "repel"), context="Magnets pull.")  # fmt: skip
+    assert fill(sqa.prompts["default"], hinted) == (
+        "Context: Magnets pull.\nAttract or repel?\nA. attract\nB. repel\n"
+        "Answer with the option's letter from the given choices directly."
+    )
+    bare = Sample(id="2", images=(), question="Which?", references=("A",), choices=("x", "y"))
+    assert fill(sqa.prompts["default"], bare).startswith("Which?\nA. x")  # no empty Context line
+    # eval_mm's evaluate_multiple_choice.py prompt: N/A when there is no hint
+    assert fill(sqa.prompts["qwen-vl"], bare) == (
+        "Context: N/A\nQuestion: Which?\nOptions: A. x\nB. y\nAnswer:"
+    )
+
+
+def test_ai2d_scores_the_letter_by_default_and_the_option_text_for_qwen_vl(
+    run_eval, server: FakeVLMServer
+) -> None:
+    import pandas as pd
+
+    from evalkit.rescore import rescore
+    from evalkit.resources import sample_data_dir
+
+    rows = pd.read_parquet(sample_data_dir() / "ai2d" / "test.parquet").head(6)
+    texts = [r["options"][int(r["answer"])] for _, r in rows.iterrows()]
+    letters = [chr(65 + int(a)) for a in rows["answer"]]
+    server.answer = texts[0]  # the right option's text for the first question
+    common = ("task=ai2d", "backend=openai", f"backend.base_url={server.openai_url}",
+              "backend.model=m", "dataset.limit=6")  # fmt: skip
+    qwen_dir = run_eval(*common, "backend.prompt_family=qwen-vl").run_dir
+    qwen = load_run(qwen_dir)
+    expected = [float(t.lower() == texts[0].lower()) for t in texts]
+    assert list(qwen.samples["exact_match"]) == expected and expected[0] == 1.0
+    assert list(qwen.samples["references"].map(list)) == [[x] for x in letters]
+    server.answer = f"{letters[0]}."  # a letter with a period: lmms-eval drops the punctuation
+    default = load_run(run_eval(*common).run_dir)
+    assert list(default.samples["exact_match"]) == [float(x == letters[0]) for x in letters]
+    # a rescore reads the option texts back from the kept column and agrees
+    [row] = [r for r in rescore(qwen_dir) if r.kind == "metric" and r.group is None]
+    assert row.value == sum(expected) / len(expected)
+
+
+def test_an_answer_index_outside_the_options_is_the_rows_error(run_eval, tmp_path) -> None:
+    import io
+
+    import datasets
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, format="PNG")
+    image = {"bytes": buf.getvalue(), "path": None}
+    rows = [
+        {"question": "q?", "options": ["a", "b"], "answer": "1", "image": image},
+        {"question": "q?", "options": ["a", "b"], "answer": "5", "image": image},
+        {"question": "q?", "options": ["a", "b"], "answer": "one", "image": image},
+    ]
+    path = tmp_path / "ai2d.parquet"
+    datasets.Dataset.from_list(rows).to_parquet(str(path))
+    run = load_run(run_eval("task=ai2d", "dataset=local", f"dataset.path={path}",
+                            "limits.max_error_rate=null").run_dir)  # fmt: skip
+    errors = list(run.samples["error"].fillna(""))
+    assert errors[0] == ""
+    assert "answer index 5 is outside the 2 options" in errors[1]
+    assert "must hold the right option's index, got 'one'" in errors[2]

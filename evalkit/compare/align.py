@@ -121,8 +121,11 @@ def _data_key(manifest: dict[str, Any]) -> dict[str, Any]:
     ident = data.get("id")
     if source != "hf" and ident:  # a file's place differs between machines; its name does not
         ident = Path(str(ident)).name
+    subset = data.get("subset")  # the id list a split was cut to: by name, as files are
     return {"source": source, "id": ident, "config": data.get("config"),
-            "split": data.get("split"), "revision": data.get("revision")}  # fmt: skip
+            "split": data.get("split"), "revision": data.get("revision"),
+            "subset": Path(str(subset)).name if subset else None,
+            "images": data.get("images")}  # fmt: skip
 
 
 def _scoring_key(manifest: dict[str, Any]) -> dict[str, Any]:

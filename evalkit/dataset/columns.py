@@ -86,6 +86,25 @@ def _question_pairs(row: Mapping[str, Any], task: TaskSpec) -> list[tuple[str, s
     return [(str(q), str(a)) for q, a in zip(questions, answers, strict=True)]
 
 
+def _choices(row: Mapping[str, Any], task: TaskSpec) -> tuple[tuple[str, ...], str]:
+    """The options and the gold letter: ``answers`` holds the right option's 0-based index."""
+    column = task.columns.choices or ""
+    value = _field(row, column)
+    options = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+    if not options:
+        raise MissingField(f"column '{column}' has no options")
+    raw = _field(row, task.columns.answers)
+    try:
+        index = int(raw)
+    except (TypeError, ValueError):
+        raise MissingField(
+            f"column '{task.columns.answers}' must hold the right option's index, got {raw!r}"
+        ) from None
+    if not 0 <= index < len(options):
+        raise MissingField(f"answer index {index} is outside the {len(options)} options")
+    return options, chr(ord("A") + index)
+
+
 def row_to_samples(
     row: Mapping[str, Any], task: TaskSpec, *, base_dir: Path | None = None, index: int = 0
 ) -> list[Sample]:
@@ -102,8 +121,12 @@ def row_to_samples(
             Sample(f"{sample_id}#{k}", (image,), question, (answer,), None, meta)
             for k, (question, answer) in enumerate(_question_pairs(row, task))
         ]
-    references = _references(row, task)
     question = "" if columns.question is None else str(_field(row, columns.question))
+    if columns.choices is not None:
+        options, letter = _choices(row, task)
+        context = str(row.get(columns.context) or "") if columns.context else ""
+        return [Sample(sample_id, (image,), question, (letter,), None, meta, options, context)]
+    references = _references(row, task)
 
     if columns.bbox is not None:
         image.pixel_size()  # boxes are pixels: an image of unknown size is an error row here

@@ -7,6 +7,7 @@ the user turn for every family evalkit knows, as the Qwen-VL family and lmms-eva
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from evalkit.records import (
     TextPart,
 )
 
-__all__ = ["RenderPlan", "plan_rendering", "render"]
+__all__ = ["RenderPlan", "choice_letters", "fill", "plan_rendering", "render"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,41 @@ def plan_rendering(
     return RenderPlan(prompt, params, boxes, family)
 
 
+_PLACEHOLDER = re.compile(r"\{(question|choices|context)\}")
+
+
+def choice_letters(n: int) -> list[str]:
+    """The letters of ``n`` options: ``A``, ``B``, ...
+
+    >>> choice_letters(3)
+    ['A', 'B', 'C']
+    """
+    return [chr(ord("A") + i) for i in range(n)]
+
+
+def fill(prompt: PromptSpec, sample: Sample) -> str:
+    r"""The user text: ``{question}``, ``{choices}`` and ``{context}`` filled in one pass.
+
+    One pass, so a question that itself contains ``{choices}`` stays as written.
+
+    >>> spec = PromptSpec(user="{context}{question}\n{choices}", context="Context: {context}\n")
+    >>> fill(spec, Sample(id="q", images=(), question="Which?", choices=("cat", "dog")))
+    'Which?\nA. cat\nB. dog'
+    """
+    if prompt.choices == "lines":
+        options = "\n".join(sample.choices)
+    else:
+        letters = choice_letters(len(sample.choices))
+        options = "\n".join(f"{k}. {c}" for k, c in zip(letters, sample.choices, strict=True))
+    context = (
+        prompt.context.replace("{context}", sample.context)
+        if sample.context
+        else (prompt.no_context)
+    )
+    values = {"question": sample.question, "choices": options, "context": context}
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], prompt.user)
+
+
 def render(sample: Sample, plan: RenderPlan) -> Request:
     """Fill the template with the sample's question and attach its images.
 
@@ -92,7 +128,7 @@ def render(sample: Sample, plan: RenderPlan) -> Request:
     >>> render(Sample(id="q1", images=(), question="Why?"), plan).prompt
     'Why? Answer:'
     """
-    text = plan.prompt.user.replace("{question}", sample.question)
+    text = fill(plan.prompt, sample)
     messages: list[Message] = []
     if plan.prompt.system:
         messages.append(Message("system", (TextPart(plan.prompt.system),)))

@@ -6,6 +6,9 @@
 * ``lmms-eval``: lmms-eval's ``exact_match`` with ``ignore_case`` and ``ignore_punctuation`` (its
   GQA and AI2D tasks): both sides lower-cased and stripped of ASCII punctuation, then compared as
   they are (no whitespace is trimmed; the pipeline has already stripped the completion).
+* ``llava-sqa``: lmms-eval's ScienceQA rule (``sqa_process_results``, "how llava parses it"):
+  right when the prediction is the gold letter, or starts with an upper-case letter and a
+  period and that letter is the gold one; nothing is normalised.
 
 Read at QwenLM/Qwen-VL cfe66a7cc5df6ca8bff95c2b8b02bc0a1cbdc72c and EvolvingLMMs-Lab/lmms-eval
 (``lmms_eval/api/metrics.py::exact_match_hf_evaluate``, ported from Hugging Face evaluate).
@@ -53,6 +56,11 @@ def _qwen_gqa(prediction: str, answers: Sequence[str]) -> bool:
     return _qwen(gqa_answer(prediction), answers)
 
 
+def _llava_sqa(prediction: str, answers: Sequence[str]) -> bool:
+    lettered = len(prediction) >= 2 and prediction[0].isupper() and prediction[1] == "."
+    return any(prediction == t or (lettered and prediction[0] == t) for t in answers)
+
+
 def _lmms(prediction: str, answers: Sequence[str]) -> bool:
     pred = prediction.lower().translate(_PUNCTUATION)
     return any(pred == a.lower().translate(_PUNCTUATION) for a in answers)
@@ -62,6 +70,7 @@ EXACT_MODES: dict[str, Callable[[str, Sequence[str]], bool]] = {
     "qwen-vl": _qwen,
     "qwen-vl-gqa": _qwen_gqa,
     "lmms-eval": _lmms,
+    "llava-sqa": _llava_sqa,
 }
 """Mode name → ``(prediction, gold answers) -> correct``."""
 

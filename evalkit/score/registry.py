@@ -138,8 +138,13 @@ def _relaxed(prediction: Prediction, sample: Sample, *, tolerance: float, mode: 
     )
 
 
-def _exact(prediction: Prediction, sample: Sample, *, mode: str) -> float:
-    return exact_match(prediction=prediction.answer, answers=_answers(sample), mode=mode)
+def _exact(prediction: Prediction, sample: Sample, *, mode: str, target: str) -> float:
+    answers = _answers(sample)
+    if target == "option":  # the text of the option the gold letter names
+        if not sample.choices:
+            raise ConfigError(f"sample '{sample.id}': target=option needs columns.choices")
+        answers = [sample.choices[ord(letter) - ord("A")] for letter in answers]
+    return exact_match(prediction=prediction.answer, answers=answers, mode=mode)
 
 
 def _gold(sample: Sample) -> tuple[float, float, float, float]:
@@ -178,7 +183,8 @@ METRICS: dict[str, MetricKind] = {
     ),
     "exact_match": MetricKind(
         "text", "exact match with any gold answer, after the mode's normalisation",
-        {"mode": Param("qwen-vl", str, tuple(EXACT_MODES))}, _exact,
+        {"mode": Param("qwen-vl", str, tuple(EXACT_MODES)),
+         "target": Param("answer", str, ("answer", "option"))}, _exact,
     ),
     "acc_iou25": _acc(0.25),
     "acc_iou50": _acc(0.5),

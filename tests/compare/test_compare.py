@@ -329,3 +329,29 @@ def test_caption_metrics_are_resampled_on_both_sides(
         assert m["test"] == "permutation-mc" and m["n_pairs"] == 50
         assert m["ci_low"] <= m["diff"] <= m["ci_high"] < 0
         assert m["p_value"] == pytest.approx(1 / 301)  # no permutation beats a drop this large
+
+
+def test_runs_cut_to_different_subsets_or_joined_differently_are_not_scored_alike() -> None:
+    from evalkit.compare.align import Run, scoring_differences
+
+    def manifest(subset: str | None, images: str | None) -> dict[str, object]:
+        return {
+            "task": "flickr30k",
+            "scoring": {"parser": "caption", "metrics": []},
+            "dataset": {"source": "hf", "id": "d", "subset": subset, "images": images},
+        }
+
+    same = scoring_differences(
+        Run(Path("a"), manifest("/x/karpathy.txt", None), None),
+        Run(Path("b"), manifest("/y/karpathy.txt", None), None),
+    )
+    assert same == []  # one list, kept in two places
+    [line] = scoring_differences(
+        Run(Path("a"), manifest("/x/karpathy.txt", None), None),
+        Run(Path("b"), manifest(None, None), None),
+    )
+    assert line == "dataset.subset: karpathy.txt vs None"
+    [line] = scoring_differences(
+        Run(Path("a"), manifest(None, "imgs"), None), Run(Path("b"), manifest(None, None), None)
+    )
+    assert line == "dataset.images: imgs vs None"

@@ -56,6 +56,12 @@ HF_COLUMNS = {
                "image_file_name": "string", "image_height": "int32", "image_width": "int32",
                "image_id": "int32", "image_license": "int8", "image_open_images_id": "string",
                "annotations_ids": "list<int32>", "annotations_captions": "list<string>"},
+    "ai2d": {"question": "string", "options": "list<string>", "answer": "string",
+             "image": "Image"},
+    "scienceqa_img": {"image": "Image", "question": "string", "choices": "list<string>",
+                      "answer": "int8", "hint": "string", "task": "string", "grade": "string",
+                      "subject": "string", "topic": "string", "category": "string",
+                      "skill": "string", "lecture": "string", "solution": "string"},
     "flickr30k": {"image": "Image", "caption": "list<string>", "sentids": "list<string>",
                   "img_id": "string", "filename": "string"},
 }  # fmt: skip
@@ -140,6 +146,8 @@ def _benchmarks():  # type: ignore[no-untyped-def]
     ("ocrvqa", "test", lambda g: _benchmarks().build_ocrvqa()),
     ("gqa", "testdev", lambda g: _benchmarks().build_gqa()[:2]),
     ("nocaps", "validation", lambda g: _benchmarks().build_nocaps()),
+    ("ai2d", "test", lambda g: _benchmarks().build_ai2d()),
+    ("scienceqa_img", "test", lambda g: _benchmarks().build_scienceqa()),
 ])  # fmt: skip
 def test_generator_reproduces_the_committed_annotations(task: str, split: str, build) -> None:  # type: ignore[no-untyped-def]
     generator = _generator()
