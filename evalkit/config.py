@@ -25,6 +25,7 @@ __all__ = [
     "Columns",
     "DashScopeConfig",
     "DatasetConfig",
+    "FewShotSpec",
     "HFConfig",
     "ImageJoin",
     "LimitsConfig",
@@ -163,8 +164,12 @@ class Columns:
     bbox: str | None = None
     """Gold box column, COCO ``[x, y, w, h]`` pixels (grounding)."""
     choices: str | None = None
-    """Multiple choice: the column listing the options. ``answers`` then holds the index of the
-    right one (0-based, a number or a digit string), and the gold answer is its letter."""
+    """Multiple choice: the column listing the options. ``answers`` then holds the right one:
+    its 0-based index (a number or a digit string) or its letter; the gold answer is its
+    letter."""
+    choice_columns: list[str] = field(default_factory=list)
+    """Multiple choice with one column per option (MMBench's ``A`` … ``D``): empty cells (none,
+    NaN, ``nan``, blank) are left out, as lmms-eval leaves them out."""
     context: str | None = None
     """A column of text shown with the question when not empty (ScienceQA's ``hint``)."""
     keep: list[str] = field(default_factory=list)
@@ -179,7 +184,8 @@ class PromptSpec:
 
     user: str = "{question}"
     """User text; the images come first in the turn, as the Qwen-VL family expects. Besides
-    ``{question}``: ``{choices}`` (the options, see ``choices``) and ``{context}``."""
+    ``{question}``: ``{choices}`` (the options, see ``choices``), ``{context}`` and ``{box}``
+    (the gold box, written in ``box_format``)."""
     system: str | None = None
     """Optional system turn."""
     max_tokens: int | None = ranged(None, 1)
@@ -188,7 +194,10 @@ class PromptSpec:
     """Fewest new tokens before the model may stop (eval_mm's ``min_new_tokens``); sent where
     the backend has the parameter (local models, vLLM/SGLang's ``min_tokens``)."""
     box_format: str | None = None
-    """Grounding: the box convention this prompt asks for (see :func:`evalkit.score.parse_box`)."""
+    """Grounding: the box convention this prompt asks for (see :func:`evalkit.score.parse_box`);
+    a prompt with ``{box}`` writes the gold box in it (region description)."""
+    draw_box: bool = False
+    """Draw the gold box on the image (a red frame) for models with no box syntax."""
     choices: str = "letters"
     """How ``{choices}`` shows the options: ``letters`` (``A. first`` lines, as lmms-eval's
     multiple-choice prompts) or ``lines`` (the option texts alone, one per line)."""
@@ -200,6 +209,22 @@ class PromptSpec:
     """Metric column → parameters this family's protocol scores with, over the task's (Qwen's
     ChartQA script takes the 5 % relative to the prediction: ``{relaxed_accuracy: {mode:
     qwen-vl}}``). Recorded in ``run.json`` with every other metric parameter."""
+
+
+@dataclass
+class FewShotSpec:
+    """In-context examples: solved samples shown as earlier turns before the question."""
+
+    k: int = ranged(0, 0)
+    """How many (0: none, the default)."""
+    split: str | None = None
+    """The split they come from (a train split); ``None``: the evaluated split itself, the
+    sample and samples of its image left out."""
+    seed: int = 0
+    """Chooses them, per sample (the same seed and sample: the same examples)."""
+    pool: int | None = ranged(1000, 1)
+    """Candidates read from the split's start, held in memory with their images (``null``:
+    the whole split)."""
 
 
 @dataclass
@@ -253,6 +278,13 @@ class TaskSpec:
     official VQA script reports ``perAnswerType``; a list value counts in each of its groups."""
     explode_references: bool = False
     """Grounding: one sample per referring expression (the standard per-expression count)."""
+    circular: bool = False
+    """Multiple choice: MMBench's circular evaluation. A question with N options is asked N
+    times, its options rotated one place each time (samples ``<id>#c<k>``); the summary adds
+    ``<metric>_circular``, a question counting as right only when every pass is right."""
+    fewshot: FewShotSpec = field(default_factory=FewShotSpec)
+    """``task.fewshot.k=4``: four solved examples before each question (Qwen-VL's few-shot
+    VQA); each row records their ids (``fewshot_ids``)."""
     explode_questions: bool = False
     """Rows holding parallel lists of questions and answers (OCR-VQA: one row per book cover)
     become one sample per question, ``<id>#<k>``, each with its own answer."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from evalkit.config import RunConfig
 from evalkit.cost import estimate_request, high_resolution, usage_cost
 from evalkit.dataset import describe_source, iter_items
+from evalkit.errors import DataError
 from evalkit.prompt import plan_rendering, render
 from evalkit.records import Usage
 from evalkit.run.session import open_session
@@ -49,7 +50,11 @@ async def estimate(cfg: RunConfig) -> Estimate:
             if item.sample is None:
                 result.unusable += 1
                 continue
-            request = render(item.sample, plan)
+            try:
+                request = render(item.sample, plan)
+            except DataError:
+                result.unusable += 1
+                continue
             if session.view.cached(request) is not None:
                 result.cached += 1
                 continue

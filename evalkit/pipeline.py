@@ -159,7 +159,8 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             metric.corpus.require()  # before any model call: the scores would be lost otherwise
     parser = build_parser(task.parser, family=plan.family, box_format=plan.box_format)
     aggregator = Aggregator(metrics, group_by=task.group_by, resamples=cfg.report.bootstrap,
-                            confidence=cfg.report.confidence, seed=cfg.report.seed)  # fmt: skip
+                            confidence=cfg.report.confidence, seed=cfg.report.seed,
+                            circular=task.circular)  # fmt: skip
 
     run_dir.mkdir(parents=True, exist_ok=True)
     async with open_session(cfg, log_dir=run_dir) as session:

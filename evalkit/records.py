@@ -96,6 +96,22 @@ class Sample:
     """Multiple choice: the options, in order; the gold answer is then their letter (A, B, ...)."""
     context: str = ""
     """Text the question comes with (ScienceQA's hint); empty when there is none."""
+    examples: tuple[Sample, ...] = ()
+    """Solved in-context examples shown before it (``task.fewshot``), in order."""
+
+    @property
+    def answer(self) -> str:
+        """The answer an example shows: its most frequent reference (the first of a tie).
+
+        >>> Sample(id="e", images=(), references=("2", "two", "2")).answer
+        '2'
+        """
+        if not self.references:
+            return ""
+        counts: dict[str, int] = {}
+        for ref in self.references:
+            counts[ref] = counts.get(ref, 0) + 1
+        return max(counts, key=lambda ref: counts[ref])
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +171,13 @@ class Request:
 
     @property
     def prompt(self) -> str:
-        """The user-visible prompt text (system and user turns), for the report."""
-        return "\n".join(m.text for m in self.messages if m.role != "assistant")
+        """The prompt as the report shows it: the system turn and the last user turn.
+
+        That is the question asked; in-context examples before it are recorded by id.
+        """
+        users = [m for m in self.messages if m.role == "user"]
+        shown = [m for m in self.messages if m.role == "system"] + users[-1:]
+        return "\n".join(m.text for m in shown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,17 +78,17 @@ def _structured(schema: type, node: Any, what: str) -> Any:
         raise ConfigError(f"run.json has no usable {what}: {first}") from exc
 
 
-def _sample(row: dict[str, Any], keep: list[str], choices: str | None = None) -> Sample:
+def _sample(row: dict[str, Any], keep: list[str]) -> Sample:
     """The sample as the row recorded it: ids, references, gold box, kept columns, image size.
 
-    A multiple-choice task's options come back from its kept ``choices`` column.
+    A multiple-choice sample's options come back in the order it showed them.
     """
     width, height = row.get("image_width"), row.get("image_height")
     images = (ImageRef.size_only(int(width), int(height)),) if width and height else ()
     box = list(row["gold_box"]) if row.get("gold_box") else None
     meta = {name: row.get(name) for name in keep}
     gold = (box[0], box[1], box[2], box[3]) if box is not None and len(box) == 4 else None
-    options = tuple(str(o) for o in row.get(choices) or ()) if choices else ()
+    options = tuple(str(o) for o in row.get("choices") or ())
     references = tuple(row["references"] or ())
     return Sample(row["sample_id"], images, "", references, gold, meta, options)
 
@@ -115,7 +115,8 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     metrics = task_metrics(task, prompt)
     parser = build_parser(task.parser, family=family, box_format=box_format)
     aggregator = Aggregator(metrics, group_by=task.group_by, resamples=report.bootstrap,
-                            confidence=report.confidence, seed=report.seed)  # fmt: skip
+                            confidence=report.confidence, seed=report.seed,
+                            circular=task.circular)  # fmt: skip
 
     table = pq.read_table(samples_path)
     rows = table.to_pylist()
@@ -123,10 +124,12 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     columns = [m.column for m in metrics]
     for position, row in enumerate(rows):
         row.update(dict.fromkeys(columns))
-        sample = _sample(row, keep, task.columns.choices)
+        sample = _sample(row, keep)
         if row["error_type"] is not None:
             if row["error_type"] != "Skipped":
-                aggregator.add_failed(sample.meta)
+                aggregator.add_failed(sample.meta, sample.id)
+            else:
+                aggregator.leave_out(sample.id)
             continue
         answered = SampleResult(sample, None, Completion(row["prediction"] or ""), None, {})
         result = score_result(answered, parser=parser, metrics=metrics)

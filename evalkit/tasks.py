@@ -136,6 +136,8 @@ def _check(spec: TaskSpec) -> None:
         raise ConfigError(did_you_mean("parser", spec.parser, PARSERS))
     columns = [m.column for m in task_metrics(spec)]
     for family, prompt in spec.prompts.items():
+        if ("{box}" in prompt.user or prompt.draw_box) and spec.columns.bbox is None:
+            raise ConfigError(f"prompts.{family}: a prompt that shows the box needs columns.bbox")
         if prompt.choices not in ("letters", "lines"):
             styles = ["letters", "lines"]
             hint = did_you_mean("style", prompt.choices, styles)

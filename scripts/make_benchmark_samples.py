@@ -471,6 +471,103 @@ def build_scienceqa() -> tuple[list[dict[str, Any]], datasets.Features]:
     return rows, features
 
 
+# ----------------------------------------------------------------------------- MMBench
+CN_COLOURS = {"red": "红色", "green": "绿色", "blue": "蓝色", "yellow": "黄色", "purple": "紫色",
+              "orange": "橙色"}  # fmt: skip
+CN_SHAPES = {"circle": "圆形", "square": "正方形", "triangle": "三角形"}
+
+
+def build_mmbench(chinese: bool) -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(83 if chinese else 89)
+    rows = []
+    for n in range(50):
+        img, objs = scene(rng, 3, size=(320, 220))
+        kind = n % 4
+        left = objs[0]
+        if kind == 3:  # a sign with text: OCR, Chinese in the Chinese set
+            d = ImageDraw.Draw(img)
+            word = rng.choice(["出口", "书店", "欢迎"] if chinese else ["EXIT", "SHOP", "OPEN"])
+            d.rectangle((110, 160, 210, 210), fill=(30, 90, 200))
+            d.text((124, 166), word, font=font(CJK_FONT, 30), fill=(255, 255, 255))
+            pool = (["出口", "书店", "欢迎", "停车"] if chinese
+                    else ["EXIT", "SHOP", "OPEN", "STOP"])  # fmt: skip
+            right, question = word, "标志上写的是什么？" if chinese else "What does the sign say?"
+            options = [right, *rng.sample([w for w in pool if w != right], 2)]
+            category, l2 = "ocr", "Fine-grained Perception (instance-level)"
+        elif kind == 2:  # two options only: C and D empty, as MMBench's yes/no-like items
+            colour = left["colour"] if rng.random() < 0.5 else rng.choice(list(COLOURS))
+            right_yes = colour == left["colour"]
+            if chinese:
+                question = f"最左边的形状是{CN_COLOURS[colour]}的吗？"
+                options, right = ["是", "否"], "是" if right_yes else "否"
+            else:
+                question = f"Is the leftmost shape {colour}?"
+                options, right = ["yes", "no"], "yes" if right_yes else "no"
+            category, l2 = "attribute_recognition", "Fine-grained Perception (instance-level)"
+        else:
+            names = CN_COLOURS if chinese else {c: c for c in COLOURS}
+            right = names[left["colour"]]
+            others = [names[c] for c in COLOURS if c != left["colour"]]
+            options = [right, *rng.sample(others, 3)]
+            shape = CN_SHAPES[left["shape"]] if chinese else left["shape"]
+            question = (f"图中最左边的{shape}是什么颜色？" if chinese
+                        else f"What color is the leftmost {shape}?")  # fmt: skip
+            category, l2 = "attribute_recognition", "Fine-grained Perception (instance-level)"
+        rng.shuffle(options)
+        letters = "ABCD"
+        cells = {k: (options[i] if i < len(options) else None) for i, k in enumerate(letters)}
+        hint = None
+        if n % 5 == 0:
+            hint = "图中有三个形状。" if chinese else "The picture shows three shapes."
+        rows.append({
+            "index": n + 1000 if chinese else str(n + 2000),
+            "question": question, "hint": hint, "answer": letters[options.index(right)],
+            **cells, "category": category, "image": encode(img, "JPEG"), "source": "synthetic",
+            "L2-category": l2, "comment": "", "split": "dev",
+        })  # fmt: skip
+    index = datasets.Value("int64") if chinese else S
+    features = datasets.Features({
+        "index": index, "question": S, "hint": S, "answer": S, "A": S, "B": S, "C": S, "D": S,
+        "category": S, "image": datasets.Image(), "source": S, "L2-category": S, "comment": S,
+        "split": S,
+    })  # fmt: skip
+    return rows, features
+
+
+# ----------------------------------------------------------------------------- Chinese OCR
+SHOPS = ["华联超市", "新华书店", "美食广场", "平安药房", "老王面馆", "光明眼镜", "阳光花店"]
+STREETS = ["人民路", "中山路", "解放大街", "长江路", "和平街"]
+
+
+def build_chinese_ocr() -> tuple[list[dict[str, Any]], datasets.Features]:
+    rng = random.Random(97)
+    rows = []
+    for n in range(50):
+        w, h = 360, 240
+        img = Image.new("RGB", (w, h), (200 + rng.randint(0, 40), 210, 225))
+        d = ImageDraw.Draw(img)
+        if n % 2 == 0:  # ESTVQA_cn: a shop front, a question about its text
+            shop, street = rng.choice(SHOPS), rng.choice(STREETS)
+            d.rectangle((20, 30, 340, 110), fill=(170, 30, 30))
+            d.text((40, 45), shop, font=font(CJK_FONT, 44), fill=(255, 235, 160))
+            d.text((40, 150), f"地址：{street}{rng.randint(1, 300)}号", font=font(CJK_FONT, 22),
+                   fill=(20, 20, 20))  # fmt: skip
+            question, answer = rng.choice([("这家店的名字是什么?", shop),
+                                           ("这家店在哪条路上?", street)])  # fmt: skip
+            name = "ESTVQA_cn"
+        else:  # ReCTS: a cropped sign, what does it say
+            text = rng.choice(SHOPS + STREETS)
+            d.rectangle((10, 60, 350, 180), fill=(30, 90, 60))
+            d.text((30, 90), text, font=font(CJK_FONT, 52), fill=(255, 255, 255))
+            question, answer, name = "图中的文字是什么?", text, "ReCTS"
+        rows.append({"image": encode(img, "JPEG"), "dataset_name": name, "id": n,
+                     "question": question, "answers": answer, "type": "Chinese"})  # fmt: skip
+    features = datasets.Features({"image": datasets.Image(), "dataset_name": S,
+                                  "id": datasets.Value("int64"), "question": S, "answers": S,
+                                  "type": S})  # fmt: skip
+    return rows, features
+
+
 # ----------------------------------------------------------------------------- captions
 def _ten(rng: random.Random, objs: list[dict[str, Any]]) -> list[str]:
     first = caption_set(rng, objs)
@@ -559,6 +656,9 @@ def main() -> None:
     write("ocrvqa", "test", *build_ocrvqa())
     write("ai2d", "test", *build_ai2d())
     write("scienceqa_img", "test", *build_scienceqa())
+    write("mmbench_en", "dev", *build_mmbench(chinese=False))
+    write("mmbench_cn", "dev", *build_mmbench(chinese=True))
+    write("chinese_ocr", "test", *build_chinese_ocr())
     write("nocaps", "validation", *build_nocaps())
     write("flickr30k", "test", *build_flickr30k())
     write("coco_caption_2014", "val", *build_coco_2014(67))

@@ -624,6 +624,9 @@ def main_more() -> None:
     g = {"task": "refcocog", "exprs": expressions_g}
     write("refcocog", "val", *build_refcoco("val", 51, seed=21, **g))
     write("refcocog", "test", *build_refcoco("test", 15, seed=22, **g))
+    reg = {"task": "refcocog_reg", "exprs": expressions_g}  # region description: the same kind
+    write("refcocog_reg", "val", *build_refcoco("val", 51, seed=31, **reg))
+    write("refcocog_reg", "test", *build_refcoco("test", 15, seed=32, **reg))
 
 
 if __name__ == "__main__":

@@ -168,9 +168,9 @@ def test_help_lists_the_subcommands(cli) -> None:
     run_help = cli("run", "--help")
     assert run_help.returncode == 0 and "-m, --multirun" in run_help.stdout
     assert (
-        "task=[ai2d|chartqa|coco_caption|coco_caption_2014|coco_karpathy|docvqa|flickr30k|gqa|"
-        "infovqa|nocaps|ocrvqa|okvqa|refcoco|refcoco_plus|refcocog|scienceqa_img|textvqa|vizwiz|"
-        "vqav2]" in run_help.stdout
+        "task=[ai2d|chartqa|chinese_ocr|coco_caption|coco_caption_2014|coco_karpathy|docvqa|"
+        "flickr30k|gqa|infovqa|mmbench_cn|mmbench_en|nocaps|ocrvqa|okvqa|refcoco|refcoco_plus|"
+        "refcocog|refcocog_reg|scienceqa_img|textvqa|vizwiz|vqav2]" in run_help.stdout
     )
 
 

@@ -7,8 +7,8 @@ and ``local`` (parquet / JSON-lines files in the same schema). An unusable row b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from evalkit.config import DatasetConfig, Source, TaskSpec
 from evalkit.dataset.columns import row_id, row_to_samples
+from evalkit.dataset.fewshot import FewShotPool
 from evalkit.dataset.hf import iter_hf_rows
 from evalkit.dataset.joins import ImageTable, subset_file, subset_ids
 from evalkit.dataset.local import data_files, iter_local_rows
@@ -110,7 +111,7 @@ def expected_samples(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> in
     bounds it; unknown for JSON lines, a streamed split, or rows that explode into samples.
     """
     rows: int | None = None
-    exploded = task.explode_references or task.explode_questions
+    exploded = task.explode_references or task.explode_questions or task.circular
     if info.source in ("sample", "local") and not exploded and not info.subset:
         files = data_files(Path(info.id))
         if all(f.suffix == ".parquet" for f in files):
@@ -146,10 +147,54 @@ class RowCount:
     """The source ran out (not stopped by ``dataset.limit`` or by the consumer)."""
 
 
+def _split_samples(
+    task: TaskSpec, cfg: DatasetConfig, info: SourceInfo
+) -> Callable[[str], Iterator[Sample]]:
+    """A function streaming the usable samples of a split of the same source (few-shot pools).
+
+    A local source has one set of files: every split name reads them.
+    """
+    whole = replace(cfg, limit=None)
+
+    def stream(split: str) -> Iterator[Sample]:
+        other = info
+        if split != info.split and info.source != "local":
+            other = describe_source(task, replace(whole, split=split))
+        for item in iter_items(task, whole, other, fewshot=False):
+            if item.sample is not None:
+                yield item.sample
+
+    return stream
+
+
 def iter_items(
+    task: TaskSpec,
+    cfg: DatasetConfig,
+    info: SourceInfo,
+    count: RowCount | None = None,
+    *,
+    fewshot: bool = True,
+) -> Iterator[Item]:
+    """Stream the task's items, at most ``cfg.limit`` of them; ``count`` tallies the rows read.
+
+    With ``task.fewshot.k`` set (and ``fewshot``), each sample carries its in-context examples.
+    """
+    pool = FewShotPool.load(task, info.split, _split_samples(task, cfg, info)) if fewshot else None
+    for item in _iter_items(task, cfg, info, count):
+        sample = item.sample
+        if pool is not None and sample is not None:
+            try:
+                shown = pool.choose(sample)
+            except DataError as exc:
+                item = Item(item.sample_id, error=exc)
+            else:
+                item = Item(item.sample_id, sample=replace(sample, examples=shown))
+        yield item
+
+
+def _iter_items(
     task: TaskSpec, cfg: DatasetConfig, info: SourceInfo, count: RowCount | None = None
 ) -> Iterator[Item]:
-    """Stream the task's items, at most ``cfg.limit`` of them; ``count`` tallies the rows read."""
     produced = 0
     count = count if count is not None else RowCount()
     keep = subset_ids(task, info.source, info.split)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -86,19 +87,32 @@ def _question_pairs(row: Mapping[str, Any], task: TaskSpec) -> list[tuple[str, s
     return [(str(q), str(a)) for q, a in zip(questions, answers, strict=True)]
 
 
+def _present(value: Any) -> bool:
+    """An option cell that holds an option (lmms-eval skips empty, NaN and ``nan`` cells)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return str(value).strip() not in ("", "nan")
+
+
 def _choices(row: Mapping[str, Any], task: TaskSpec) -> tuple[tuple[str, ...], str]:
-    """The options and the gold letter: ``answers`` holds the right option's 0-based index."""
-    column = task.columns.choices or ""
-    value = _field(row, column)
-    options = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+    """The options and the gold letter; ``answers`` holds the right option's index or letter."""
+    columns = task.columns
+    if columns.choice_columns:
+        column = ", ".join(columns.choice_columns)
+        options = tuple(str(row[c]) for c in columns.choice_columns if _present(row.get(c)))
+    else:
+        column = columns.choices or ""
+        value = _field(row, column)
+        options = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
     if not options:
         raise MissingField(f"column '{column}' has no options")
-    raw = _field(row, task.columns.answers)
+    raw = _field(row, columns.answers)
+    letter = str(raw).strip()
     try:
-        index = int(raw)
+        index = ord(letter) - ord("A") if len(letter) == 1 and letter.isupper() else int(raw)
     except (TypeError, ValueError):
         raise MissingField(
-            f"column '{task.columns.answers}' must hold the right option's index, got {raw!r}"
+            f"column '{columns.answers}' must hold the right option's index, got {raw!r}"
         ) from None
     if not 0 <= index < len(options):
         raise MissingField(f"answer index {index} is outside the {len(options)} options")
@@ -122,10 +136,18 @@ def row_to_samples(
             for k, (question, answer) in enumerate(_question_pairs(row, task))
         ]
     question = "" if columns.question is None else str(_field(row, columns.question))
-    if columns.choices is not None:
+    if columns.choices is not None or columns.choice_columns:
         options, letter = _choices(row, task)
-        context = str(row.get(columns.context) or "") if columns.context else ""
-        return [Sample(sample_id, (image,), question, (letter,), None, meta, options, context)]
+        raw = row.get(columns.context) if columns.context else None
+        context = str(raw) if _present(raw) else ""
+        if not task.circular:
+            return [Sample(sample_id, (image,), question, (letter,), None, meta, options, context)]
+        right = ord(letter) - ord("A")
+        return [  # pass k shows the options rotated k places: the right one moves up
+            Sample(f"{sample_id}#c{k}", (image,), question, (chr(ord("A") + (right - k) % n),),
+                   None, meta, options[k:] + options[:k], context)
+            for n in [len(options)] for k in range(n)
+        ]  # fmt: skip
     references = _references(row, task)
 
     if columns.bbox is not None:

@@ -50,6 +50,9 @@ class ModelFamily:
     images_first: bool = True
     """Prompt placement: the sample's images go before the text of the user turn (as every
     Qwen-VL generation and lmms-eval's chat prompts put them), else after it."""
+    inline_examples: bool = False
+    """In-context examples as one running text in the user turn, each image then its question
+    and answer (Qwen-VL base, eval_mm's few-shot prompts), rather than earlier chat turns."""
     end_markers: tuple[str, ...] = ()
     """Chat end-of-turn markers a server may leave in the text; stripped from answers."""
     model_prefixes: tuple[str, ...] = ()

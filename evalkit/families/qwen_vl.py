@@ -136,6 +136,7 @@ def _fixed_256(width: int | None, height: int | None, high_resolution: bool) -> 
 QWEN_VL = ModelFamily(
     name="qwen-vl",
     box_format="qwen-vl",
+    inline_examples=True,
     end_markers=CHAT_END_MARKERS,
     model_prefixes=("qwen-vl-v1",),
     image_tokens=_fixed_256,

@@ -54,7 +54,7 @@ def sample_images(
         return {}, f"images not shown: run.json's task or dataset cannot be read ({exc})"
     wanted, found = set(ids), {}
     try:
-        for item in iter_items(task, data, describe_source(task, data)):
+        for item in iter_items(task, data, describe_source(task, data), fewshot=False):
             if item.sample_id in wanted and item.sample is not None and item.sample.images:
                 found[item.sample_id] = item.sample.images[0]
                 if len(found) == len(wanted):

@@ -13,10 +13,12 @@ from evalkit.errors import ConfigError, did_you_mean
 from evalkit.families import ModelFamily
 from evalkit.parse.answers import clean_answer, parse_answer, parse_caption
 from evalkit.parse.boxes import BOX_FORMATS, box_parser, parse_box
+from evalkit.parse.choice import CHOICE_RULES, choose_letter
 from evalkit.records import Prediction, Sample
 
 __all__ = [
     "BOX_FORMATS",
+    "CHOICE_RULES",
     "PARSERS",
     "PARSER_OUTPUT",
     "Parser",
@@ -41,14 +43,28 @@ def _box(family: ModelFamily, box: str | None) -> Parser:
     return box_parser(box or "pixel")
 
 
+def _choice_parser(rule: str) -> Callable[[ModelFamily, str | None], Parser]:
+    def factory(family: ModelFamily, box: str | None) -> Parser:
+        def parse(text: str, sample: Sample) -> Prediction:
+            answer = clean_answer(text, family)
+            return Prediction(answer=choose_letter(answer, sample.choices, rule))
+
+        return parse
+
+    return factory
+
+
 PARSERS: dict[str, Callable[[ModelFamily, str | None], Parser]] = {
     "answer": _answer,
     "caption": _caption,
     "box": _box,
+    "choice": _choice_parser("vlmevalkit"),
+    "choice-cjk": _choice_parser("vlmevalkit-cjk"),
 }
 """Parser name → ``(family, box format) -> parser``."""
 
-PARSER_OUTPUT = {"answer": "text", "caption": "text", "box": "box"}
+PARSER_OUTPUT = {"answer": "text", "caption": "text", "box": "box", "choice": "text",
+                 "choice-cjk": "text"}  # fmt: skip
 """What each parser's prediction carries for the metrics: an answer text or a box."""
 
 

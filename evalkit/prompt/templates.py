@@ -12,9 +12,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from evalkit.config import BackendConfig, PromptSpec, TaskSpec
-from evalkit.errors import ConfigError, did_you_mean
+from evalkit.errors import ConfigError, DataError, did_you_mean
 from evalkit.families import ModelFamily, box_format, family_named
 from evalkit.families.generic import GENERIC
+from evalkit.prompt.drawn import draw_box
 from evalkit.records import (
     GenerationParams,
     ImagePart,
@@ -39,6 +40,9 @@ class RenderPlan:
     """The box convention the prompt asks for; ``None`` when the answer is not a box."""
     family: ModelFamily = GENERIC
     """The model family of ``backend.prompt_family`` (answer clean-up, box convention)."""
+    box_input: str | None = None
+    """The convention ``{box}`` writes the gold box in (region description); ``None``: the
+    prompt shows no box."""
 
 
 def plan_rendering(
@@ -72,6 +76,10 @@ def plan_rendering(
     if task.parser == "box":
         boxes = backend.box_format or prompt.box_format or family.box_format or "pixel"
         box_format(boxes)  # an unknown convention is a one-line ConfigError now
+    box_input: str | None = None
+    if "{box}" in prompt.user:
+        box_input = backend.box_format or prompt.box_format or family.box_format or "pixel"
+        box_format(box_input)
     params = GenerationParams(
         max_tokens=backend.max_tokens or prompt.max_tokens or task.max_tokens,
         min_tokens=prompt.min_tokens,
@@ -82,10 +90,10 @@ def plan_rendering(
         stop=tuple(backend.stop),
         repetition_penalty=backend.repetition_penalty,
     )
-    return RenderPlan(prompt, params, boxes, family)
+    return RenderPlan(prompt, params, boxes, family, box_input)
 
 
-_PLACEHOLDER = re.compile(r"\{(question|choices|context)\}")
+_PLACEHOLDER = re.compile(r"\{(question|choices|context|box)\}")
 
 
 def choice_letters(n: int) -> list[str]:
@@ -97,8 +105,8 @@ def choice_letters(n: int) -> list[str]:
     return [chr(ord("A") + i) for i in range(n)]
 
 
-def fill(prompt: PromptSpec, sample: Sample) -> str:
-    r"""The user text: ``{question}``, ``{choices}`` and ``{context}`` filled in one pass.
+def fill(prompt: PromptSpec, sample: Sample, box: str = "") -> str:
+    r"""The user text, its ``{question}``, ``{choices}``, ``{context}`` and ``{box}`` filled.
 
     One pass, so a question that itself contains ``{choices}`` stays as written.
 
@@ -116,25 +124,55 @@ def fill(prompt: PromptSpec, sample: Sample) -> str:
         if sample.context
         else (prompt.no_context)
     )
-    values = {"question": sample.question, "choices": options, "context": context}
+    values = {"question": sample.question, "choices": options, "context": context, "box": box}
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], prompt.user)
+
+
+def _box_text(sample: Sample, plan: RenderPlan) -> str:
+    """The gold box as the prompt's convention writes it (pixels of the first image)."""
+    if plan.box_input is None:
+        return ""
+    if sample.box is None or not sample.images:
+        raise DataError(f"sample '{sample.id}': the prompt shows {{box}}, the sample has no box")
+    return box_format(plan.box_input).write(sample.box, *sample.images[0].pixel_size())
+
+
+def _turn(sample: Sample, plan: RenderPlan, suffix: str = "") -> tuple[TextPart | ImagePart, ...]:
+    """One sample's images and filled text, in the family's order."""
+    text = TextPart(fill(plan.prompt, sample, _box_text(sample, plan)) + suffix)
+    pictures = list(sample.images)
+    if plan.prompt.draw_box and sample.box is not None and pictures:
+        pictures[0] = draw_box(pictures[0], sample.box)
+    images = tuple(ImagePart(image) for image in pictures)
+    return (*images, text) if plan.family.images_first else (text, *images)
 
 
 def render(sample: Sample, plan: RenderPlan) -> Request:
     """Fill the template with the sample's question and attach its images.
 
+    In-context examples (``sample.examples``) come first: a user turn and the assistant's
+    answer each, or, for a family that reads them inline (Qwen-VL base, as eval_mm writes
+    them), all in the one user turn: each example's images, its filled prompt, a space and its
+    answer, then the question.
+
     >>> from evalkit.config import PromptSpec
     >>> plan = RenderPlan(PromptSpec(user="{question} Answer:"), GenerationParams())
     >>> render(Sample(id="q1", images=(), question="Why?"), plan).prompt
     'Why? Answer:'
+    >>> shot = Sample(id="e1", images=(), question="2+2?", references=("4",))
+    >>> asked = render(Sample(id="q2", images=(), question="3+3?", examples=(shot,)), plan)
+    >>> [(m.role, m.text) for m in asked.messages]
+    [('user', '2+2? Answer:'), ('assistant', '4'), ('user', '3+3? Answer:')]
     """
-    text = fill(plan.prompt, sample)
     messages: list[Message] = []
     if plan.prompt.system:
         messages.append(Message("system", (TextPart(plan.prompt.system),)))
-    images = tuple(ImagePart(image) for image in sample.images)
-    parts: tuple[TextPart | ImagePart, ...] = (
-        (*images, TextPart(text)) if plan.family.images_first else (TextPart(text), *images)
-    )
-    messages.append(Message("user", parts))
+    if plan.family.inline_examples:
+        shots = [part for ex in sample.examples for part in _turn(ex, plan, f" {ex.answer}")]
+        messages.append(Message("user", (*shots, *_turn(sample, plan))))
+    else:
+        for example in sample.examples:
+            messages.append(Message("user", _turn(example, plan)))
+            messages.append(Message("assistant", (TextPart(example.answer),)))
+        messages.append(Message("user", _turn(sample, plan)))
     return Request(sample.id, tuple(messages), plan.params, box_format=plan.box_format)

@@ -33,6 +33,8 @@ SAMPLE_COLUMNS: tuple[pa.Field, ...] = (
     pa.field("prediction", pa.string()),  # raw completion text
     pa.field("parsed", pa.string()),  # the answer the scorer compared
     pa.field("references", pa.list_(pa.string())),  # gold answers / captions / expressions
+    pa.field("fewshot_ids", pa.list_(pa.string())),  # in-context examples shown before it
+    pa.field("choices", pa.list_(pa.string())),  # multiple choice: the options, in shown order
     pa.field("pred_box", pa.list_(pa.float64())),  # grounding: predicted x1, y1, x2, y2 pixels
     pa.field("gold_box", pa.list_(pa.float64())),  # grounding: gold x1, y1, x2, y2 pixels
     pa.field("image_width", pa.int64()),  # first image, pixels (boxes are re-read against it)

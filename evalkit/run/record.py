@@ -38,7 +38,10 @@ async def ask(item: Item, *, plan: RenderPlan, session: RunSession) -> SampleRes
         error = item.error or DataError("unusable row")
         empty = Sample(id=item.sample_id, images=())
         return SampleResult(empty, None, None, None, {}, error.kind, str(error))
-    request = render(sample, plan)
+    try:
+        request = render(sample, plan)
+    except DataError as exc:  # what the prompt needs of the sample is missing: its row's error
+        return SampleResult(sample, None, None, None, {}, exc.kind, str(exc))
     assert session.caller is not None, "a session opened with send=False cannot ask"
     try:
         completion, hit = await session.caller.answer(request)
@@ -83,6 +86,8 @@ def sample_row(
         "prediction": completion.text if completion else None,
         "parsed": prediction.answer if prediction else None,
         "references": list(sample.references),
+        "fewshot_ids": [e.id for e in sample.examples] if sample.examples else None,
+        "choices": list(sample.choices) if sample.choices else None,
         "pred_box": list(prediction.box) if prediction and prediction.box else None,
         "gold_box": list(sample.box) if sample.box else None,
         "image_width": sample.images[0].width if sample.images else None,
@@ -198,7 +203,9 @@ class Recorder:
                 parsed=result.prediction.parsed,
             )  # fmt: skip
         elif not result.ok and result.error_type != "Skipped":
-            self.aggregator.add_failed(result.sample.meta)
+            self.aggregator.add_failed(result.sample.meta, result.sample.id)
+        elif not result.ok:
+            self.aggregator.leave_out(result.sample.id)  # unsent: its question cannot be judged
         if self.progress is not None:
             self.progress.update(1)
             tokens = (tally.usage.input_tokens or 0) + (tally.usage.output_tokens or 0)

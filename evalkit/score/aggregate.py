@@ -56,6 +56,12 @@ class Aggregation:
     """Corpus metric column → sample id → that sample's share (e.g. per-image CIDEr)."""
 
 
+def _question(sample_id: str) -> str:
+    """The question a circular pass belongs to: ``q7#c2`` → ``q7``."""
+    head, mark, tail = sample_id.rpartition("#c")
+    return head if mark and tail.isdigit() else sample_id
+
+
 def group_values(value: Any) -> list[str]:
     """The groups a kept value puts its sample in: each item of a list, else the value.
 
@@ -87,8 +93,12 @@ class Aggregator:
         resamples: int = 1000,
         confidence: float = 0.95,
         seed: int = 0,
+        circular: bool = False,
     ) -> None:
         self.metrics = list(metrics)
+        self.circular = circular
+        """Samples ``<id>#c<k>`` are passes of one question (``task.circular``)."""
+        self._failed_questions: set[str] = set()
         self.group_by = list(group_by)
         self.resamples, self.confidence, self.seed = resamples, confidence, seed
         self.n_failed = 0
@@ -124,12 +134,23 @@ class Aggregator:
             self._texts[sample_id] = (position, answer, tuple(references))
         self.unparsed += not parsed
 
-    def add_failed(self, meta: Mapping[str, Any] | None = None) -> None:
+    def add_failed(
+        self, meta: Mapping[str, Any] | None = None, sample_id: str | None = None
+    ) -> None:
         """One failed sample (an error row): counted, never scored."""
         self.n_failed += 1
+        if sample_id is not None:
+            self._failed_questions.add(_question(sample_id))
         for name, values in self._groups(meta or {}).items():
             for value in values:
                 self._failed_groups[name, value] += 1
+
+    def leave_out(self, sample_id: str) -> None:
+        """A sample neither scored nor failed (skipped by the budget).
+
+        Its circular question cannot be judged.
+        """
+        self._failed_questions.add(_question(sample_id))
 
     def _mean_row(self, column: str, values: Sequence[float], n_failed: int,
                   **where: Any) -> MetricValue:  # fmt: skip
@@ -179,8 +200,33 @@ class Aggregator:
                 continue
             values = [s.scores[metric.column] for s in ordered if metric.column in s.scores]
             rows.append(self._mean_row(metric.column, values, self.n_failed))
+        if self.circular:
+            rows.extend(self._circular_rows())
         rows.extend(self._group_rows(ordered))
         return Aggregation(rows, per_sample)
+
+    def _circular_rows(self) -> list[MetricValue]:
+        """MMBench's CircularEval: a question is right only when every pass of it is right.
+
+        A question with a failed pass is left out (counted in ``n_failed``), as a question
+        whose passes are not all answered cannot be judged.
+        """
+        passes: dict[str, list[_Sample]] = defaultdict(list)
+        for sample_id, sample in self._scored.items():
+            passes[_question(sample_id)].append(sample)
+        judged = sorted(
+            ((min(s.position for s in group), question, group)
+             for question, group in passes.items() if question not in self._failed_questions),
+        )  # fmt: skip
+        rows = []
+        for metric in self.metrics:
+            if metric.corpus is not None:
+                continue
+            values = [min(s.scores.get(metric.column, 0.0) for s in group)
+                      for _, _, group in judged]  # fmt: skip
+            rows.append(self._mean_row(f"{metric.column}_circular", values,
+                                       len(self._failed_questions)))  # fmt: skip
+        return rows
 
     def _group_rows(self, ordered: Iterable[_Sample]) -> list[MetricValue]:
         by_group: dict[tuple[str, str], list[_Sample]] = defaultdict(list)

@@ -6,6 +6,11 @@
 * ``lmms-eval``: lmms-eval's ``exact_match`` with ``ignore_case`` and ``ignore_punctuation`` (its
   GQA and AI2D tasks): both sides lower-cased and stripped of ASCII punctuation, then compared as
   they are (no whitespace is trimmed; the pipeline has already stripped the completion).
+* ``strict``: the prediction equals a gold answer exactly (a parsed option letter).
+* ``ocrbench``: OCRBench's rule (Yuliang-Liu/MultimodalOCR ``OCRBench/scripts/qwenvl.py`` at
+  f5cbec66817b643f732f11cdc7b3a550963b70dc, every dataset but HME100k): right when a gold
+  answer, lower-cased, stripped and with newlines made spaces, is *contained* in the prediction
+  treated alike. Not an equality: "禾不锈钢" in "店名是禾不锈钢。" counts.
 * ``llava-sqa``: lmms-eval's ScienceQA rule (``sqa_process_results``, "how llava parses it"):
   right when the prediction is the gold letter, or starts with an upper-case letter and a
   period and that letter is the gold one; nothing is normalised.
@@ -61,6 +66,13 @@ def _llava_sqa(prediction: str, answers: Sequence[str]) -> bool:
     return any(prediction == t or (lettered and prediction[0] == t) for t in answers)
 
 
+def _ocrbench(prediction: str, answers: Sequence[str]) -> bool:
+    def norm(text: str) -> str:
+        return text.lower().strip().replace("\n", " ")
+
+    return any(norm(a) in norm(prediction) for a in answers)
+
+
 def _lmms(prediction: str, answers: Sequence[str]) -> bool:
     pred = prediction.lower().translate(_PUNCTUATION)
     return any(pred == a.lower().translate(_PUNCTUATION) for a in answers)
@@ -71,6 +83,8 @@ EXACT_MODES: dict[str, Callable[[str, Sequence[str]], bool]] = {
     "qwen-vl-gqa": _qwen_gqa,
     "lmms-eval": _lmms,
     "llava-sqa": _llava_sqa,
+    "strict": lambda prediction, answers: prediction in answers,
+    "ocrbench": _ocrbench,
 }
 """Mode name → ``(prediction, gold answers) -> correct``."""
 

@@ -274,3 +274,24 @@ def test_qwen2_5_vl_batches_as_it_answers_alone(tmp_path: Path) -> None:
     assert batched.batcher.sizes == [4]
     assert [(c.text, c.usage) for c in together] == [(c.text, c.usage) for c in alone]
     assert all(c.usage.image_tokens for c in together if c is not together[1])
+
+
+def test_examples_reach_the_chat_template_and_their_images_are_counted(
+    checkpoint: Path, cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    args = ("task=okvqa", "backend=hf", f"backend.model={checkpoint}", "backend.device=cpu",
+            "backend.dtype=float32", "dataset.limit=3", "cache.mode=off")  # fmt: skip
+    rows = {}
+    for k in (0, 2):
+        proc = cli(*args, f"task.fewshot.k={k}")
+        assert proc.returncode == 0, proc.stderr
+        run = tmp_path / proc.stdout.strip().splitlines()[-1].removeprefix("results: ")
+        rows[k] = pq.read_table(run / "samples.parquet").to_pylist()
+    assert all(r["error"] is None for r in rows[0] + rows[2])
+    for alone, shown in zip(rows[0], rows[2], strict=True):
+        # the bundled images are all one size, so two examples bring twice the image's tokens
+        assert shown["image_tokens"] == 3 * alone["image_tokens"] > 0
+        assert shown["input_tokens"] > alone["input_tokens"] + 2 * alone["image_tokens"]
+        assert len(shown["fewshot_ids"]) == 2

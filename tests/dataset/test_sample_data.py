@@ -56,6 +56,8 @@ HF_COLUMNS = {
                "image_file_name": "string", "image_height": "int32", "image_width": "int32",
                "image_id": "int32", "image_license": "int8", "image_open_images_id": "string",
                "annotations_ids": "list<int32>", "annotations_captions": "list<string>"},
+    "chinese_ocr": {"image": "Image", "dataset_name": "string", "id": "int64",
+                    "question": "string", "answers": "string", "type": "string"},
     "ai2d": {"question": "string", "options": "list<string>", "answer": "string",
              "image": "Image"},
     "scienceqa_img": {"image": "Image", "question": "string", "choices": "list<string>",
@@ -66,6 +68,24 @@ HF_COLUMNS = {
                   "img_id": "string", "filename": "string"},
 }  # fmt: skip
 HF_COLUMNS["refcoco_plus"] = HF_COLUMNS["refcocog"] = HF_COLUMNS["refcoco"]  # the same cards
+HF_COLUMNS["refcocog_reg"] = HF_COLUMNS["refcocog"]  # region description reads RefCOCOg
+_MMBENCH = {
+    "question": "string",
+    "hint": "string",
+    "answer": "string",
+    "A": "string",
+    "B": "string",
+    "C": "string",
+    "D": "string",
+    "category": "string",
+    "image": "Image",
+    "source": "string",
+    "L2-category": "string",
+    "comment": "string",
+    "split": "string",
+}
+HF_COLUMNS["mmbench_cn"] = {"index": "int64", **_MMBENCH}  # lmms-lab/MMBench config cn
+HF_COLUMNS["mmbench_en"] = {"index": "string", **_MMBENCH}  # config en: its index is a string
 HF_COLUMNS["coco_caption_2014"] = HF_COLUMNS["coco_karpathy"] = HF_COLUMNS["coco_caption"]
 GQA_IMAGES = {"id": "string", "image": "Image"}  # testdev_balanced_images
 
@@ -148,6 +168,7 @@ def _benchmarks():  # type: ignore[no-untyped-def]
     ("nocaps", "validation", lambda g: _benchmarks().build_nocaps()),
     ("ai2d", "test", lambda g: _benchmarks().build_ai2d()),
     ("scienceqa_img", "test", lambda g: _benchmarks().build_scienceqa()),
+    ("mmbench_cn", "dev", lambda g: _benchmarks().build_mmbench(chinese=True)),
 ])  # fmt: skip
 def test_generator_reproduces_the_committed_annotations(task: str, split: str, build) -> None:  # type: ignore[no-untyped-def]
     generator = _generator()
@@ -168,5 +189,7 @@ def _plain(value: object) -> object:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, float):
+        if value != value:  # NaN: an empty cell, as None reads back
+            return None
         return float(np.float32(value))  # the committed files store float32
     return value
