@@ -196,6 +196,9 @@ class PromptSpec:
     box_format: str | None = None
     """Grounding: the box convention this prompt asks for (see :func:`evalkit.score.parse_box`);
     a prompt with ``{box}`` writes the gold box in it (region description)."""
+    capitalize: bool = False
+    """Fill ``{question}`` as Python's ``str.capitalize`` makes it (first letter upper, the
+    rest lower), as lmms-eval's TextVQA and VizWiz prompts do."""
     draw_box: bool = False
     """Draw the gold box on the image (a red frame) for models with no box syntax."""
     choices: str = "letters"

@@ -212,3 +212,16 @@ def test_an_answer_index_outside_the_options_is_the_rows_error(run_eval, tmp_pat
     assert errors[0] == ""
     assert "answer index 5 is outside the 2 options" in errors[1]
     assert "must hold the right option's index, got 'one'" in errors[2]
+
+
+def test_textvqa_and_vizwiz_capitalise_the_question_as_lmms_eval_does() -> None:
+    from evalkit.prompt.templates import fill
+    from evalkit.records import Sample
+
+    asked = Sample(id="q", images=(), question="what does the SIGN say?")
+    for task in ("textvqa", "vizwiz"):
+        prompts = load_task(task).prompts
+        # lmms-eval: doc["question"].capitalize(), which also lowers the rest
+        assert fill(prompts["default"], asked).startswith("What does the sign say?\n")
+        assert fill(prompts["qwen-vl"], asked) == "what does the SIGN say? Answer:"  # eval_mm
+    assert fill(load_task("vqav2").prompts["default"], asked).startswith("what does the SIGN")

@@ -124,7 +124,8 @@ def fill(prompt: PromptSpec, sample: Sample, box: str = "") -> str:
         if sample.context
         else (prompt.no_context)
     )
-    values = {"question": sample.question, "choices": options, "context": context, "box": box}
+    question = sample.question.capitalize() if prompt.capitalize else sample.question
+    values = {"question": question, "choices": options, "context": context, "box": box}
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], prompt.user)
 
 
