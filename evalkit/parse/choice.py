@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from evalkit.prompt.templates import choice_letters
+
 __all__ = ["CHOICE_RULES", "choose_letter"]
 
 _PUNCTUATION = ".()[],:;!*#{}"
@@ -32,10 +34,6 @@ _REFUSALS = (
 _CJK = re.compile(
     r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]"
 )
-
-
-def _letters(n: int) -> list[str]:
-    return [chr(ord("A") + i) for i in range(n)]
 
 
 def _by_letter(answer: str, letters: Sequence[str]) -> str | None:
@@ -61,12 +59,12 @@ def _by_text(answer: str, letters: Sequence[str], options: Sequence[str]) -> str
 
 
 def _vlmevalkit(answer: str, options: Sequence[str]) -> str | None:
-    letters = _letters(len(options))
+    letters = choice_letters(len(options))
     return _by_letter(answer, letters) or _by_text(answer, letters, options)
 
 
 def _vlmevalkit_cjk(answer: str, options: Sequence[str]) -> str | None:
-    letters = _letters(len(options))
+    letters = choice_letters(len(options))
     spaced = _CJK.sub(" ", answer)
     return _by_letter(spaced, letters) or _by_text(answer, letters, options)
 
