@@ -113,14 +113,31 @@ class ImageJoin:
 
 @dataclass
 class Subset:
-    """A standard subset of a split, as a shipped list of ids (one per line, ``#`` comments)."""
+    """A standard subset of a split: the rows whose ``column`` value an id list names.
 
-    file: str = MISSING
-    """The list, relative to the task file's folder."""
+    The list is a shipped file (``file``: one id per line, ``#`` comments) or a column of
+    another dataset's split (``hf_id``: Karpathy's test split from a copy that keeps its split
+    column). A file, when given, wins, so ``task.dataset.subset.file=LIST`` works offline.
+    """
+
     column: str = MISSING
-    """The column whose values the list holds."""
+    """The column of the scored rows whose values the list holds."""
+    file: str | None = None
+    """The list, relative to the task file's folder."""
+    hf_id: str | None = None
+    """A dataset (Hub id, or a local folder or file of parquet / JSON lines) listing the ids."""
+    hf_config: str | None = None
+    """Its configuration; ``None`` for the default."""
+    split: str = "test"
+    """Its split holding the ids."""
+    id_column: str | None = None
+    """Its column holding the ids; ``None``: the same name as ``column``."""
+    revision: str | None = None
+    """A pinned commit of it; ``None`` follows the default branch."""
+    rows: int | None = None
+    """How many ids it lists (1,000 for Flickr30k's Karpathy test); a different count warns."""
     splits: list[str] = field(default_factory=list)
-    """The splits it applies to (empty: every split)."""
+    """The scored splits it applies to (empty: every split)."""
 
 
 @dataclass
@@ -143,7 +160,7 @@ class TaskDataset:
     images: ImageJoin | None = None
     """Images kept in another configuration and joined by id (GQA); ``None``: in the rows."""
     subset: Subset | None = None
-    """Keep only the rows a shipped id list names (the Karpathy test split of Flickr30k)."""
+    """Keep only the rows an id list names (the Karpathy test split of Flickr30k)."""
 
 
 @dataclass

@@ -153,6 +153,9 @@ def _check(spec: TaskSpec) -> None:
     for name in spec.group_by:
         if name not in spec.columns.keep:
             raise ConfigError(f"group_by: '{name}' must be one of columns.keep")
+    subset = spec.dataset.subset
+    if subset is not None and subset.file is None and subset.hf_id is None:
+        raise ConfigError("dataset.subset needs a file or an hf_id listing its ids")
     for split, count in spec.dataset.rows.items():
         if spec.dataset.splits and split not in spec.dataset.splits:
             raise ConfigError(f"dataset.rows: {did_you_mean('split', split, spec.dataset.splits)}")

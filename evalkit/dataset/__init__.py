@@ -7,6 +7,7 @@ and ``local`` (parquet / JSON-lines files in the same schema). An unusable row b
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from evalkit.config import DatasetConfig, Source, TaskSpec
 from evalkit.dataset.columns import row_id, row_to_samples
 from evalkit.dataset.fewshot import FewShotPool
 from evalkit.dataset.hf import iter_hf_rows
-from evalkit.dataset.joins import ImageTable, subset_file, subset_ids
+from evalkit.dataset.joins import ImageTable, subset_list
 from evalkit.dataset.local import data_files, iter_local_rows
 from evalkit.errors import ConfigError, DataError, did_you_mean
 from evalkit.records import Sample
@@ -34,6 +35,8 @@ __all__ = [
     "row_count_record",
 ]
 
+_log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class SourceInfo:
@@ -45,9 +48,12 @@ class SourceInfo:
     split: str
     revision: str | None
     subset: str | None = None
-    """The id list the split was cut to (``dataset.subset``), when one applies."""
+    """The id list the split was cut to (``dataset.subset``), when one applies: its file, or
+    ``<dataset>[@<revision>]:<split>:<column>``."""
     images: str | None = None
     """The configuration the images were joined from (``dataset.images``), when there is one."""
+    subset_ids: int | None = None
+    """How many ids that list names."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,42 +83,43 @@ def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
     """Resolve the task's defaults against the ``dataset`` overrides; checks what it can."""
     split = cfg.split or task.dataset.split
     joined = task.dataset.images.config if task.dataset.images is not None else None
-    source = cfg.source.value
-    # a missing or empty subset list is one line now, not after the first rows
-    cut = str(subset_file(task)) if subset_ids(task, source, split) is not None else None
     if cfg.source is Source.sample:
         path = str(_sample_file(task, split))
-        return SourceInfo("sample", path, None, split, None, cut, joined)
+        return SourceInfo("sample", path, None, split, None, None, joined)
     if cfg.source is Source.local:
         if not cfg.path:
             raise ConfigError("dataset.source=local needs dataset.path=FILE_OR_DIR")
         local = Path(cfg.path).expanduser()
         data_files(local, check=True)  # a wrong path, wrong files, fake Parquet: one line, now
-        return SourceInfo("local", str(local), None, split, None, cut, joined)
-    if task.dataset.splits and split not in task.dataset.splits:
-        raise ConfigError(
-            f"task '{task.name}': {did_you_mean('split', split, task.dataset.splits)}"
-        )
-    return SourceInfo(
-        "hf",
-        cfg.id or task.dataset.hf_id,
-        cfg.config or task.dataset.hf_config,
-        split,
-        cfg.revision or task.dataset.revision,
-        cut,
-        joined,
-    )
+        info = SourceInfo("local", str(local), None, split, None, None, joined)
+    else:
+        if task.dataset.splits and split not in task.dataset.splits:
+            raise ConfigError(
+                f"task '{task.name}': {did_you_mean('split', split, task.dataset.splits)}"
+            )
+        info = SourceInfo("hf", cfg.id or task.dataset.hf_id, cfg.config or task.dataset.hf_config,
+                          split, cfg.revision or task.dataset.revision, None, joined)  # fmt: skip
+    # a missing or empty subset list is one line now, not after the first rows
+    cut = subset_list(task, info.source, split)
+    if cut is None:
+        return info
+    if cut.warning:
+        _log.warning(cut.warning)
+    return replace(info, subset=cut.where, subset_ids=len(cut.ids))
 
 
 def expected_samples(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> int | None:
     """How many samples the run will see; ``None`` when unknown.
 
-    Known when the source says (Parquet metadata, read without the data) or ``dataset.limit``
-    bounds it; unknown for JSON lines, a streamed split, or rows that explode into samples.
+    Known when the source says (Parquet metadata, read without the data), a subset list
+    names the rows, or ``dataset.limit`` bounds it; unknown for JSON lines, a streamed split,
+    or rows that explode into samples.
     """
     rows: int | None = None
     exploded = task.explode_references or task.explode_questions or task.circular
-    if info.source in ("sample", "local") and not exploded and not info.subset:
+    if info.subset_ids is not None:
+        rows = None if exploded else info.subset_ids  # at most: ids the split lacks are skipped
+    elif info.source in ("sample", "local") and not exploded:
         files = data_files(Path(info.id))
         if all(f.suffix == ".parquet" for f in files):
             rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
@@ -145,6 +152,8 @@ class RowCount:
     rows: int = 0
     complete: bool = False
     """The source ran out (not stopped by ``dataset.limit`` or by the consumer)."""
+    kept: int = 0
+    """Rows a subset list named (every row read when there is none)."""
 
 
 def _split_samples(
@@ -197,7 +206,8 @@ def _iter_items(
 ) -> Iterator[Item]:
     produced = 0
     count = count if count is not None else RowCount()
-    keep = subset_ids(task, info.source, info.split)
+    cut = subset_list(task, info.source, info.split) if info.subset else None
+    keep = cut.ids if cut is not None else None
     keep_column = task.dataset.subset.column if task.dataset.subset is not None else ""
     images = ImageTable.load(task, cfg, source=info.source, dataset_id=info.id,
                              split=info.split, revision=info.revision)  # fmt: skip
@@ -210,6 +220,7 @@ def _iter_items(
         elif keep is not None and str(row.get(keep_column)) not in keep:
             continue
         else:
+            count.kept += 1
             try:
                 if images is not None:
                     base_dir = images.attach(row, task.columns.image)
@@ -233,7 +244,8 @@ def row_count_record(
     """What ``run.json`` records of the rows read, and a warning when a whole Hub split differs.
 
     ``rows_expected`` is the task's count for the split (``dataset.rows``); ``rows_seen`` is
-    the count read, recorded only when the whole split was read.
+    the count read, recorded only when the whole split was read; with a subset list,
+    ``subset_kept`` is how many rows it named (it warns when some of its ids were not found).
 
     >>> from evalkit.config import TaskDataset
     >>> spec = TaskSpec(name="t", family="vqa", dataset=TaskDataset(hf_id="d", rows={"val": 10}))
@@ -244,11 +256,20 @@ def row_count_record(
     expected = task.dataset.rows.get(info.split)
     seen = count.rows if count.complete else None
     record: dict[str, Any] = {"rows_expected": expected, "rows_seen": seen}
-    if info.source != "hf" or expected is None or seen is None or seen == expected:
-        return record, None
-    revision = f" at {info.revision}" if info.revision else ""
-    return record, (
-        f"dataset: read {seen} rows of {info.id}{revision} split '{info.split}', the task "
-        f"expects {expected} (its Hub copy has changed?); scores are not comparable with runs "
-        "over the expected rows"
-    )
+    warnings: list[str] = []
+    if info.source == "hf" and expected is not None and seen is not None and seen != expected:
+        revision = f" at {info.revision}" if info.revision else ""
+        warnings.append(
+            f"dataset: read {seen} rows of {info.id}{revision} split '{info.split}', the task "
+            f"expects {expected} (its Hub copy has changed?); scores are not comparable with "
+            "runs over the expected rows"
+        )
+    if info.subset is not None:
+        kept = count.kept if count.complete else None
+        record["subset_kept"] = kept
+        if kept is not None and info.subset_ids is not None and kept < info.subset_ids:
+            warnings.append(
+                f"dataset: {info.subset} names {info.subset_ids} ids, the split holds {kept} "
+                "of them; the rest were not scored"
+            )
+    return record, "; ".join(warnings) or None

@@ -4,35 +4,38 @@
   two configurations; each question names its image (``imageId``), an image row's ``id``. The
   image rows (398 for testdev-balanced) are read once into a table, left encoded; each question
   then gets its image, or an error row naming the missing id.
-* **Subsets** (``dataset.subset``): a shipped list of ids, one per line (``#`` starts a comment),
-  keeps only the rows whose column value it names, as the Karpathy test split of Flickr30k is a
-  list of 1,000 of the copy's 31,783 images.
+* **Subsets** (``dataset.subset``): a list of ids keeps only the rows whose column value it
+  names, as the Karpathy test split of Flickr30k is 1,000 of the copy's 31,783 images. The list
+  is a file (one id per line, ``#`` starts a comment) or a column of another dataset's split
+  (a copy that kept Karpathy's split column), read once, that column alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from evalkit.config import DatasetConfig, ImageJoin, Subset, TaskSpec
-from evalkit.dataset.hf import iter_hf_rows
+from evalkit.dataset.hf import MissingColumn, iter_hf_rows
 from evalkit.dataset.local import data_files, iter_local_rows
 from evalkit.errors import ConfigError, DataError, MissingField
 from evalkit.resources import sample_data_dir
 
-__all__ = ["ImageTable", "read_id_list", "subset_file", "subset_ids"]
+__all__ = ["ImageTable", "SubsetList", "read_dataset_ids", "read_id_list", "subset_list"]
 
 
-def subset_file(task: TaskSpec) -> Path | None:
-    """The task's subset list (``None``: no subset).
+@dataclass(frozen=True, slots=True)
+class SubsetList:
+    """The ids a split is cut to, and where they came from (what ``run.json`` records)."""
 
-    A task file's relative path was made absolute against its folder when the file was read
-    (:func:`evalkit.tasks.task_node`); one given on the command line is relative to the cwd.
-    """
-    subset = task.dataset.subset
-    return None if subset is None else Path(subset.file).expanduser()
+    where: str
+    """The list file's path, or ``<dataset>[@<revision>]:<split>:<column>``."""
+    ids: frozenset[str]
+    warning: str | None = None
+    """Set when the list's length is not the task's ``subset.rows``."""
 
 
 def read_id_list(path: Path) -> frozenset[str]:
@@ -47,24 +50,78 @@ def read_id_list(path: Path) -> frozenset[str]:
     return ids
 
 
+def _subset_where(subset: Subset) -> str:
+    at = f"@{subset.revision}" if subset.revision else ""
+    return f"{subset.hf_id}{at}:{subset.split}:{subset.id_column or subset.column}"
+
+
+@lru_cache(maxsize=8)
+def _dataset_ids(
+    path: str, config: str | None, split: str, column: str, revision: str | None
+) -> frozenset[str]:
+    # one read per run, however often the split is described (run, estimate, few-shot pools)
+    ids: set[str] = set()
+    for row in iter_hf_rows(path=path, config=config, split=split, revision=revision,
+                            image_column="", columns=[column]):  # fmt: skip
+        value = row.get(column)
+        if value is not None and str(value).strip():
+            ids.add(str(value).strip())
+    return frozenset(ids)
+
+
+def read_dataset_ids(subset: Subset) -> frozenset[str]:
+    """The values of ``subset.id_column`` in split ``subset.split`` of ``subset.hf_id``."""
+    assert subset.hf_id is not None
+    column = subset.id_column or subset.column
+    where = _subset_where(subset)
+    try:
+        ids = _dataset_ids(subset.hf_id, subset.hf_config, subset.split, column, subset.revision)
+    except MissingColumn as exc:
+        raise ConfigError(f"dataset.subset: {where}: {exc}") from exc
+    except ConfigError as exc:
+        raise ConfigError(
+            f"dataset.subset: {exc}; or give the list as task.dataset.subset.file=LIST"
+        ) from exc
+    if not ids:
+        raise ConfigError(f"dataset.subset: {where} lists no ids")
+    return ids
+
+
 def _applies(subset: Subset, source: str, split: str) -> bool:
     # the bundled samples are synthetic stand-ins, already as small as a subset
     return source != "sample" and (not subset.splits or split in subset.splits)
 
 
-def subset_ids(task: TaskSpec, source: str, split: str) -> frozenset[str] | None:
-    """The ids to keep for this source and split, or ``None`` when every row is kept."""
+def subset_list(task: TaskSpec, source: str, split: str) -> SubsetList | None:
+    """The ids to keep for this source and split, or ``None`` when every row is kept.
+
+    A ``file`` is read each call (it is small); a dataset's column once per process.
+    """
     subset = task.dataset.subset
-    path = subset_file(task)
-    if subset is None or path is None or not _applies(subset, source, split):
+    if subset is None or not _applies(subset, source, split):
         return None
-    if not path.is_file():
+    if subset.file is not None:
+        path = Path(subset.file).expanduser()
+        if not path.is_file():
+            raise ConfigError(
+                f"task '{task.name}': its subset list {path} is missing (build it with "
+                f"scripts/karpathy_split.py), or score the whole split with "
+                "task.dataset.subset=null"
+            )
+        where, ids = str(path), read_id_list(path)
+    elif subset.hf_id is not None:
+        where, ids = _subset_where(subset), read_dataset_ids(subset)
+    else:
         raise ConfigError(
-            f"task '{task.name}': its subset list {path} is missing (build it with "
-            f"scripts/karpathy_split.py), or score the whole split with "
-            "task.dataset.subset=null"
+            f"task '{task.name}': dataset.subset needs a file or an hf_id naming its ids"
         )
-    return read_id_list(path)
+    warning = None
+    if subset.rows is not None and len(ids) != subset.rows:
+        warning = (
+            f"dataset.subset: {where} lists {len(ids)} ids, the task expects {subset.rows} "
+            "(has it changed?); scores are not comparable with runs over the expected subset"
+        )
+    return SubsetList(where, ids, warning)
 
 
 @dataclass

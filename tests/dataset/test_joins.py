@@ -188,3 +188,83 @@ def test_the_karpathy_script_writes_the_list_a_task_cuts_with(run_eval, tmp_path
     run = load_run(run_eval("task=flickr30k", "dataset=local", f"dataset.path={data}",
                             f"task.dataset.subset.file={listing}").run_dir)  # fmt: skip
     assert list(run.samples["filename"]) == ["2.jpg", "4.jpg"]
+
+
+def _karpathy_copy(tmp_path: Path, test: list[str], *, jsonl: bool = False) -> Path:
+    """A copy of the annotations that kept Karpathy's split column, one file per split."""
+    folder = tmp_path / "karpathy_copy"
+    folder.mkdir()
+    for split, names in {"train": ["1.jpg", "3.jpg"], "test": test}.items():
+        frame = pd.DataFrame({"filename": names, "split": split,
+                              "caption": [[f"caption of {n}"] * 5 for n in names]})  # fmt: skip
+        if jsonl:
+            frame.to_json(folder / f"{split}.jsonl", orient="records", lines=True)
+        else:
+            frame.to_parquet(folder / f"{split}.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("jsonl", [False, True], ids=["parquet", "json-lines"])
+def test_a_subset_can_be_another_datasets_split_column(
+    run_eval, tmp_path: Path, jsonl: bool
+) -> None:
+    copy = _karpathy_copy(tmp_path, ["2.jpg", "4.jpg"], jsonl=jsonl)
+    data = _flickr_rows(tmp_path, ["1.jpg", "2.jpg", "3.jpg", "4.jpg"])
+    outcome = run_eval("task=flickr30k", "dataset=local", f"dataset.path={data}",
+                       f"task.dataset.subset.hf_id={copy}", "task.dataset.subset.rows=2")  # fmt: skip
+    run = load_run(outcome.run_dir)
+    assert list(run.samples["filename"]) == ["2.jpg", "4.jpg"]  # the test split's, not train's
+    assert run.manifest is not None
+    data_record = run.manifest["dataset"]
+    assert data_record["subset"] == f"{copy}:test:filename"
+    assert (data_record["subset_ids"], data_record["subset_kept"]) == (2, 2)
+    assert data_record["rows_seen"] == 4
+
+
+def test_a_subset_read_from_a_dataset_is_checked_against_the_task(
+    run_eval, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy = _karpathy_copy(tmp_path, ["2.jpg", "4.jpg", "9.jpg"])
+    data = _flickr_rows(tmp_path, ["1.jpg", "2.jpg", "3.jpg", "4.jpg"])
+    with caplog.at_level("WARNING"):
+        run = load_run(run_eval("task=flickr30k", "dataset=local", f"dataset.path={data}",
+                                f"task.dataset.subset.hf_id={copy}").run_dir)  # fmt: skip
+    said = caplog.text
+    assert f"{copy}:test:filename lists 3 ids, the task expects 1000" in said
+    assert "names 3 ids, the split holds 2 of them; the rest were not scored" in said
+    assert run.manifest is not None and run.manifest["dataset"]["subset_kept"] == 2
+
+    with pytest.raises(ConfigError, match=r"karpathy_copy:test:name: no column 'name'"):
+        run_eval("task=flickr30k", "dataset=local", f"dataset.path={data}",
+                 f"task.dataset.subset.hf_id={copy}", "task.dataset.subset.id_column=name")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"Bad split: val.*or give the list as task\.dataset"):
+        run_eval("task=flickr30k", "dataset=local", f"dataset.path={data}",
+                 f"task.dataset.subset.hf_id={copy}", "task.dataset.subset.split=val")  # fmt: skip
+
+
+def test_a_subset_file_wins_over_the_dataset_it_would_be_read_from(
+    run_eval, tmp_path: Path
+) -> None:
+    data = _flickr_rows(tmp_path, ["1.jpg", "2.jpg", "3.jpg"])
+    listing = tmp_path / "list.txt"
+    listing.write_text("3.jpg\n")
+    absent = tmp_path / "no_such_copy"  # never opened: the file is the list
+    run = load_run(run_eval("task=flickr30k", "dataset=local", f"dataset.path={data}",
+                            f"task.dataset.subset.hf_id={absent}",
+                            f"task.dataset.subset.file={listing}").run_dir)  # fmt: skip
+    assert list(run.samples["filename"]) == ["3.jpg"]
+    with pytest.raises(ConfigError, match="dataset.subset needs a file or an hf_id"):
+        run_eval("task=flickr30k", "task.dataset.subset.hf_id=null")
+
+
+def test_the_karpathy_tasks_name_where_their_lists_come_from() -> None:
+    from evalkit.tasks import load_task
+
+    coco = load_task("coco_karpathy").dataset.subset
+    assert coco is not None and coco.file is None
+    assert (coco.hf_id, coco.split, coco.id_column, coco.rows) == (
+        "yerevann/coco-karpathy", "test", "filename", 5000)  # fmt: skip
+    assert coco.revision is not None and len(coco.revision) == 40
+    flickr = load_task("flickr30k").dataset.subset
+    assert flickr is not None and (flickr.column, flickr.split, flickr.rows) == (
+        "filename", "test", 1000)  # fmt: skip
