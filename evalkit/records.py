@@ -26,6 +26,9 @@ __all__ = [
     "SampleResult",
     "TextPart",
     "Usage",
+    "option_index",
+    "option_letter",
+    "option_letters",
 ]
 
 Box = tuple[float, float, float, float]
@@ -50,6 +53,7 @@ class ImageRef:
     """PIL format name, e.g. ``JPEG`` or ``PNG``; empty for a URL image."""
     url: str | None = None
     """The http(s) URL the server should fetch, when the dataset gives one instead of bytes."""
+    _sha256: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def size_only(cls, width: int, height: int) -> ImageRef:
@@ -67,13 +71,45 @@ class ImageRef:
 
     @property
     def sha256(self) -> str:
-        """Hex SHA-256 of the bytes: the image's identity in cache keys."""
-        return hashlib.sha256(self.data).hexdigest()
+        """Hex SHA-256 of the bytes: the image's identity in cache keys (hashed once)."""
+        if self._sha256 is None:
+            object.__setattr__(self, "_sha256", hashlib.sha256(self.data).hexdigest())
+        assert self._sha256 is not None
+        return self._sha256
 
     @property
     def mime(self) -> str:
         """MIME type for data URLs, e.g. ``image/png``."""
         return f"image/{self.format.lower()}"
+
+
+def option_letter(index: int) -> str:
+    """The letter of a multiple-choice option: ``A`` is option 0.
+
+    >>> option_letter(2)
+    'C'
+    """
+    return chr(ord("A") + index)
+
+
+def option_index(letter: str) -> int:
+    """The position of option ``letter`` (``A`` → 0); ``ValueError`` when it is not one.
+
+    >>> option_index("C")
+    2
+    """
+    if len(letter) != 1 or not "A" <= letter <= "Z":
+        raise ValueError(f"not an option letter: {letter!r}")
+    return ord(letter) - ord("A")
+
+
+def option_letters(n: int) -> list[str]:
+    """The letters of ``n`` options: ``A``, ``B``, ...
+
+    >>> option_letters(3)
+    ['A', 'B', 'C']
+    """
+    return [option_letter(i) for i in range(n)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import Any
 from evalkit.config import TaskSpec
 from evalkit.dataset.images import load_image
 from evalkit.errors import MissingField
-from evalkit.records import Sample
+from evalkit.records import Sample, option_index, option_letter
 
 __all__ = ["row_id", "row_to_samples"]
 
@@ -109,14 +109,14 @@ def _choices(row: Mapping[str, Any], task: TaskSpec) -> tuple[tuple[str, ...], s
     raw = _field(row, columns.answers)
     letter = str(raw).strip()
     try:
-        index = ord(letter) - ord("A") if len(letter) == 1 and letter.isupper() else int(raw)
+        index = option_index(letter) if letter.isalpha() else int(raw)
     except (TypeError, ValueError):
         raise MissingField(
             f"column '{columns.answers}' must hold the right option's index, got {raw!r}"
         ) from None
     if not 0 <= index < len(options):
         raise MissingField(f"answer index {index} is outside the {len(options)} options")
-    return options, chr(ord("A") + index)
+    return options, option_letter(index)
 
 
 def row_to_samples(
@@ -142,9 +142,9 @@ def row_to_samples(
         context = str(raw) if _present(raw) else ""
         if not task.circular:
             return [Sample(sample_id, (image,), question, (letter,), None, meta, options, context)]
-        right = ord(letter) - ord("A")
+        right = option_index(letter)
         return [  # pass k shows the options rotated k places: the right one moves up
-            Sample(f"{sample_id}#c{k}", (image,), question, (chr(ord("A") + (right - k) % n),),
+            Sample(f"{sample_id}#c{k}", (image,), question, (option_letter((right - k) % n),),
                    None, meta, options[k:] + options[:k], context)
             for n in [len(options)] for k in range(n)
         ]  # fmt: skip

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from evalkit.prompt.templates import choice_letters
+from evalkit.records import option_letters
 
 __all__ = ["CHOICE_RULES", "choose_letter"]
 
@@ -59,12 +59,12 @@ def _by_text(answer: str, letters: Sequence[str], options: Sequence[str]) -> str
 
 
 def _vlmevalkit(answer: str, options: Sequence[str]) -> str | None:
-    letters = choice_letters(len(options))
+    letters = option_letters(len(options))
     return _by_letter(answer, letters) or _by_text(answer, letters, options)
 
 
 def _vlmevalkit_cjk(answer: str, options: Sequence[str]) -> str | None:
-    letters = choice_letters(len(options))
+    letters = option_letters(len(options))
     spaced = _CJK.sub(" ", answer)
     return _by_letter(spaced, letters) or _by_text(answer, letters, options)
 

@@ -23,9 +23,10 @@ from evalkit.records import (
     Request,
     Sample,
     TextPart,
+    option_letters,
 )
 
-__all__ = ["RenderPlan", "choice_letters", "fill", "plan_rendering", "render"]
+__all__ = ["RenderPlan", "fill", "plan_rendering", "render"]
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +97,6 @@ def plan_rendering(
 _PLACEHOLDER = re.compile(r"\{(question|choices|context|box)\}")
 
 
-def choice_letters(n: int) -> list[str]:
-    """The letters of ``n`` options: ``A``, ``B``, ...
-
-    >>> choice_letters(3)
-    ['A', 'B', 'C']
-    """
-    return [chr(ord("A") + i) for i in range(n)]
-
-
 def fill(prompt: PromptSpec, sample: Sample, box: str = "") -> str:
     r"""The user text, its ``{question}``, ``{choices}``, ``{context}`` and ``{box}`` filled.
 
@@ -117,7 +109,7 @@ def fill(prompt: PromptSpec, sample: Sample, box: str = "") -> str:
     if prompt.choices == "lines":
         options = "\n".join(sample.choices)
     else:
-        letters = choice_letters(len(sample.choices))
+        letters = option_letters(len(sample.choices))
         options = "\n".join(f"{k}. {c}" for k, c in zip(letters, sample.choices, strict=True))
     context = (
         prompt.context.replace("{context}", sample.context)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from evalkit.config import MetricSpec
 from evalkit.errors import ConfigError, did_you_mean
-from evalkit.records import Prediction, Sample
+from evalkit.records import Prediction, Sample, option_index
 from evalkit.score.anls import anls
 from evalkit.score.captions import (
     CAPTION_METRICS,
@@ -143,7 +143,7 @@ def _exact(prediction: Prediction, sample: Sample, *, mode: str, target: str) ->
     if target == "option":  # the text of the option the gold letter names
         if not sample.choices:
             raise ConfigError(f"sample '{sample.id}': target=option needs columns.choices")
-        answers = [sample.choices[ord(letter) - ord("A")] for letter in answers]
+        answers = [sample.choices[option_index(letter)] for letter in answers]
     return exact_match(prediction=prediction.answer, answers=answers, mode=mode)
 
 
