@@ -26,6 +26,7 @@ from make_samples import (
     NUMBER_WORDS,
     SHAPES,
     annotators,
+    build_coco_caption,
     caption_set,
     encode,
     font,
@@ -621,29 +622,6 @@ def build_flickr30k() -> tuple[list[dict[str, Any]], datasets.Features]:
     return rows, features
 
 
-def build_coco_2014(seed: int) -> tuple[list[dict[str, Any]], datasets.Features]:
-    rng = random.Random(seed)
-    rows = []
-    for n in range(50):
-        img, objs = scene(rng, rng.randint(2, 3), size=(320, 240))
-        image_id = 42 + n * 8191 + seed
-        name = f"COCO_val2014_{image_id:012d}.jpg"
-        rows.append({"question_id": name, "image": encode(img, "JPEG"),
-                     "question": "Please carefully observe the image and come up with a "
-                                 "caption for the image",
-                     "answer": caption_set(rng, objs), "id": image_id, "license": 3,
-                     "file_name": name, "coco_url": f"synthetic://coco/val2014/{name}",
-                     "height": 240, "width": 320,
-                     "date_captured": "2013-11-14 16:28:13"})  # fmt: skip
-    features = datasets.Features({
-        "question_id": S, "image": datasets.Image(), "question": S, "answer": STRINGS,
-        "id": datasets.Value("int64"), "license": datasets.Value("int8"), "file_name": S,
-        "coco_url": S, "height": datasets.Value("int32"), "width": datasets.Value("int32"),
-        "date_captured": S,
-    })  # fmt: skip
-    return rows, features
-
-
 def main() -> None:
     datasets.disable_progress_bars()
     write("okvqa", "val2014", *build_okvqa())
@@ -661,8 +639,8 @@ def main() -> None:
     write("chinese_ocr", "test", *build_chinese_ocr())
     write("nocaps", "validation", *build_nocaps())
     write("flickr30k", "test", *build_flickr30k())
-    write("coco_caption_2014", "val", *build_coco_2014(67))
-    write("coco_karpathy", "val", *build_coco_2014(71))
+    write("coco_caption_2014", "val", *build_coco_caption(67, release="val2014", license=3))
+    write("coco_karpathy", "val", *build_coco_caption(71, release="val2014", license=3))
 
 
 if __name__ == "__main__":

@@ -480,13 +480,24 @@ def caption_set(rng: random.Random, objs: list[dict[str, Any]]) -> list[str]:
     return [c[0].upper() + c[1:] for c in captions]
 
 
-def build_coco_caption() -> tuple[list[dict[str, Any]], datasets.Features]:
-    rng = random.Random(5)
+def build_coco_caption(
+    seed: int = 5, *, release: str = "val2017", license: int = 4
+) -> tuple[list[dict[str, Any]], datasets.Features]:
+    """50 COCO-Caption rows: ``release`` ``val2017`` (COCO-Caption2017's naming) or ``val2014``."""
+    rng = random.Random(seed)
     rows = []
     for n in range(50):
         img, objs = scene(rng, rng.randint(2, 3), size=(320, 240))
-        image_id = 139 + n * 37
-        name = f"{image_id:012d}.jpg"
+        if release == "val2017":
+            image_id = 139 + n * 37
+            name = f"{image_id:012d}.jpg"
+            url = f"synthetic://coco_caption/val2017/{name}"
+            date = f"2013-11-{(n % 28) + 1:02d} 12:00:00"
+        else:
+            image_id = 42 + n * 8191 + seed
+            name = f"COCO_{release}_{image_id:012d}.jpg"
+            url = f"synthetic://coco/{release}/{name}"
+            date = "2013-11-14 16:28:13"
         rows.append(
             {
                 "question_id": name,
@@ -494,12 +505,12 @@ def build_coco_caption() -> tuple[list[dict[str, Any]], datasets.Features]:
                 "question": CAPTION_QUESTION,
                 "answer": caption_set(rng, objs),
                 "id": image_id,
-                "license": 4,
+                "license": license,
                 "file_name": name,
-                "coco_url": f"synthetic://coco_caption/val2017/{name}",
+                "coco_url": url,
                 "height": 240,
                 "width": 320,
-                "date_captured": f"2013-11-{(n % 28) + 1:02d} 12:00:00",
+                "date_captured": date,
             }
         )
     features = datasets.Features(
