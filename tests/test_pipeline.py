@@ -122,6 +122,21 @@ def test_refcoco_qwen_vl_prompt_family(run_eval) -> None:
     assert manifest["scoring"]["box_format"] == "qwen-vl"
 
 
+@pytest.mark.parametrize("task", ["refcoco", "refcoco_plus", "refcocog"])
+def test_refcoco_qwen2_vl_prompt_family(run_eval, task: str) -> None:
+    outcome = run_eval(f"task={task}", "backend.prompt_family=qwen2-vl", "dataset.limit=3")
+    samples = load_run(outcome.run_dir).samples
+    first = samples.iloc[0]
+    prompt = first["prompt"]
+    assert prompt.startswith("Find <|object_ref_start|>") and prompt.endswith("<|object_ref_end|>")
+    assert len(prompt) > len("Find <|object_ref_start|><|object_ref_end|>")  # the expression
+    assert first["prediction"] == "<|box_start|>(0,0),(1000,1000)<|box_end|>"  # the whole image
+    width, height = first["image_width"], first["image_height"]
+    assert list(first["pred_box"]) == [0.0, 0.0, float(width), float(height)]
+    manifest = json.loads((outcome.run_dir / "run.json").read_text())
+    assert manifest["scoring"]["box_format"] == "qwen2-vl"
+
+
 def test_coco_caption_matches_pycocoevalcap_called_directly(run_eval) -> None:
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
