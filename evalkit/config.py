@@ -225,6 +225,10 @@ class PromptSpec:
     """What ``{context}`` becomes when the sample has context (``Context: {context}\n``)."""
     no_context: str = ""
     """What ``{context}`` becomes when it has none (``N/A`` in Qwen-VL's ScienceQA prompt)."""
+    parser: str | None = None
+    """The answer parser this family's protocol reads replies with, over the task's ``parser``
+    (VLMEvalKit's letter extraction for Qwen2-VL's multiple-choice prompt); ``None``: the
+    task's."""
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Metric column → parameters this family's protocol scores with, over the task's (Qwen's
     ChartQA script takes the 5 % relative to the prediction: ``{relaxed_accuracy: {mode:
@@ -309,6 +313,10 @@ class TaskSpec:
     """Rows holding parallel lists of questions and answers (OCR-VQA: one row per book cover)
     become one sample per question, ``<id>#<k>``, each with its own answer."""
     baseline: BaselineSpec = field(default_factory=BaselineSpec)
+
+    def parser_for(self, prompt: PromptSpec | None) -> str:
+        """The parser a run with ``prompt`` reads answers with: the prompt's, else the task's."""
+        return (prompt.parser if prompt is not None else None) or self.parser
 
 
 # --------------------------------------------------------------------------- run-level groups

@@ -87,7 +87,7 @@ def scoring_record(
 ) -> Scoring:
     """How the run read and scored answers, for ``run.json``."""
     unavailable = sorted({u for m in metrics if m.corpus for u in m.corpus.unavailable})
-    return Scoring(task.parser, plan.family.name, plan.box_format,
+    return Scoring(task.parser_for(plan.prompt), plan.family.name, plan.box_format,
                    [m.describe() for m in metrics], list(task.group_by), unparsed,
                    unavailable)  # fmt: skip
 
@@ -157,7 +157,8 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     for metric in metrics:
         if metric.corpus is not None:
             metric.corpus.require()  # before any model call: the scores would be lost otherwise
-    parser = build_parser(task.parser, family=plan.family, box_format=plan.box_format)
+    parser = build_parser(task.parser_for(plan.prompt), family=plan.family,
+                          box_format=plan.box_format)  # fmt: skip
     aggregator = Aggregator(metrics, group_by=task.group_by, resamples=cfg.report.bootstrap,
                             confidence=cfg.report.confidence, seed=cfg.report.seed,
                             circular=task.circular)  # fmt: skip

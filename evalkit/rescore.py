@@ -110,10 +110,11 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     backend = config.get("backend") or {}
     family_name = str(backend.get("prompt_family") or "default")
     family = family_named(scoring.get("prompt_family") or family_name)
-    box_format = scoring.get("box_format") or ("pixel" if task.parser == "box" else None)
     prompt = task.prompts.get(family_name) or task.prompts.get("default")
+    reader = task.parser_for(prompt)
+    box_format = scoring.get("box_format") or ("pixel" if reader == "box" else None)
     metrics = task_metrics(task, prompt)
-    parser = build_parser(task.parser, family=family, box_format=box_format)
+    parser = build_parser(reader, family=family, box_format=box_format)
     aggregator = Aggregator(metrics, group_by=task.group_by, resamples=report.bootstrap,
                             confidence=report.confidence, seed=report.seed,
                             circular=task.circular)  # fmt: skip
@@ -158,7 +159,7 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     manifest["format_version"] = FORMAT_VERSION
     manifest["results"] = {r.metric: r.value for r in summary if r.kind == "metric"}
     unavailable = sorted({u for m in metrics if m.corpus for u in m.corpus.unavailable})
-    scoring.update(parser=task.parser, prompt_family=family.name, box_format=box_format,
+    scoring.update(parser=reader, prompt_family=family.name, box_format=box_format,
                    metrics=[m.describe() for m in metrics], group_by=list(task.group_by),
                    unparsed=aggregator.unparsed, unavailable=unavailable)  # fmt: skip
     for stale in ("vqa_mode", "anls_threshold", "unparsed_boxes"):

@@ -120,7 +120,7 @@ def task_metrics(task: TaskSpec, prompt: PromptSpec | None = None) -> list[Metri
             MetricSpec(m.name, m.column, {**m.params, **overrides.get(m.column or m.name, {})})
             for m in specs
         ]
-    return build_metrics(specs, parser_output=PARSER_OUTPUT.get(task.parser, "text"))
+    return build_metrics(specs, parser_output=PARSER_OUTPUT.get(task.parser_for(prompt), "text"))
 
 
 def _check(spec: TaskSpec) -> None:
@@ -134,6 +134,9 @@ def _check(spec: TaskSpec) -> None:
         raise ConfigError("metrics must not be empty")
     if spec.parser not in PARSERS:
         raise ConfigError(did_you_mean("parser", spec.parser, PARSERS))
+    for family, prompt in spec.prompts.items():
+        if prompt.parser is not None and prompt.parser not in PARSERS:
+            raise ConfigError(f"prompts.{family}: {did_you_mean('parser', prompt.parser, PARSERS)}")
     columns = [m.column for m in task_metrics(spec)]
     for family, prompt in spec.prompts.items():
         if ("{box}" in prompt.user or prompt.draw_box) and spec.columns.bbox is None:

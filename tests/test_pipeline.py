@@ -186,7 +186,7 @@ def test_runs_are_reproducible(run_eval) -> None:
 
 def test_a_prompt_family_the_task_lacks_falls_back_to_default(run_eval) -> None:
     samples = load_run(
-        run_eval("task=docvqa", "backend.prompt_family=qwen2.5-vl", "dataset.limit=2").run_dir
+        run_eval("task=docvqa", "backend.prompt_family=qwen-vl-chat-zh", "dataset.limit=2").run_dir
     ).samples
     assert samples["prompt"].iloc[0].endswith("Answer the question using a single word or phrase.")
 

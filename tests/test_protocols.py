@@ -225,3 +225,74 @@ def test_textvqa_and_vizwiz_capitalise_the_question_as_lmms_eval_does() -> None:
         assert fill(prompts["default"], asked).startswith("What does the sign say?\n")
         assert fill(prompts["qwen-vl"], asked) == "what does the SIGN say? Answer:"  # eval_mm
     assert fill(load_task("vqav2").prompts["default"], asked).startswith("what does the SIGN")
+
+
+# VLMEvalKit (open-compass/VLMEvalKit), vlmeval/vlm/qwen2_vl/prompt.py @87f009a and model.py
+# @515e530: Qwen2VLChat, the class it runs Qwen2-VL and Qwen2.5-VL with
+VLMEVALKIT_VQA = (
+    "{question}\nPlease try to answer the question with short words or phrases if possible."
+)
+VQA_TASKS = ["chartqa", "docvqa", "gqa", "infovqa", "ocrvqa", "okvqa", "textvqa", "vizwiz", "vqav2"]
+
+
+@pytest.mark.parametrize("family", ["qwen2-vl", "qwen2.5-vl"])
+@pytest.mark.parametrize("task", VQA_TASKS)
+def test_qwen2_vl_vqa_prompts_are_vlmevalkits(task: str, family: str) -> None:
+    prompt = load_task(task).prompts[family]
+    assert (prompt.user, prompt.max_tokens, prompt.system) == (VLMEVALKIT_VQA, 2048, None)
+    assert prompt.parser is None and prompt.metrics == {}  # the task's scorer, unchanged
+
+
+def test_qwen2_vl_multiple_choice_prompts_are_vlmevalkits() -> None:
+    from evalkit.prompt.templates import fill
+    from evalkit.records import Sample
+
+    hinted = Sample(id="1", images=(), question="Attract or repel?", references=("A",),
+                    choices=("attract", "repel"), context="Magnets pull.")  # fmt: skip
+    bare = Sample(id="2", images=(), question="Which?", references=("A",), choices=("x", "y"))
+    english = "Please select the correct answer from the options above."
+    for task in ("scienceqa_img", "mmbench_en"):
+        prompt = load_task(task).prompts["qwen2.5-vl"]
+        assert fill(prompt, hinted) == (
+            f"Hint: Magnets pull.\nQuestion: Attract or repel?\nOptions:\nA. attract\nB. repel\n{english}"
+        )
+        assert fill(prompt, bare) == f"Question: Which?\nOptions:\nA. x\nB. y\n{english}"
+    cn = load_task("mmbench_cn").prompts["qwen2-vl"]
+    assert fill(cn, bare).endswith("B. y\n请直接回答选项字母。")  # VLMEvalKit's Chinese instruction
+    ai2d = load_task("ai2d")
+    assert (
+        fill(ai2d.prompts["qwen2-vl"], bare) == f"Question: Which?\nOptions:\nA. x\nB. y\n{english}"
+    )
+    for task in ("ai2d", "scienceqa_img"):  # VLMEvalKit reads the letter with can_infer
+        spec = load_task(task)
+        assert spec.parser_for(spec.prompts["qwen2-vl"]) == "choice"
+        [metric] = task_metrics(spec, spec.prompts["qwen2-vl"])
+        assert metric.params["mode"] == "strict"
+
+
+def test_a_qwen2_vl_multiple_choice_run_reads_the_letter_and_says_so(
+    run_eval, server: FakeVLMServer
+) -> None:
+    import pandas as pd
+
+    from evalkit.rescore import rescore
+    from evalkit.resources import sample_data_dir
+
+    rows = pd.read_parquet(sample_data_dir() / "ai2d" / "test.parquet").head(5)
+    letters = [chr(65 + int(a)) for a in rows["answer"]]
+    server.answer = f"The correct answer is {letters[0]}."
+    outcome = run_eval("task=ai2d", "backend=openai", f"backend.base_url={server.openai_url}",
+                       "backend.model=m", "backend.prompt_family=qwen2-vl", "dataset.limit=5")  # fmt: skip
+    run = load_run(outcome.run_dir)
+    assert list(run.samples["parsed"]) == [letters[0]] * 5
+    assert list(run.samples["exact_match"]) == [float(x == letters[0]) for x in letters]
+    assert run.manifest is not None and run.manifest["scoring"]["parser"] == "choice"
+    assert all(r.body["max_tokens"] == 2048 for r in server.received)
+    # the default protocol reads the same reply as free text: no letter, no point
+    default = load_run(run_eval("task=ai2d", "backend=openai", f"backend.base_url={server.openai_url}",
+                                "backend.model=m", "dataset.limit=5").run_dir)  # fmt: skip
+    assert default.manifest is not None and default.manifest["scoring"]["parser"] == "answer"
+    assert list(default.samples["exact_match"]) == [0.0] * 5
+    [row] = [r for r in rescore(outcome.run_dir) if r.kind == "metric" and r.group is None]
+    assert row.value == sum(x == letters[0] for x in letters) / 5  # a rescore reads it the same
+    assert load_run(outcome.run_dir).manifest["scoring"]["parser"] == "choice"

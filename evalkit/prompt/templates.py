@@ -74,7 +74,7 @@ def plan_rendering(
         raise ConfigError(f"task '{task.name}': {hint}")
     family = family_named(backend.prompt_family)
     boxes: str | None = None
-    if task.parser == "box":
+    if task.parser_for(prompt) == "box":
         boxes = backend.box_format or prompt.box_format or family.box_format or "pixel"
         box_format(boxes)  # an unknown convention is a one-line ConfigError now
     box_input: str | None = None
