@@ -342,6 +342,10 @@ class DatasetConfig:
     """``hf``: configuration name; default the task's."""
     split: str | None = None
     """Split; default the task's."""
+    splits: list[str] = field(default_factory=list)
+    """Several splits in one run (``[val,testA,testB]``): samples ``<split>/<id>``, a ``split``
+    column, and the summary's rows per split (RefCOCO's breakdown); ``dataset.limit`` applies
+    to each. Empty: ``split`` alone."""
     revision: str | None = None
     """``hf``: pinned revision; default the task's."""
     limit: int | None = ranged(None, 1)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from evalkit.config import RunConfig
 from evalkit.cost import estimate_request, high_resolution, usage_cost
-from evalkit.dataset import describe_source, iter_items
+from evalkit.dataset import describe_sources, iter_run_items
 from evalkit.errors import DataError
 from evalkit.prompt import plan_rendering, render
 from evalkit.records import Usage
@@ -37,7 +37,7 @@ class Estimate:
 async def estimate(cfg: RunConfig) -> Estimate:
     """Estimate tokens and cost of ``cfg``'s run; nothing is sent."""
     task = cfg.task
-    info = describe_source(task, cfg.dataset)
+    infos = describe_sources(task, cfg.dataset)
     plan = plan_rendering(task, cfg.backend, prompt_families)
     high_res = high_resolution(cfg.backend)
     async with open_session(cfg, send=False) as session:
@@ -45,7 +45,7 @@ async def estimate(cfg: RunConfig) -> Estimate:
         price = session.price
         result = Estimate(currency=price.currency if price else None)
         cost = 0.0
-        for item in iter_items(task, cfg.dataset, info):
+        for item in iter_run_items(task, cfg.dataset, infos):
             result.samples += 1
             if item.sample is None:
                 result.unusable += 1

@@ -13,22 +13,23 @@ import logging
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from evalkit.backends.retry import in_flight_for
-from evalkit.config import RunConfig, TaskSpec, check_ranges
+from evalkit.config import DatasetConfig, RunConfig, TaskSpec, check_ranges
 from evalkit.dataset import (
     Item,
     RowCount,
     SourceInfo,
-    describe_source,
+    describe_sources,
     expected_samples,
-    iter_items,
+    iter_run_items,
     row_count_record,
+    run_grouping,
 )
 from evalkit.errors import DataError, EvalkitError, Interrupted
 from evalkit.parse import build_parser
@@ -83,13 +84,43 @@ def _number(items: Iterator[Item], order: dict[str, int]) -> Iterator[Item]:
 
 
 def scoring_record(
-    task: TaskSpec, plan: RenderPlan, metrics: list[Metric], unparsed: int
-) -> Scoring:
+    task: TaskSpec, plan: RenderPlan, metrics: list[Metric], unparsed: int,
+    data: DatasetConfig | None = None,
+) -> Scoring:  # fmt: skip
     """How the run read and scored answers, for ``run.json``."""
     unavailable = sorted({u for m in metrics if m.corpus for u in m.corpus.unavailable})
+    group_by = run_grouping(task, data)[1] if data is not None else list(task.group_by)
     return Scoring(task.parser_for(plan.prompt), plan.family.name, plan.box_format,
-                   [m.describe() for m in metrics], list(task.group_by), unparsed,
+                   [m.describe() for m in metrics], group_by, unparsed,
                    unavailable)  # fmt: skip
+
+
+def _dataset_record(
+    task: TaskSpec, infos: list[SourceInfo], counts: list[RowCount]
+) -> tuple[dict[str, Any], list[str]]:
+    """``run.json``'s ``dataset`` and the warnings about row counts.
+
+    The record holds the source and the rows read; with several splits, each split's too.
+    """
+    records = [row_count_record(task, i, c) for i, c in zip(infos, counts, strict=True)]
+    warnings = [w for _, w in records if w]
+    if len(infos) == 1:
+        return {**to_jsonable(infos[0]), **records[0][0]}, warnings
+    splits = [{"split": i.split, "subset": i.subset, "subset_ids": i.subset_ids, **r}
+              for i, (r, _) in zip(infos, records, strict=True)]  # fmt: skip
+
+    def total(key: str) -> int | None:
+        values = [r.get(key) for r in splits]
+        return None if None in values else sum(int(v) for v in values if v is not None)
+
+    first = to_jsonable(infos[0])
+    return {
+        **first,
+        "split": "+".join(i.split for i in infos),
+        "splits": splits,
+        "rows_expected": total("rows_expected"),
+        "rows_seen": total("rows_seen"),
+    }, warnings
 
 
 def cost_rows(tally: Tally, session: RunSession) -> list[MetricValue]:
@@ -102,10 +133,10 @@ def cost_rows(tally: Tally, session: RunSession) -> list[MetricValue]:
 
 
 def _manifest(
-    cfg: RunConfig, *, run_id: str, plan: RenderPlan, metrics: list[Metric], info: SourceInfo,
-    session: RunSession, recorder: Recorder, summary: list[MetricValue], started: datetime,
-    wall: float, overrides: list[str], failed: str | None, interrupted: str | None,
-    rows: dict[str, Any],
+    cfg: RunConfig, *, run_id: str, plan: RenderPlan, metrics: list[Metric],
+    data: dict[str, Any], session: RunSession, recorder: Recorder, summary: list[MetricValue],
+    started: datetime, wall: float, overrides: list[str], failed: str | None,
+    interrupted: str | None,
 ) -> RunManifest:  # fmt: skip
     tally, view, price = recorder.tally, session.view, session.price
     known = session.priced
@@ -116,8 +147,10 @@ def _manifest(
         backend=session.backend.identity,
         overrides=overrides,
         config=cfg,
-        dataset={**to_jsonable(info), "samples": tally.n, **rows},
-        scoring=scoring_record(cfg.task, plan, metrics, recorder.aggregator.unparsed),
+        dataset={**data, "samples": tally.n},
+        scoring=scoring_record(
+            cfg.task, plan, metrics, recorder.aggregator.unparsed, cfg.dataset
+        ),  # fmt: skip
         results={r.metric: r.value for r in summary if r.kind == "metric"},
         counts=Counts(tally.n, tally.failed, tally.skipped, dict(tally.errors)),
         usage=tally.usage,
@@ -150,7 +183,8 @@ def _manifest(
 async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:
     """Evaluate ``cfg.task`` with ``cfg.backend`` and write the run folder ``run_dir``."""
     task = cfg.task
-    info = describe_source(task, cfg.dataset)
+    infos = describe_sources(task, cfg.dataset)
+    keep, group_by = run_grouping(task, cfg.dataset)
     plan = plan_rendering(task, cfg.backend, prompt_families)
     check_ranges(cfg)  # compose() checked; a RunConfig built in code is checked here
     metrics = task_metrics(task, plan.prompt)  # the prompt family's protocol may re-parameterise
@@ -159,7 +193,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             metric.corpus.require()  # before any model call: the scores would be lost otherwise
     parser = build_parser(task.parser_for(plan.prompt), family=plan.family,
                           box_format=plan.box_format)  # fmt: skip
-    aggregator = Aggregator(metrics, group_by=task.group_by, resamples=cfg.report.bootstrap,
+    aggregator = Aggregator(metrics, group_by=group_by, resamples=cfg.report.bootstrap,
                             confidence=cfg.report.confidence, seed=cfg.report.seed,
                             circular=task.circular)  # fmt: skip
 
@@ -176,20 +210,21 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         started = datetime.now(UTC)
         run_id = f"{task.name}-{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         columns = [m.column for m in metrics]
-        writer = SampleWriter(run_dir, sample_schema(columns), meta=task.columns.keep,
+        writer = SampleWriter(run_dir, sample_schema(columns), meta=keep,
                               flush_every=cfg.report.flush_every)  # fmt: skip
         recorder = Recorder(
             run_id=run_id, task=task.name, session=session, parser=parser, metrics=metrics,
-            writer=writer, aggregator=aggregator, keep=task.columns.keep,
+            writer=writer, aggregator=aggregator, keep=keep,
             max_error_rate=cfg.limits.max_error_rate,
         )  # fmt: skip
         clock = time.perf_counter()
-        total = expected_samples(task, cfg.dataset, info)
+        expected = [expected_samples(task, replace(cfg.dataset, splits=[]), i) for i in infos]
+        total = None if None in expected else sum(n for n in expected if n is not None)
         recorder.progress = bar = progress_bar(
             total, enabled=cfg.report.progress, interval_s=cfg.report.progress_every_s
         )
-        count = RowCount()
-        items = _number(iter_items(task, cfg.dataset, info, count), recorder.tally.order)
+        counts = [RowCount() for _ in infos]
+        items = _number(iter_run_items(task, cfg.dataset, infos, counts), recorder.tally.order)
         # the first SIGINT/SIGTERM stops the asking; GRACE_S later, what is in flight is cancelled
         interrupt = Interrupt(on_grace_over=lambda: asking.cancel())
         asking = asyncio.ensure_future(schedule(
@@ -220,13 +255,13 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     write_summary(run_dir, run_id=run_id, task=task.name,
                   rows=[*summary, *cost_rows(recorder.tally, session)])  # fmt: skip
     wall = time.perf_counter() - clock
-    rows, rows_warning = row_count_record(task, info, count)
-    if rows_warning and not failed:
-        _log.warning(rows_warning)
+    data, rows_warnings = _dataset_record(task, infos, counts)
+    for warning in rows_warnings if not failed else ():
+        _log.warning(warning)
     write_manifest(run_dir, _manifest(
-        cfg, run_id=run_id, plan=plan, metrics=metrics, info=info, session=session,
+        cfg, run_id=run_id, plan=plan, metrics=metrics, data=data, session=session,
         recorder=recorder, summary=summary, started=started, wall=wall,
-        overrides=overrides or [], failed=failed, interrupted=interrupted, rows=rows,
+        overrides=overrides or [], failed=failed, interrupted=interrupted,
     ))  # fmt: skip
     if cfg.report.table:
         print(format_table(task.name, [r for r in summary if r.kind == "metric"]))

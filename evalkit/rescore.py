@@ -17,7 +17,8 @@ from typing import Any, cast
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from evalkit.config import ReportConfig, TaskSpec
+from evalkit.config import DatasetConfig, ReportConfig, TaskSpec
+from evalkit.dataset import run_grouping
 from evalkit.errors import ConfigError
 from evalkit.families import family_named
 from evalkit.parse import build_parser
@@ -106,6 +107,8 @@ def rescore(run_dir: Path) -> list[MetricValue]:
         raise ConfigError("run.json has no usable config: no task record")
     task = cast(TaskSpec, _structured(TaskSpec, upgrade_task(config["task"]), "task record"))
     report = cast(ReportConfig, _structured(ReportConfig, config.get("report") or {}, "report"))
+    data = cast(DatasetConfig, _structured(DatasetConfig, config.get("dataset") or {}, "dataset"))
+    keep_columns, group_by = run_grouping(task, data)
     scoring = dict(manifest.get("scoring") or {})
     backend = config.get("backend") or {}
     family_name = str(backend.get("prompt_family") or "default")
@@ -115,13 +118,13 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     box_format = scoring.get("box_format") or ("pixel" if reader == "box" else None)
     metrics = task_metrics(task, prompt)
     parser = build_parser(reader, family=family, box_format=box_format)
-    aggregator = Aggregator(metrics, group_by=task.group_by, resamples=report.bootstrap,
+    aggregator = Aggregator(metrics, group_by=group_by, resamples=report.bootstrap,
                             confidence=report.confidence, seed=report.seed,
                             circular=task.circular)  # fmt: skip
 
     table = pq.read_table(samples_path)
     rows = table.to_pylist()
-    keep = [name for name in task.columns.keep if name in table.schema.names]
+    keep = [name for name in keep_columns if name in table.schema.names]
     columns = [m.column for m in metrics]
     for position, row in enumerate(rows):
         row.update(dict.fromkeys(columns))
@@ -160,7 +163,7 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     manifest["results"] = {r.metric: r.value for r in summary if r.kind == "metric"}
     unavailable = sorted({u for m in metrics if m.corpus for u in m.corpus.unavailable})
     scoring.update(parser=reader, prompt_family=family.name, box_format=box_format,
-                   metrics=[m.describe() for m in metrics], group_by=list(task.group_by),
+                   metrics=[m.describe() for m in metrics], group_by=group_by,
                    unparsed=aggregator.unparsed, unavailable=unavailable)  # fmt: skip
     for stale in ("vqa_mode", "anls_threshold", "unparsed_boxes"):
         scoring.pop(stale, None)

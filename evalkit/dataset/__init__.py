@@ -26,14 +26,21 @@ from evalkit.records import Sample
 from evalkit.resources import sample_data_dir
 
 __all__ = [
+    "SPLIT_COLUMN",
     "Item",
     "RowCount",
     "SourceInfo",
     "describe_source",
+    "describe_sources",
     "expected_samples",
     "iter_items",
+    "iter_run_items",
     "row_count_record",
+    "run_grouping",
 ]
+
+SPLIT_COLUMN = "split"
+"""The column (and summary group) naming each sample's split when a run reads several."""
 
 _log = logging.getLogger(__name__)
 
@@ -106,6 +113,64 @@ def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
     if cut.warning:
         _log.warning(cut.warning)
     return replace(info, subset=cut.where, subset_ids=len(cut.ids))
+
+
+def describe_sources(task: TaskSpec, cfg: DatasetConfig) -> list[SourceInfo]:
+    """One :class:`SourceInfo` per split the run reads (``dataset.splits``, else one)."""
+    if not cfg.splits:
+        return [describe_source(task, cfg)]
+    if cfg.split is not None:
+        raise ConfigError("give dataset.split or dataset.splits, not both")
+    if cfg.source is Source.local:
+        raise ConfigError(
+            "dataset.splits: a local source is one set of files; run each split's files alone"
+        )
+    if len(set(cfg.splits)) != len(cfg.splits):
+        raise ConfigError(f"dataset.splits names a split twice: {list(cfg.splits)}")
+    return [describe_source(task, replace(cfg, split=s, splits=[])) for s in cfg.splits]
+
+
+def run_grouping(task: TaskSpec, cfg: DatasetConfig) -> tuple[list[str], list[str]]:
+    """The columns a run keeps and the fields its summary groups by.
+
+    With several splits, ``split`` is kept and is the first group.
+    """
+    keep, group_by = list(task.columns.keep), list(task.group_by)
+    if cfg.splits:
+        if SPLIT_COLUMN in keep:
+            raise ConfigError(
+                f"task '{task.name}' keeps a column named '{SPLIT_COLUMN}': run its splits alone"
+            )
+        keep, group_by = [*keep, SPLIT_COLUMN], [SPLIT_COLUMN, *group_by]
+    return keep, group_by
+
+
+def iter_run_items(
+    task: TaskSpec,
+    cfg: DatasetConfig,
+    infos: list[SourceInfo],
+    counts: list[RowCount] | None = None,
+    *,
+    fewshot: bool = True,
+) -> Iterator[Item]:
+    """Every split's items in turn, :func:`iter_items` each.
+
+    With ``dataset.splits`` a sample is ``<split>/<id>`` and carries its split in its
+    ``meta`` (ids may repeat across splits).
+    """
+    counts = counts if counts is not None else [RowCount() for _ in infos]
+    if not cfg.splits:
+        yield from iter_items(task, cfg, infos[0], counts[0], fewshot=fewshot)
+        return
+    for info, count in zip(infos, counts, strict=True):
+        one = replace(cfg, split=info.split, splits=[])
+        for item in iter_items(task, one, info, count, fewshot=fewshot):
+            sample_id = f"{info.split}/{item.sample_id}"
+            if item.sample is None:
+                yield Item(sample_id, error=item.error)
+            else:
+                meta = {**item.sample.meta, SPLIT_COLUMN: info.split}
+                yield Item(sample_id, sample=replace(item.sample, id=sample_id, meta=meta))
 
 
 def expected_samples(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> int | None:

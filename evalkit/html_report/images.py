@@ -41,7 +41,7 @@ def sample_images(
     manifest: dict[str, Any], ids: Collection[str]
 ) -> tuple[dict[str, ImageRef], str | None]:
     """The first image of each sample in ``ids``, and a note when they could not be read."""
-    from evalkit.dataset import describe_source, iter_items
+    from evalkit.dataset import describe_sources, iter_run_items
     from evalkit.rescore import upgrade_task
 
     if not ids:
@@ -54,7 +54,7 @@ def sample_images(
         return {}, f"images not shown: run.json's task or dataset cannot be read ({exc})"
     wanted, found = set(ids), {}
     try:
-        for item in iter_items(task, data, describe_source(task, data), fewshot=False):
+        for item in iter_run_items(task, data, describe_sources(task, data), fewshot=False):
             if item.sample_id in wanted and item.sample is not None and item.sample.images:
                 found[item.sample_id] = item.sample.images[0]
                 if len(found) == len(wanted):
