@@ -22,6 +22,7 @@ from typing import Any
 from evalkit.backends.retry import in_flight_for
 from evalkit.config import DatasetConfig, RunConfig, TaskSpec, check_ranges
 from evalkit.dataset import (
+    SPLIT_COLUMN,
     Item,
     RowCount,
     SourceInfo,
@@ -264,7 +265,10 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         overrides=overrides or [], failed=failed, interrupted=interrupted,
     ))  # fmt: skip
     if cfg.report.table:
-        print(format_table(task.name, [r for r in summary if r.kind == "metric"]))
+        # the overall rows, and each split's when the run read several
+        shown = [r for r in summary if r.kind == "metric"
+                 or (cfg.dataset.splits and r.group_by == SPLIT_COLUMN)]  # fmt: skip
+        print(format_table(task.name, shown))
         errors = ", ".join(f"{k} x{v}" for k, v in tally.errors.most_common())
         print(f"samples: {tally.n}  failed: {tally.failed}{f' ({errors})' if errors else ''}  "
               f"wall: {wall:.1f}s")  # fmt: skip

@@ -85,3 +85,11 @@ def test_splits_that_cannot_be_read_together_are_one_line(
         run_eval("task=refcoco", splits, *overrides)
     with pytest.raises(ConfigError, match="split"):  # a split the bundled sample lacks
         run_eval("task=refcoco", "dataset.splits=[val,nope]")
+
+
+def test_the_printed_table_shows_each_split(cli) -> None:
+    proc = cli("task=refcoco", "dataset.splits=[val,testA]", "dataset.limit=2")
+    assert proc.returncode == 0, proc.stderr
+    assert "acc_iou50 [split=testA]" in proc.stdout and "acc_iou50 [split=val]" in proc.stdout
+    single = cli("task=refcoco", "dataset.limit=2")
+    assert "[split=" not in single.stdout  # one split: the overall rows alone, as before
