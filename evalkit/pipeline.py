@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -85,12 +85,11 @@ def _number(items: Iterator[Item], order: dict[str, int]) -> Iterator[Item]:
 
 
 def scoring_record(
-    task: TaskSpec, plan: RenderPlan, metrics: list[Metric], unparsed: int,
-    data: DatasetConfig | None = None,
+    task: TaskSpec, plan: RenderPlan, metrics: list[Metric], unparsed: int, data: DatasetConfig
 ) -> Scoring:  # fmt: skip
     """How the run read and scored answers, for ``run.json``."""
     unavailable = sorted({u for m in metrics if m.corpus for u in m.corpus.unavailable})
-    group_by = run_grouping(task, data)[1] if data is not None else list(task.group_by)
+    group_by = run_grouping(task, data)[1]
     return Scoring(task.parser_for(plan.prompt), plan.family.name, plan.box_format,
                    [m.describe() for m in metrics], group_by, unparsed,
                    unavailable)  # fmt: skip
@@ -219,7 +218,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             max_error_rate=cfg.limits.max_error_rate,
         )  # fmt: skip
         clock = time.perf_counter()
-        expected = [expected_samples(task, replace(cfg.dataset, splits=[]), i) for i in infos]
+        expected = [expected_samples(task, cfg.dataset, i) for i in infos]  # limit: per split
         total = None if None in expected else sum(n for n in expected if n is not None)
         recorder.progress = bar = progress_bar(
             total, enabled=cfg.report.progress, interval_s=cfg.report.progress_every_s
