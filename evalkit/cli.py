@@ -145,41 +145,54 @@ def _save_hydra(run_dir: Path, job: Composed, overrides: Sequence[str]) -> None:
     (folder / "overrides.yaml").write_text(_yaml(list(overrides)))
 
 
+def _cannot_write(run_dir: Path, exc: OSError) -> ConfigError:
+    blocking = next((p for p in run_dir.parents if p.is_file()), None)
+    why = f"{blocking} is a file, not a folder" if blocking else exc.strerror or str(exc)
+    return ConfigError(
+        f"results_dir: cannot write the run folder {run_dir} ({why}); set results_dir=DIR"
+    )
+
+
 def _writable(run_dir: Path) -> None:
-    """Create the run folder and prove it writable, or fail with one line before any request."""
+    """Create the folder (if need be) and prove it writable, or fail with one line."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".evalkit-write-test"
+        probe = run_dir / f".evalkit-write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        blocking = next((p for p in run_dir.parents if p.is_file()), None)
-        why = f"{blocking} is a file, not a folder" if blocking else exc.strerror or str(exc)
-        raise ConfigError(
-            f"results_dir: cannot write the run folder {run_dir} ({why}); set results_dir=DIR"
-        ) from exc
+        raise _cannot_write(run_dir, exc) from exc
 
 
-_RUN_FILES = ("run.json", "samples.parquet", "samples.arrows")
+def claim_run_dir(run_dir: Path) -> Path:
+    """Create ``run_dir`` for this process alone, or ``run_dir-2``, ``-3``, ... when taken.
 
-
-def fresh_run_dir(run_dir: Path) -> Path:
-    """``run_dir``, or ``run_dir-2``, ``-3``, ... when a run already lives there.
-
-    Run folders are named to the second; a second run of the same task and backend started
-    within that second would otherwise write over the first one's files.
+    Run folders are named to the second, so two runs of the same task and backend started
+    together pick the same name. ``mkdir`` without ``exist_ok`` is atomic: of several
+    processes creating one folder exactly one succeeds, and the others move on to the next
+    name, whatever the clock says. A folder that exists (even empty) is never shared.
 
     >>> import tempfile
     >>> root = Path(tempfile.mkdtemp())
-    >>> (root / "x").mkdir(); _ = (root / "x" / "run.json").write_text("{}")
-    >>> fresh_run_dir(root / "x").name, fresh_run_dir(root / "y").name
-    ('x-2', 'y')
+    >>> claim_run_dir(root / "x").name, claim_run_dir(root / "x").name
+    ('x', 'x-2')
     """
+    try:
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(run_dir, exc) from exc
     candidate, number = run_dir, 1
-    while any((candidate / name).exists() for name in _RUN_FILES):
-        number += 1
-        candidate = run_dir.with_name(f"{run_dir.name}-{number}")
-    return candidate
+    while True:
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            number += 1
+            candidate = run_dir.with_name(f"{run_dir.name}-{number}")
+            continue
+        except OSError as exc:
+            raise _cannot_write(candidate, exc) from exc
+        _writable(candidate)
+        return candidate
 
 
 def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bool) -> None:
@@ -194,8 +207,7 @@ def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bo
         _logging(None)
         print(format_estimate(cfg, asyncio.run(estimate_run(cfg))), flush=True)
         return
-    run_dir = fresh_run_dir(run_dir)
-    _writable(run_dir)
+    run_dir = claim_run_dir(run_dir)
     _logging(run_dir)
     _save_hydra(run_dir, job, overrides)
     asyncio.run(pipeline.run(cfg, run_dir, overrides=overrides))
@@ -214,11 +226,11 @@ def _jobs(args: _RunArgs) -> list[tuple[list[str], Path, Composed]]:
         sweep_dir = sweep_dir or str(node.hydra.sweep.dir)  # one timestamp for the sweep
         jobs.append((overrides, Path(sweep_dir) / str(node.hydra.sweep.subdir), from_node(node)))
     if jobs:
-        _writable(Path(sweep_dir or "."))
+        # the sweep's folder is this process's alone too; its jobs' folders go inside it
+        claimed = claim_run_dir(Path(sweep_dir or "."))
+        jobs = [(o, claimed / d.relative_to(sweep_dir or "."), j) for o, d, j in jobs]
         first = jobs[0][2]
-        (Path(sweep_dir or ".") / "multirun.yaml").write_text(
-            _yaml({**first.job, "hydra": first.hydra})
-        )
+        (claimed / "multirun.yaml").write_text(_yaml({**first.job, "hydra": first.hydra}))
     return jobs
 
 
