@@ -61,13 +61,24 @@ def use_system_allocator() -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    print(f"evalkit: error: {message}", file=sys.stderr, flush=True)
+    from evalkit.redact import redact_text
+
+    print(f"evalkit: error: {redact_text(message)}", file=sys.stderr, flush=True)
     sys.exit(2)
 
 
 def _shown(path: Path) -> Path:
     cwd = Path.cwd()
     return path.relative_to(cwd) if path.is_relative_to(cwd) else path
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Log lines with every credential masked (:mod:`evalkit.redact`), on screen and on disk."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from evalkit.redact import redact_text
+
+        return redact_text(super().format(record))
 
 
 def _logging(run_dir: Path | None) -> None:
@@ -81,7 +92,7 @@ def _logging(run_dir: Path | None) -> None:
     if run_dir is not None:
         handlers.append(logging.FileHandler(run_dir / "evalkit.log", delay=True))
     for handler in handlers:
-        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+        handler.setFormatter(_RedactingFormatter(_LOG_FORMAT))
         handler._evalkit = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(logging.INFO)
@@ -130,10 +141,13 @@ def _run_args(argv: Sequence[str], usage: str) -> _RunArgs:
 
 
 def _yaml(data: Any) -> str:
+    """YAML of plain data, secrets masked (every ``.hydra/`` file and ``multirun.yaml``)."""
     import yaml
 
+    from evalkit.redact import redact_tree
+
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: 10x faster
-    return str(yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True))
+    return str(yaml.dump(redact_tree(data), Dumper=dumper, sort_keys=False, allow_unicode=True))
 
 
 def _save_hydra(run_dir: Path, job: Composed, overrides: Sequence[str]) -> None:
@@ -237,11 +251,11 @@ def _jobs(args: _RunArgs) -> list[tuple[list[str], Path, Composed]]:
 def _show(args: _RunArgs) -> None:
     from omegaconf import OmegaConf
 
+    from evalkit.redact import redact_text
+
     node = compose_node(args.overrides, hydra=args.show != "job")
-    if args.show == "hydra":
-        print(OmegaConf.to_yaml({"hydra": node.hydra}))
-        return
-    print(OmegaConf.to_yaml(node))
+    text = OmegaConf.to_yaml({"hydra": node.hydra} if args.show == "hydra" else node)
+    print(redact_text(text))
 
 
 def _run_command(argv: Sequence[str], *, estimate: bool = False) -> None:

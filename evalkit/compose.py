@@ -27,7 +27,7 @@ from evalkit.compose_plain import (
     compose_plain,
     group_options,
 )
-from evalkit.config import ApiConfig, RunConfig, check_ranges
+from evalkit.config import ApiConfig, RunConfig, check_ranges, check_source_options
 from evalkit.errors import BadOverride, ConfigError, UnknownBackend, UnknownTask, did_you_mean
 from evalkit.resources import configs_dir
 from evalkit.structured import NotPlain
@@ -69,8 +69,28 @@ def register_schemas() -> None:
     register_tasks()
 
 
+def refuse_secrets(overrides: Sequence[str]) -> None:
+    """Refuse an override whose key names a secret (``+backend.api_key=...``), value unread.
+
+    A value typed on the command line is saved with the run (``run.json``, ``.hydra/``) and
+    sits in the shell's history; a key belongs in an environment variable that the backend
+    names. The message never repeats the value.
+    """
+    from evalkit.redact import is_secret_name
+
+    for override in overrides:
+        key = override.partition("=")[0].lstrip("+~").strip()
+        if any(is_secret_name(part) for part in key.split(".")):
+            raise BadOverride(
+                f"bad override '{key}' names a secret, and evalkit takes none on the command "
+                "line (it would be saved with the run); put it in an environment variable "
+                "and name that variable: backend.api_key_env=VAR"
+            )
+
+
 def parse_overrides(overrides: Sequence[str]) -> list[Any]:
     """Hydra's parsed overrides; bad syntax and unknown group options are one-line errors."""
+    refuse_secrets(overrides)
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
@@ -191,12 +211,46 @@ def compose_node(overrides: Sequence[str] = (), *, hydra: bool = False) -> Any:
     parsed = parse_overrides(overrides)
     try:
         with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
-            return hydra_compose(
+            node = hydra_compose(
                 config_name="config", overrides=list(overrides), return_hydra_config=hydra
             )
     except (HydraException, OmegaConfBaseException) as exc:
         _blame_the_task_file(exc, parsed)
         raise _one_line(exc) from exc
+    _no_undeclared_keys(node)
+    return node
+
+
+def _no_undeclared_keys(node: Any, path: str = "") -> None:
+    """Refuse a key that no schema declares (``+backend.temprature=0``, ``+runner=ray``).
+
+    ``+key=value`` adds a key past the schema's checks, and the typed config would drop it:
+    the run would go on as if it had not been typed. Free-form tables (``pricing.models``,
+    ``extra_body``, a metric's parameters) are plain dicts and take any key.
+    """
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    schema = OmegaConf.get_type(node)
+    declared = (
+        {f.name for f in dataclasses.fields(schema)}
+        if isinstance(schema, type) and dataclasses.is_dataclass(schema)
+        else None
+    )
+    keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
+    for key in keys:
+        if not path and key == "hydra":
+            continue
+        full = f"{path}.{key}" if path else str(key)
+        if declared is not None and key not in declared:
+            assert schema is not None
+            raise BadOverride(_unknown_key(str(key), schema, full))
+        child = node._get_node(key)
+        if (
+            isinstance(child, DictConfig | ListConfig)
+            and not child._is_missing()
+            and not (child._is_none())
+        ):
+            _no_undeclared_keys(child, full)
 
 
 def _blame_the_task_file(exc: BaseException, parsed: Sequence[Any]) -> None:
@@ -252,12 +306,40 @@ def _checked(cfg: RunConfig) -> RunConfig:
     """What the schema cannot say: numeric ranges, the task's own rules, a server to ask."""
     check_ranges(cfg)
     check_task(cfg.task)
+    check_source_options(cfg.task, cfg.dataset)
     backend = cfg.backend
     if isinstance(backend, ApiConfig) and not (backend.base_url or backend.serve):
         from evalkit.backends.api import NO_URL
 
         raise ConfigError(NO_URL)
+    if isinstance(backend, ApiConfig) and backend.base_url:
+        check_url(backend.base_url)
     return cfg
+
+
+def check_url(url: str) -> None:
+    """A one-line error for a ``backend.base_url`` that is not an http(s) URL.
+
+    >>> check_url("127.0.0.1:8000/v1")
+    Traceback (most recent call last):
+    ...
+    evalkit.errors.ConfigError: backend.base_url '127.0.0.1:8000/v1' is not a URL: it needs http:// or https:// and a host, e.g. http://127.0.0.1:8000/v1
+    """  # noqa: E501
+    from urllib.parse import urlsplit
+
+    from evalkit.redact import redact_text
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a port that is not a number raises here
+    except ValueError:
+        parts, port = None, None
+    del port
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"backend.base_url '{redact_text(url)}' is not a URL: it needs http:// or https:// "
+            "and a host, e.g. http://127.0.0.1:8000/v1"
+        )
 
 
 def from_node(node: Any) -> Composed:
@@ -275,6 +357,7 @@ def from_node(node: Any) -> Composed:
 
 def compose_job(overrides: Sequence[str] = ()) -> Composed:
     """One job: plain overrides without Hydra, the rest (and every error) with it."""
+    refuse_secrets(overrides)
     if os.environ.get(COMPOSER_ENV, "").strip().lower() != "hydra":
         try:
             job = compose_plain(overrides)

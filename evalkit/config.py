@@ -17,6 +17,7 @@ from evalkit.structured import MISSING
 __all__ = [
     "ApiConfig",
     "check_ranges",
+    "check_source_options",
     "BackendConfig",
     "BaselineConfig",
     "BaselineSpec",
@@ -566,3 +567,44 @@ class RunConfig:
     """Root folder of the run folders."""
     estimate: bool = False
     """Only estimate tokens and cost (no backend call, no run folder contents)."""
+
+
+# --------------------------------------------------------------------------- cross-field checks
+_READ_BY: dict[str, tuple[Source, ...]] = {
+    "path": (Source.local,),
+    "images": (Source.local,),
+    "id": (Source.hf,),
+    "config": (Source.hf,),
+    "revision": (Source.hf,),
+}
+"""The ``dataset`` options only some sources read (the others read ``split``, ``splits``,
+``limit`` and, for ``hf``, ``streaming``)."""
+
+
+def check_source_options(task: TaskSpec, cfg: DatasetConfig) -> None:
+    """Refuse an option the chosen source would not read, with one line naming the way out.
+
+    ``dataset.path=FILE`` without ``dataset=local`` would otherwise score the bundled sample
+    and say nothing.
+
+    >>> check_source_options(TaskSpec(name="t"), DatasetConfig(path="mine.jsonl"))
+    Traceback (most recent call last):
+    ...
+    evalkit.errors.ConfigError: dataset.path is read only by dataset=local, and this run reads the bundled sample (dataset=sample): add dataset=local, or leave dataset.path out
+    """  # noqa: E501
+    what = {Source.sample: "the bundled sample", Source.hf: "the Hugging Face dataset",
+            Source.local: "local files"}  # fmt: skip
+    for option, sources in _READ_BY.items():
+        if getattr(cfg, option) is None or cfg.source in sources:
+            continue
+        readers = " or ".join(f"dataset={s.value}" for s in sources)
+        raise ConfigError(
+            f"dataset.{option} is read only by {readers}, and this run reads "
+            f"{what[cfg.source]} (dataset={cfg.source.value}): choose {readers}, or leave "
+            f"dataset.{option} out"
+        )
+    if cfg.images is not None and task.dataset.images is None:
+        raise ConfigError(
+            f"dataset.images: task '{task.name}' keeps its images in its rows, so nothing "
+            "would read it; leave it out"
+        )

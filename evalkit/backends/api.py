@@ -13,6 +13,7 @@ from evalkit.backends.http import HttpClient, without_userinfo
 from evalkit.config import ApiConfig
 from evalkit.errors import AuthError, BackendError, ConfigError, NotFound
 from evalkit.records import GenerationParams, ImageRef
+from evalkit.redact import redact_text
 
 __all__ = ["ApiBackend", "data_url", "generation_fields"]
 
@@ -95,7 +96,8 @@ class ApiBackend(Backend):
             raise ConfigError(NO_URL)
         self.config = config
         # a started server's port changes every run: its command is what identifies it
-        where = f"serve:{config.serve}" if config.serve else base_url
+        # ... and neither a URL's user:password@ nor a key in the command is part of it
+        where = redact_text(f"serve:{config.serve}" if config.serve else base_url)
         self.identity = BackendIdentity(config.name, config.model, where, config.revision)
         self._key = os.environ.get(config.api_key_env or "", "") if config.api_key_env else ""
         if not self._key and config.api_key_env and not _is_local(base_url):

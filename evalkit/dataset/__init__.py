@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from evalkit.config import DatasetConfig, Source, TaskSpec
+from evalkit.config import DatasetConfig, Source, TaskSpec, check_source_options
 from evalkit.dataset.columns import row_id, row_to_samples
 from evalkit.dataset.fewshot import FewShotPool
 from evalkit.dataset.hf import iter_hf_rows
@@ -88,6 +88,7 @@ def _sample_file(task: TaskSpec, split: str) -> Path:
 
 def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
     """Resolve the task's defaults against the ``dataset`` overrides; checks what it can."""
+    check_source_options(task, cfg)
     split = cfg.split or task.dataset.split
     joined = task.dataset.images.config if task.dataset.images is not None else None
     if cfg.source is Source.sample:

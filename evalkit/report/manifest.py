@@ -150,7 +150,9 @@ to_jsonable = plain
 
 def write_manifest(run_dir: Path, manifest: RunManifest | dict[str, Any]) -> Path:
     """Write ``run.json`` atomically (``format_version`` first)."""
-    data = to_jsonable(manifest)
+    from evalkit.redact import redact_tree
+
+    data = redact_tree(to_jsonable(manifest))
     data = {"format_version": data.pop("format_version", FORMAT_VERSION), **data}
     path = run_dir / MANIFEST_NAME
     tmp = path.with_suffix(".json.tmp")

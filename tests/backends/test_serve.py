@@ -102,3 +102,69 @@ def test_ctrl_c_stops_the_started_server(tmp_path: Path) -> None:
     proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert not _listening(port)
+
+
+def test_a_command_that_forks_the_server_does_not_leave_it_running(cli: Cli, tmp_path: Path) -> None:
+    # the shell puts the server in the background and exits 0 at once
+    script = tmp_path / "forks.sh"
+    script.write_text(f"{FAKE.replace('{port}', '$1')} > {tmp_path / 'port.txt'} 2>&1 &\nexit 0\n")
+    proc = _run(cli, tmp_path, f"sh {script} {{port}}")
+    assert proc.returncode == 0, proc.stderr
+    port = int((tmp_path / "port.txt").read_text().split()[0])
+    assert not _listening(port)  # the whole group was stopped, though its leader had exited
+
+
+def test_a_server_whose_evalkit_was_killed_is_noticed_by_the_next_run(
+    cli: Cli, tmp_path: Path
+) -> None:
+    import json
+    import os
+
+    cache = tmp_path / "xdg"
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "PYTHONWARNINGS": "ignore"}
+    slow = f"{PY} -m evalkit.testing.fake_server 5 --port {{port}}"  # 5 s per answer
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "evalkit", "task=vqav2", "backend=openai", "backend.model=m",
+         "backend.api_key_env=null", f"backend.serve='{slow}'", "dataset.limit=2",
+         f"results_dir={tmp_path / 'results'}", "report.progress=false", "cache=off"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    records = cache / "evalkit" / "servers"
+    deadline = time.monotonic() + 60
+    while not list(records.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    entry = json.loads(next(records.glob("*.json")).read_text())
+    pgid = int(entry["pgid"])
+    try:
+        while not list((tmp_path / "results").rglob("server.log")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the server is up and answering slowly
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(30)
+        os.killpg(pgid, 0)  # the server outlived its evalkit (no exception: still there)
+        proc = cli("task=vqav2", "backend=openai", "backend.model=m", "backend.api_key_env=null",
+                   f"backend.serve='{FAKE}'", "dataset.limit=1", "cache=off",
+                   env={"XDG_CACHE_HOME": str(cache)})  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        warning = [ln for ln in proc.stderr.splitlines() if "earlier evalkit run" in ln]
+        assert warning and f"kill -TERM -- -{pgid}" in warning[0], proc.stderr
+    finally:
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def test_a_key_in_the_command_stays_out_of_the_log_and_the_run(cli: Cli, tmp_path: Path) -> None:
+    marker = "sk-MARKERserve4242"
+    script = tmp_path / "echoes.py"
+    script.write_text(
+        "import runpy, sys\n"
+        "print('args:', ' '.join(sys.argv[1:]), flush=True)\n"
+        "sys.argv = [sys.argv[0], '--port', sys.argv[sys.argv.index('--port') + 1]]\n"
+        "runpy.run_module('evalkit.testing.fake_server', run_name='__main__')\n"
+    )
+    proc = _run(cli, tmp_path, f"{PY} {script} --api-key {marker} --port {{port}}")
+    assert proc.returncode == 0, proc.stderr
+    run = _folder(proc, tmp_path)
+    assert "args: --api-key *** --port" in (run / "server.log").read_text()
+    for path in [*run.rglob("*"), tmp_path / "c.sqlite"]:
+        if path.is_file():
+            assert marker.encode() not in path.read_bytes(), path
