@@ -105,6 +105,12 @@ class ApiBackend(Backend):
                 f"backend '{config.name}' needs an API key: set the environment variable "
                 f"{config.api_key_env} (or name another with backend.api_key_env=VAR)"
             )
+        if self._key and "@" in urlparse(base_url).netloc and self.auth_header == "Authorization":
+            raise ConfigError(
+                f"backend '{config.name}': backend.base_url carries a user:password@ and "
+                f"${config.api_key_env} holds a key; the server takes one of them: drop the "
+                "user:password@, or set backend.api_key_env=null"
+            )
         headers = {self.auth_header: f"Bearer {self._key}"} if self._key else {}
         self.client = HttpClient(base_url=base_url, headers=headers, max_connections=256)
         pixels = {"min_pixels": config.min_pixels, "max_pixels": config.max_pixels}
