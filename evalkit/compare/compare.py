@@ -40,7 +40,7 @@ from evalkit.compare.stats import (
     paired_bootstrap_ci,
     sign_flip_test,
 )
-from evalkit.errors import ConfigError
+from evalkit.errors import ConfigError, did_you_mean
 from evalkit.score.bootstrap import percentile_interval
 from evalkit.score.registry import CORPUS_SCORERS
 
@@ -87,9 +87,10 @@ class Gate:
     metrics: Sequence[str] = ()
     """Metrics gated (names or ``task/metric``); empty: every metric."""
 
-    def drop_for(self, metric: str) -> float:
-        """The tolerated fall for ``metric``."""
-        return self.max_drop_by_metric.get(metric, self.max_drop)
+    def drop_for(self, metric: str, task: str = "") -> float:
+        """The tolerated fall for ``metric`` (of ``task``: ``task/metric`` wins)."""
+        by = self.max_drop_by_metric
+        return by.get(f"{task}/{metric}", by.get(metric, self.max_drop))
 
     def gates(self, task: str, metric: str) -> bool:
         """Whether ``metric`` of ``task`` is gated."""
@@ -359,6 +360,22 @@ def _flips(result: TaskComparison, base: Run, cand: Run, share: np.ndarray, wors
     ]  # fmt: skip
 
 
+def _check_named_metrics(gate: Gate, tasks: Sequence[TaskComparison]) -> None:
+    """Every metric named by ``--metric`` or ``--max-drop NAME=X`` is one both runs have.
+
+    A typo would otherwise gate nothing (or gate the real metric at the default tolerance).
+    """
+    known = {(t.task, m.metric) for t in tasks for m in t.metrics}
+    names = {m for _, m in known} | {f"{t}/{m}" for t, m in known}
+    for flag, named in (("--metric", gate.metrics), ("--max-drop", gate.max_drop_by_metric)):
+        for name in named:
+            if name not in names:
+                message = did_you_mean("metric", name, names).replace(
+                    "unknown metric", "names a metric that the compared runs do not both have:", 1
+                )
+                raise ConfigError(f"{flag} {message}")
+
+
 def compare_runs(
     base: Mapping[str, Run],
     cand: Mapping[str, Run],
@@ -370,12 +387,7 @@ def compare_runs(
     gate = gate or Gate()
     pairs, notes = match_runs(dict(base), dict(cand))
     tasks = [compare_pair(a, b, gate=gate, options=options) for a, b in pairs]
-    known = {(t.task, m.metric) for t in tasks for m in t.metrics}
-    names = {m for _, m in known} | {f"{t}/{m}" for t, m in known}
-    unknown = [m for m in gate.metrics if m not in names]
-    if unknown:
-        raise ConfigError(f"--metric {unknown[0]}: no compared task has it (have: "
-                          + ", ".join(sorted(f"{t}/{m}" for t, m in known)) + ")")  # fmt: skip
+    _check_named_metrics(gate, tasks)
     gated = [m for t in tasks for m in t.metrics if m.gated]
     for metric, adjusted in zip(gated, holm([m.p_value for m in gated]), strict=True):
         metric.p_adjusted = adjusted
@@ -387,7 +399,7 @@ def compare_runs(
             gate.fail_on_drop
             and metric.gated
             and metric.diff is not None
-            and metric.diff < -gate.drop_for(metric.metric)
+            and metric.diff < -gate.drop_for(metric.metric, metric.task)
             and metric.significant
         )
         failed = failed or metric.failed

@@ -119,6 +119,16 @@ def test_a_worse_candidate_fails_the_gate_with_its_drop_ci_p_value_and_flips(
         == 0
     )
     assert _compare(base, cand, cwd=tmp_path).returncode == 0
+    assert _compare(base, cand, "--fail-on-drop", "--max-drop", "docvqa/anls=0.4",
+                    cwd=tmp_path).returncode == 0  # fmt: skip
+
+    # a metric name that matches nothing gates nothing: it is refused, with a suggestion
+    for flag, value in (("--max-drop", "anl=0.4"), ("--metric", "anl")):
+        typo = _compare(base, cand, "--fail-on-drop", flag, value, cwd=tmp_path)
+        assert typo.returncode == 2, typo.stdout
+        [line] = typo.stderr.strip().splitlines()
+        assert line.startswith(f"evalkit: error: {flag} names a metric")
+        assert "'anl'; did you mean 'anls'?" in line
 
 
 def test_two_equally_good_runs_pass(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> None:
@@ -261,7 +271,7 @@ def test_folders_of_runs_match_by_task_and_gate_with_holm(
     assert [m["gated"] for m in one["metrics"]] == [False, True]
     assert one["metrics"][1]["p_adjusted"] == one["metrics"][1]["p_value"]
     unknown = _compare(tmp_path / "base", tmp_path / "cand", "--metric", "cider", cwd=tmp_path)
-    assert unknown.returncode == 2 and "--metric cider: no compared task has it" in unknown.stderr
+    assert unknown.returncode == 2 and "--metric names a metric that the compared runs do not both have: 'cider'" in unknown.stderr
 
 
 def test_markdown_for_a_pull_request(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> None:
