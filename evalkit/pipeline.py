@@ -32,7 +32,7 @@ from evalkit.dataset import (
     row_count_record,
     run_grouping,
 )
-from evalkit.errors import DataError, EvalkitError, Interrupted
+from evalkit.errors import ConfigError, DataError, EvalkitError, Interrupted
 from evalkit.parse import build_parser
 from evalkit.prompt import RenderPlan, plan_rendering
 from evalkit.report.manifest import (
@@ -136,7 +136,7 @@ def _manifest(
     cfg: RunConfig, *, run_id: str, plan: RenderPlan, metrics: list[Metric],
     data: dict[str, Any], session: RunSession, recorder: Recorder, summary: list[MetricValue],
     started: datetime, wall: float, overrides: list[str], failed: str | None,
-    interrupted: str | None,
+    interrupted: str | None, budget: str | None = None,
 ) -> RunManifest:  # fmt: skip
     tally, view, price = recorder.tally, session.view, session.price
     known = session.priced
@@ -176,8 +176,28 @@ def _manifest(
         ),
         aborted=failed,
         interrupted=interrupted,
+        budget=budget,
         versions=package_versions(),
     )
+
+
+def _nothing_to_evaluate(cfg: RunConfig, infos: list[SourceInfo], counts: list[RowCount]) -> str:
+    """Why a run read no sample at all: an empty source, or a subset list that kept none."""
+    where = " + ".join(f"{i.id} split '{i.split}'" for i in infos)
+    rows = sum(c.rows for c in counts)
+    cut = [i for i in infos if i.subset is not None]
+    if rows and cut:
+        return (f"no sample to evaluate: {cut[0].subset} names {cut[0].subset_ids} ids and none "
+                f"of the {rows} rows of {where} is among them")  # fmt: skip
+    return f"no sample to evaluate: {where} has no rows"
+
+
+def _budget_note(cfg: RunConfig, tally: Tally) -> str | None:
+    """How ``limits.max_cost`` stopped the run, when it left samples unsent."""
+    if not tally.skipped:
+        return None
+    return (f"limits.max_cost={cfg.limits.max_cost:g} reached; {tally.skipped} of {tally.n} "
+            "samples were not sent (Skipped rows); raise it and run again to send them")  # fmt: skip
 
 
 async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:
@@ -249,6 +269,9 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     interrupted = interrupt.signal
     failed = recorder.aborted or (f"interrupted by {interrupted}" if interrupted else None)
     failed = failed or tally.error_rate_exceeded(cfg.limits.max_error_rate, minimum=1)
+    empty = None if tally.n or interrupted else _nothing_to_evaluate(cfg, infos, counts)
+    failed = failed or empty
+    budget = _budget_note(cfg, tally)
     aggregation = aggregator.finish()
     writer.close(updates=aggregation.per_sample, order=recorder.tally.order)
     summary = aggregation.rows
@@ -261,16 +284,23 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
     write_manifest(run_dir, _manifest(
         cfg, run_id=run_id, plan=plan, metrics=metrics, data=data, session=session,
         recorder=recorder, summary=summary, started=started, wall=wall,
-        overrides=overrides or [], failed=failed, interrupted=interrupted,
+        overrides=overrides or [], failed=failed, interrupted=interrupted, budget=budget,
     ))  # fmt: skip
-    if cfg.report.table:
+    if cfg.report.table and not empty:
         # the overall rows, and each split's when the run read several
         shown = [r for r in summary if r.kind == "metric"
                  or (cfg.dataset.splits and r.group_by == SPLIT_COLUMN)]  # fmt: skip
         print(format_table(task.name, shown))
         errors = ", ".join(f"{k} x{v}" for k, v in tally.errors.most_common())
-        print(f"samples: {tally.n}  failed: {tally.failed}{f' ({errors})' if errors else ''}  "
-              f"wall: {wall:.1f}s")  # fmt: skip
+        skipped = f"  skipped: {tally.skipped}" if tally.skipped else ""
+        print(f"samples: {tally.n}  failed: {tally.failed}{f' ({errors})' if errors else ''}"
+              f"{skipped}  wall: {wall:.1f}s")  # fmt: skip
+        if budget:
+            print(f"stopped by the budget: {budget}")
+    if budget:
+        _log.warning("stopped by the budget: %s", budget)
+    if empty:
+        raise ConfigError(empty)
     if interrupted:
         raise Interrupted(
             f"{interrupted}: {tally.n} samples recorded, sealed in {run_dir}; run the same "

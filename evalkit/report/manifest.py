@@ -130,6 +130,9 @@ class RunManifest:
     versions: dict[str, str | None]
     interrupted: str | None = None
     """The signal (``SIGINT``, ``SIGTERM``) that stopped the run; rerunning resumes it."""
+    budget: str | None = None
+    """How ``limits.max_cost`` stopped the run, when it did (the unsent samples are
+    ``Skipped`` rows, counted in ``counts.skipped``)."""
     format_version: int = FORMAT_VERSION
 
 
