@@ -141,3 +141,14 @@ def test_qwen_vl_chats_chinese_grounding_request_reads_its_box_answer(
     boxes = run.samples["pred_box"].map(list)
     widths = run.samples["image_width"]
     assert all(box[2] == pytest.approx(w) for box, w in zip(boxes, widths, strict=True))
+
+
+def test_a_limit_never_cuts_a_circular_question_short(run_eval) -> None:
+    from evalkit import load_run
+
+    outcome = run_eval("task=mmbench_en", "dataset.limit=5")
+    ids = load_run(outcome.run_dir).samples["sample_id"].tolist()
+    questions = {i.rpartition("#c")[0] for i in ids}
+    assert len(questions) == 2 and len(ids) == 8  # the question reaching the limit, whole
+    circular = next(r for r in outcome.summary if r.metric == "exact_match_circular")
+    assert circular.n == 2 and circular.n_failed == 0

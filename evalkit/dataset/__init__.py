@@ -252,6 +252,9 @@ def iter_items(
 ) -> Iterator[Item]:
     """Stream the task's items, at most ``cfg.limit`` of them; ``count`` tallies the rows read.
 
+    A circular task's question is kept whole: its last question may take the run a few
+    samples past the limit, never short of one of its passes.
+
     With ``task.fewshot.k`` set (and ``fewshot``), each sample carries its in-context examples.
     """
     pool = FewShotPool.load(task, info.split, _split_samples(task, cfg, info)) if fewshot else None
@@ -297,7 +300,9 @@ def _iter_items(
             except DataError as exc:
                 items = [Item(row_id(row, task, index), error=exc)]
         for item in items:
-            if cfg.limit is not None and produced >= cfg.limit:
+            # a circular question's passes stay together: the limit never cuts one short
+            whole = task.circular and item is not items[0]
+            if cfg.limit is not None and produced >= cfg.limit and not whole:
                 return
             produced += 1
             yield item
