@@ -90,8 +90,18 @@ def _choice(data: Any) -> tuple[str, str | None, Usage]:
 
 
 def parse_dashscope(response: HttpResponse) -> Completion:
-    """Text, usage and finish reason; an error body or status raises :class:`BackendError`."""
-    data = response.json()
+    """Text, usage and finish reason; an error body or status raises :class:`BackendError`.
+
+    An error status is classed by its status whatever its body (a gateway's HTML or text
+    404 is a :class:`~evalkit.errors.NotFound`, not a malformed answer to retry).
+    """
+    try:
+        data = response.json()
+    except MalformedResponse:
+        if response.status == 200:
+            raise
+        snippet = response.body[:200].decode("utf-8", "replace").strip()
+        raise error_for_status(response.status, snippet, headers=response.headers) from None
     _raise_error(data, response.status, response.headers)
     text, finish, usage = _choice(data)
     return Completion(text=text, usage=usage, finish_reason=finish)

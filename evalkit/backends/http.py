@@ -10,6 +10,7 @@ each answer and the next request.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ __all__ = [
     "HttpResponse",
     "SseEvent",
     "error_for_status",
+    "one_line",
     "retry_after_seconds",
     "without_userinfo",
 ]
@@ -230,6 +232,24 @@ _THROTTLING = ("Throttling",)
 _AUTH_CODES = ("InvalidApiKey", "AccessDenied")
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def one_line(message: str, limit: int = 200) -> str:
+    """An error body as one short line: an HTML page's title (or its text), spaces collapsed.
+
+    >>> one_line("<html><head><title>404 Not Found</title></head><body><h1>nginx</h1></html>")
+    '404 Not Found'
+    >>> one_line("upstream\\nconnect error")
+    'upstream connect error'
+    """
+    if "<" in message and ">" in message:
+        title = _TITLE.search(message)
+        message = title.group(1) if title else _TAG.sub(" ", message)
+    return " ".join(message.split())[:limit]
+
+
 def error_for_status(
     status: int, message: str, *, code: str | None = None, headers: Mapping[str, str] = {}
 ) -> BackendError:
@@ -240,6 +260,7 @@ def error_for_status(
     wholesale like a bad key) and every other 4xx (:class:`InvalidRequest`).
     """
     label = f"HTTP {status}" + (f" {code}" if code else "")
+    message = one_line(message)
     text = f"{label}: {message}" if message else label
     wait = retry_after_seconds(headers)
     if status == 429 or (code is not None and code.startswith(_THROTTLING)):

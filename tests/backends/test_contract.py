@@ -20,6 +20,7 @@ from evalkit.errors import (
     ConfigError,
     InvalidRequest,
     MalformedResponse,
+    NotFound,
     RateLimited,
     ServerError,
     Timeout,
@@ -159,6 +160,34 @@ class BackendContract:
         with pytest.raises(AuthError):
             self.call(make())
         assert len(server.received) == 1
+
+    @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+    @pytest.mark.parametrize("kind", ["html", "json", "text"])
+    @pytest.mark.parametrize(
+        ("status", "error", "sent"),
+        [(401, AuthError, 1), (403, AuthError, 1), (404, NotFound, 1), (405, NotFound, 1),
+         (429, RateLimited, 3), (500, ServerError, 3), (502, ServerError, 3),
+         (503, ServerError, 3)],  # fmt: skip
+    )
+    def test_every_error_status_is_classed_by_its_status_whatever_its_body(
+        self, make, server: FakeVLMServer, status: int, error: type, sent: int, kind: str,
+        stream: bool,
+    ) -> None:  # fmt: skip
+        body = {
+            "html": b"<html><head><title>Gateway says no</title></head><body>\n<h1>nope</h1></body></html>",
+            "json": b'{"code":"SomeCode","message":"the server says no","error":{"message":"no"}}',
+            "text": b"the server says no\n",
+        }[kind]
+        mime = {"html": "text/html", "json": "application/json", "text": "text/plain"}[kind]
+        server.faults.extend(Fault(status, body=body, headers={"Retry-After": "0"},
+                                   content_type=mime) for _ in range(5))  # fmt: skip
+        with pytest.raises(error) as raised:
+            self.call(make(stream=stream, max_retries=2))
+        assert type(raised.value) is error
+        assert len(server.received) == sent  # permanent ones stop at once
+        assert "\n" not in str(raised.value) and f"HTTP {status}" in str(raised.value)
+        if kind == "html":
+            assert "Gateway says no" in str(raised.value) and "<" not in str(raised.value)
 
     def test_400_is_not_retried(self, make, server: FakeVLMServer) -> None:
         server.faults.append(
