@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from evalkit.report import run_folders
 from evalkit.report.manifest import read_manifest
+from evalkit.report.schema import SAMPLE_COLUMNS, SUMMARY_SCHEMA, conform_kept
 from evalkit.report.summary import SUMMARY_NAME
 from evalkit.report.writer import JOURNAL_NAME, SAMPLES_NAME, read_samples
 
@@ -141,9 +142,9 @@ def _read_samples(folder: Path, columns: Sequence[str] | None) -> pa.Table:
         return read_samples(folder) if (folder / JOURNAL_NAME).exists() else pa.table({})
     file = pq.ParquetFile(path)  # one open: the schema, then only the columns asked for
     if columns is None:
-        return file.read()
+        return conform_kept(file.read())
     present = set(file.schema_arrow.names)
-    return file.read(columns=[c for c in columns if c in present])
+    return conform_kept(file.read(columns=[c for c in columns if c in present]))
 
 
 def _load_one(folder: Path, columns: Sequence[str] | None, samples: bool
@@ -162,11 +163,18 @@ def _load_one(folder: Path, columns: Sequence[str] | None, samples: bool
     return run, summary, rows
 
 
-def _concat(tables: Sequence[pa.Table]) -> pa.Table:
+def _concat(tables: Sequence[pa.Table], empty: pa.Schema) -> pa.Table:
+    """The tables as one (columns by name); ``empty``'s columns when there is none."""
     tables = [t for t in tables if t.num_columns]
     if not tables:
-        return pa.table({})
+        return empty.empty_table()
     return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _empty_schema(fields: Sequence[pa.Field], columns: Sequence[str] | None) -> pa.Schema:
+    run = [pa.field(n, _RUN_TYPES.get(n, pa.string())) for n in _SAMPLE_RUN_COLUMNS]
+    every = [f for f in [*fields, *run] if columns is None or f.name in columns]
+    return pa.schema(list({f.name: f for f in every}.values()))
 
 
 def load_runs(
@@ -201,10 +209,12 @@ def load_runs(
         out: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
         return out
 
+    summary_fields = [*SUMMARY_SCHEMA, pa.field("backend", pa.string()),
+                      pa.field("model", pa.string())]  # fmt: skip
     return Tables(
         frame(_runs_table(runs)),
-        frame(_concat(sample_tables)),
-        frame(_concat(summary_tables)),
+        frame(_concat(sample_tables, _empty_schema(SAMPLE_COLUMNS, wanted))),
+        frame(_concat(summary_tables, _empty_schema(summary_fields, None))),
     )
 
 

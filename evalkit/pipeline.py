@@ -197,7 +197,8 @@ def _budget_note(cfg: RunConfig, tally: Tally) -> str | None:
     if not tally.skipped:
         return None
     return (f"limits.max_cost={cfg.limits.max_cost:g} reached; {tally.skipped} of {tally.n} "
-            "samples were not sent (Skipped rows); raise it and run again to send them")  # fmt: skip
+            "samples were not sent (Skipped rows); raise it and run again to send "
+            "them")  # fmt: skip
 
 
 async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalkit.config import DatasetConfig, ReportConfig, TaskSpec
@@ -31,7 +30,7 @@ from evalkit.report.manifest import (
     write_manifest,
 )
 from evalkit.report.rows import rows_to_table
-from evalkit.report.schema import META_TYPES, sample_schema
+from evalkit.report.schema import conform_kept, kept_type, sample_schema
 from evalkit.report.summary import SUMMARY_NAME, read_summary, write_summary
 from evalkit.report.writer import SAMPLES_NAME
 from evalkit.run.record import score_result
@@ -122,7 +121,7 @@ def rescore(run_dir: Path) -> list[MetricValue]:
                             confidence=report.confidence, seed=report.seed,
                             circular=task.circular)  # fmt: skip
 
-    table = pq.read_table(samples_path)
+    table = conform_kept(pq.read_table(samples_path))
     rows = table.to_pylist()
     keep = [name for name in keep_columns if name in table.schema.names]
     columns = [m.column for m in metrics]
@@ -149,7 +148,7 @@ def rescore(run_dir: Path) -> list[MetricValue]:
         for column, by_id in aggregation.per_sample.items():
             row[column] = by_id.get(row["sample_id"], row[column])
 
-    meta_types = {name: _meta_type(table.schema, name) for name in keep}
+    meta_types = {name: kept_type(name) for name in keep}
     rewritten = rows_to_table(rows, sample_schema(columns, meta_types))
     tmp = samples_path.with_suffix(".parquet.tmp")
     pq.write_table(rewritten, tmp)
@@ -173,11 +172,6 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     )
     write_manifest(run_dir, manifest)
     return [r for r in summary if r.kind == "metric"]
-
-
-def _meta_type(schema: pa.Schema, name: str) -> pa.DataType:
-    type_ = schema.field(name).type
-    return type_ if type_ in META_TYPES else META_TYPES[0]
 
 
 def main(argv: list[str] | None = None) -> None:

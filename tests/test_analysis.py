@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -144,3 +145,56 @@ def test_the_notebook_runs_on_these_runs(results: Path, monkeypatch: pytest.Monk
     text = "\n".join(str(o.get("data", {}).get("text/plain", o.get("text", ""))) for o in outputs)
     assert "no idea" in text  # the flipped samples of good -> worse on docvqa
     assert "mcnemar-exact" in text
+
+
+def _execute_notebook(results: Path) -> list[object]:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("matplotlib")
+    notebook = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)
+    env_cell = nbformat.v4.new_code_cell(
+        f"import os; os.environ['EVALKIT_RESULTS'] = {str(results)!r}; "
+        "os.environ['MPLBACKEND'] = 'module://matplotlib_inline.backend_inline'"
+    )
+    notebook.cells.insert(0, env_cell)
+    nbclient.NotebookClient(notebook, timeout=180, kernel_name="python3",
+                            resources={"metadata": {"path": str(results.parent)}}).execute()  # fmt: skip
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"], outputs
+    return outputs
+
+
+def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
+    cli: Cli, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    # answer_type is text in VQAv2's rows, a list in InfographicVQA's; a run may have no rows
+    vqav2 = _run(cli, folder, "task=vqav2", "dataset.limit=5")
+    _run(cli, folder, "task=infovqa", "dataset.limit=5")
+    _run(cli, folder, "task=refcoco", "dataset.limit=3")
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pq.read_table(ROOT / "evalkit/sample_data/okvqa/val2014.parquet").slice(0, 0), empty)
+    assert cli("task=okvqa", "dataset=local", f"dataset.path={empty}",
+               f"results_dir={folder}").returncode == 2  # fmt: skip
+    tables = load_runs(folder)
+    assert len(tables.runs) == 4 and len(tables.samples) == 13
+    types = tables.samples["answer_type"].dropna().tolist()
+    assert all(isinstance(t, list) for t in types) and ["yes/no"] in types
+    # a folder written before the types were declared (answer_type as text) reads the same
+    old = pq.read_table(vqav2 / "samples.parquet")
+    position = old.schema.get_field_index("answer_type")
+    texts = [t[0] if t else None for t in old.column("answer_type").to_pylist()]
+    pq.write_table(old.set_column(position, "answer_type", pa.array(texts, pa.string())),
+                   vqav2 / "samples.parquet")  # fmt: skip
+    assert load_runs(folder).samples["answer_type"].dropna().tolist() == types
+    _execute_notebook(folder)
+
+
+def test_the_notebook_and_the_frames_work_on_an_empty_results_folder(tmp_path: Path) -> None:
+    (tmp_path / "results").mkdir()
+    tables = load_runs(tmp_path / "results")
+    assert tables.runs.empty and tables.samples.empty and tables.summary.empty
+    assert {"task", "model", "error_type", "latency_s"} <= set(tables.samples.columns)
+    outputs = _execute_notebook(tmp_path / "results")
+    text = "\n".join(str(o.get("text", "")) for o in outputs)
+    assert "no finished run under" in text

@@ -237,7 +237,7 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def one_line(message: str, limit: int = 200) -> str:
-    """An error body as one short line: an HTML page's title (or its text), spaces collapsed.
+    r"""An error body as one short line: an HTML page's title (or its text), spaces collapsed.
 
     >>> one_line("<html><head><title>404 Not Found</title></head><body><h1>nginx</h1></html>")
     '404 Not Found'

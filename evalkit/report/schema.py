@@ -1,7 +1,8 @@
 """The Parquet schemas of a run folder, declared once: writer, reader and tests use them.
 
 ``samples.parquet`` has the fixed columns below, then the task's kept dataset columns
-(``columns.keep``: text, or lists of text), then one float column per task metric;
+(``columns.keep``: text, or lists of text for the names in :data:`LIST_COLUMNS`), then one
+float column per task metric;
 ``summary.parquet`` has one row per metric, per-group metric and cost total (``kind``).
 No column holds a secret: the config's only credential field is the *name* of an
 environment variable, and it is not a column.
@@ -9,16 +10,18 @@ environment variable, and it is not a column.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 
 __all__ = [
+    "LIST_COLUMNS",
     "META_TYPES",
+    "conform_kept",
+    "kept_type",
     "SAMPLE_COLUMNS",
     "SUMMARY_SCHEMA",
-    "meta_type",
     "meta_value",
     "sample_schema",
 ]
@@ -57,17 +60,51 @@ SAMPLE_COLUMNS: tuple[pa.Field, ...] = (
 META_TYPES = (pa.string(), pa.list_(pa.string()))
 """The types a kept dataset column is stored as: text, or a list of texts."""
 
+LIST_COLUMNS = frozenset({"answer_type", "question_types"})
+"""Kept columns stored as lists of text, whichever task keeps them: InfographicVQA's
+``answer_type`` lists several types where VQAv2's has one, and DocVQA's ``question_types`` is a
+list. Every other kept column is text. One type per name, so runs of different tasks (and
+runs with no rows) concatenate; add a name here when a task keeps a list-valued column."""
 
-def meta_type(values: Iterable[Any]) -> pa.DataType:
-    """How a kept column is stored, from its first non-null value: a list, or text.
 
-    >>> meta_type([None, ["form"]]), meta_type([7])
+def kept_type(name: str) -> pa.DataType:
+    """The one Arrow type a kept column named ``name`` has, in every run of every task.
+
+    >>> kept_type("answer_type"), kept_type("category")
     (ListType(list<item: string>), DataType(string))
     """
-    for value in values:
-        if value is not None:
-            return META_TYPES[1] if isinstance(value, list | tuple) else META_TYPES[0]
-    return META_TYPES[0]
+    return META_TYPES[1] if name in LIST_COLUMNS else META_TYPES[0]
+
+
+def _is_kept(field: pa.Field) -> bool:
+    """A column after the fixed ones that holds text (a metric column holds numbers)."""
+    type_ = field.type
+    textual = pa.types.is_string(type_) or pa.types.is_large_string(type_) or pa.types.is_null(
+        type_
+    ) or (pa.types.is_list(type_) and pa.types.is_string(type_.value_type))  # fmt: skip
+    return textual and field.name not in _FIXED
+
+
+def conform_kept(table: pa.Table) -> pa.Table:
+    """``table`` with every kept column in its one type (:func:`kept_type`).
+
+    Older run folders typed a kept column from its first values: a list in one task, text in
+    another, null in a run with no rows. Every reader goes through this.
+
+    >>> old = pa.table({"sample_id": ["a"], "answer_type": ["yes/no"]})
+    >>> conform_kept(old).column("answer_type").to_pylist()
+    [['yes/no']]
+    """
+    for index, field in enumerate(table.schema):
+        if not _is_kept(field):
+            continue
+        target = kept_type(field.name)
+        if field.type == target:
+            continue
+        values = [meta_value(v, target) for v in table.column(index).to_pylist()]
+        table = table.set_column(index, pa.field(field.name, target),
+                                 pa.array(values, target))  # fmt: skip
+    return table
 
 
 def meta_value(value: Any, type_: pa.DataType) -> Any:
@@ -83,6 +120,9 @@ def meta_value(value: Any, type_: pa.DataType) -> Any:
     if type_ == META_TYPES[1]:
         return [str(v) for v in value] if is_list else [str(value)]
     return ", ".join(str(v) for v in value) if is_list else str(value)
+
+
+_FIXED = frozenset(f.name for f in SAMPLE_COLUMNS)
 
 
 def sample_schema(

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalkit.report.rows import column, rows_to_table
-from evalkit.report.schema import SAMPLE_COLUMNS, meta_type, meta_value
+from evalkit.report.schema import SAMPLE_COLUMNS, conform_kept, kept_type, meta_value
 
 __all__ = [
     "JOURNAL_NAME",
@@ -37,11 +37,10 @@ _FLUSH_SECONDS = 2.0
 class SampleWriter:
     """Append sample rows as they finish; ``close()`` writes ``samples.parquet``.
 
-    ``meta`` names the task's kept dataset columns. Their types (text, or lists of text) are
-    read off the first batch of rows, so the journal's schema is fixed at the first flush; a
-    later value of the other shape is stored in the column's shape
-    (:func:`~evalkit.report.schema.meta_value`). They go after the fixed columns, before the
-    metrics.
+    ``meta`` names the task's kept dataset columns. Each has its one type, whatever the task
+    (:func:`~evalkit.report.schema.kept_type`); a value of the other shape is stored in the
+    column's shape (:func:`~evalkit.report.schema.meta_value`). They go after the fixed
+    columns, before the metrics.
     """
 
     def __init__(
@@ -75,7 +74,7 @@ class SampleWriter:
         ] else len(self.schema)  # fmt: skip
         schema = self.schema
         for offset, name in enumerate(self._meta):
-            field = pa.field(name, meta_type(row.get(name) for row in self._buffer))
+            field = pa.field(name, kept_type(name))
             schema = schema.insert(at + offset, field)
         return schema
 
@@ -165,8 +164,8 @@ def read_samples(run_dir: Path) -> pa.Table:
     """The sample rows of a run folder: the Parquet file, or the journal of an unfinished run."""
     parquet = run_dir / SAMPLES_NAME
     if parquet.exists():
-        return pq.read_table(parquet)
+        return conform_kept(pq.read_table(parquet))
     journal = run_dir / JOURNAL_NAME
     if journal.exists():
-        return read_journal(journal)
+        return conform_kept(read_journal(journal))
     raise FileNotFoundError(f"no {SAMPLES_NAME} or {JOURNAL_NAME} in {run_dir}")
