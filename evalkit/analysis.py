@@ -29,13 +29,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from evalkit.report import run_folders
 from evalkit.report.manifest import read_manifest
-from evalkit.report.schema import SAMPLE_COLUMNS, SUMMARY_SCHEMA, conform_kept
+from evalkit.report.schema import SAMPLE_COLUMNS, SUMMARY_SCHEMA
 from evalkit.report.summary import SUMMARY_NAME
-from evalkit.report.writer import JOURNAL_NAME, SAMPLES_NAME, read_samples
+from evalkit.report.writer import (
+    JOURNAL_NAME,
+    SAMPLES_NAME,
+    read_parquet,
+    read_sample_file,
+    read_samples,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,11 +145,7 @@ def _read_samples(folder: Path, columns: Sequence[str] | None) -> pa.Table:
     path = folder / SAMPLES_NAME
     if not path.exists():  # a crashed, then sealed-by-hand folder: read the journal
         return read_samples(folder) if (folder / JOURNAL_NAME).exists() else pa.table({})
-    file = pq.ParquetFile(path)  # one open: the schema, then only the columns asked for
-    if columns is None:
-        return conform_kept(file.read())
-    present = set(file.schema_arrow.names)
-    return conform_kept(file.read(columns=[c for c in columns if c in present]))
+    return read_sample_file(path, columns)
 
 
 def _load_one(folder: Path, columns: Sequence[str] | None, samples: bool
@@ -154,7 +155,7 @@ def _load_one(folder: Path, columns: Sequence[str] | None, samples: bool
     summary = None
     summary_path = folder / SUMMARY_NAME
     if summary_path.exists():
-        summary = pq.ParquetFile(summary_path).read()
+        summary = read_parquet(summary_path)
         for name in ("backend", "model"):
             summary = summary.append_column(name, pa.array([run[name]] * len(summary),
                                                             pa.string()))  # fmt: skip

@@ -30,9 +30,9 @@ from evalkit.report.manifest import (
     write_manifest,
 )
 from evalkit.report.rows import rows_to_table
-from evalkit.report.schema import conform_kept, kept_type, sample_schema
+from evalkit.report.schema import kept_type, sample_schema
 from evalkit.report.summary import SUMMARY_NAME, read_summary, write_summary
-from evalkit.report.writer import SAMPLES_NAME
+from evalkit.report.writer import SAMPLES_NAME, read_sample_file
 from evalkit.run.record import score_result
 from evalkit.score.aggregate import Aggregator, MetricValue
 from evalkit.tasks import metric_specs, task_metrics
@@ -121,7 +121,7 @@ def rescore(run_dir: Path) -> list[MetricValue]:
                             confidence=report.confidence, seed=report.seed,
                             circular=task.circular)  # fmt: skip
 
-    table = conform_kept(pq.read_table(samples_path))
+    table = read_sample_file(samples_path)
     rows = table.to_pylist()
     keep = [name for name in keep_columns if name in table.schema.names]
     columns = [m.column for m in metrics]

@@ -69,11 +69,7 @@ def load_run_folder(path: Path) -> Run:
     if not (path / MANIFEST_NAME).is_file():
         raise ConfigError(f"{path} is not a finished run folder (no {MANIFEST_NAME})")
     manifest = read_manifest(path)
-    try:
-        samples = read_samples(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise ConfigError(f"cannot read the samples of {path}: {exc}") from exc
-    return Run(path, manifest, samples)
+    return Run(path, manifest, read_samples(path))
 
 
 def _finished_at(run: Run) -> str:

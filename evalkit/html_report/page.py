@@ -93,10 +93,11 @@ def _ci_bar(value: float | None, low: float | None, high: float | None, top: flo
 
 
 def _summary_rows(run: Run) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
+
+    from evalkit.report.writer import read_parquet
 
     path = run.path / "summary.parquet"
-    return pq.read_table(path).to_pylist() if path.exists() else []
+    return read_parquet(path).to_pylist() if path.exists() else []
 
 
 def _header(run: Run, title: str) -> str:

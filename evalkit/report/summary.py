@@ -49,7 +49,9 @@ def _num(value: float | None) -> str:
 def read_summary(run_dir: Path) -> list[MetricValue]:
     """The rows of a run's ``summary.parquet`` (format 1 files, without ``kind``, read too)."""
     rows = []
-    for r in pq.read_table(run_dir / SUMMARY_NAME).to_pylist():
+    from evalkit.report.writer import read_parquet
+
+    for r in read_parquet(run_dir / SUMMARY_NAME).to_pylist():
         old: Kind = "cost" if str(r["metric"]).startswith("cost_") else "metric"
         kind: Kind = r.get("kind") or old
         where = (kind, r.get("group_by"), r.get("group"))

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from evalkit.errors import ConfigError
 from evalkit.report.rows import column, rows_to_table
 from evalkit.report.schema import SAMPLE_COLUMNS, conform_kept, kept_type, meta_value
 
@@ -26,6 +27,8 @@ __all__ = [
     "SAMPLES_NAME",
     "SampleWriter",
     "read_journal",
+    "read_parquet",
+    "read_sample_file",
     "read_samples",
 ]
 
@@ -160,12 +163,52 @@ def read_journal(path: Path, schema: pa.Schema | None = None) -> pa.Table:
     return pa.Table.from_batches(batches, schema=schema)
 
 
+def _damaged(path: Path, exc: BaseException) -> ConfigError:
+    """The one line every command gives for a sample file it cannot read."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = None
+    why = "it is empty (0 bytes)" if size == 0 else (
+        "it is not a complete Parquet file (cut short?)" if isinstance(exc, pa.ArrowException)
+        else exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
+    )  # fmt: skip
+    return ConfigError(f"cannot read {path}: {why}; the run folder is damaged")
+
+
+def read_parquet(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """A run folder's Parquet file (only ``columns`` of it, when given).
+
+    A damaged file (empty, cut short, not Parquet) is a one-line
+    :class:`~evalkit.errors.ConfigError` naming it, for every command that reads runs.
+    """
+    try:
+        file = pq.ParquetFile(path)  # one open: the schema, then only the columns asked for
+        if columns is None:
+            return file.read()
+        present = set(file.schema_arrow.names)
+        return file.read(columns=[c for c in columns if c in present])
+    except (OSError, pa.ArrowException) as exc:
+        raise _damaged(path, exc) from exc
+
+
+def read_sample_file(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """``samples.parquet`` (see :func:`read_parquet`), kept columns in their one type."""
+    return conform_kept(read_parquet(path, columns))
+
+
 def read_samples(run_dir: Path) -> pa.Table:
-    """The sample rows of a run folder: the Parquet file, or the journal of an unfinished run."""
+    """The sample rows of a run folder: the Parquet file, or the journal of an unfinished run.
+
+    A missing or damaged file is a one-line :class:`~evalkit.errors.ConfigError`.
+    """
     parquet = run_dir / SAMPLES_NAME
     if parquet.exists():
-        return conform_kept(pq.read_table(parquet))
+        return read_sample_file(parquet)
     journal = run_dir / JOURNAL_NAME
     if journal.exists():
-        return conform_kept(read_journal(journal))
-    raise FileNotFoundError(f"no {SAMPLES_NAME} or {JOURNAL_NAME} in {run_dir}")
+        try:
+            return conform_kept(read_journal(journal))
+        except (OSError, pa.ArrowException) as exc:
+            raise _damaged(journal, exc) from exc
+    raise ConfigError(f"{run_dir} holds no {SAMPLES_NAME} (nor the journal of an unfinished run)")
