@@ -186,6 +186,10 @@ def task_node(name: str) -> dict[str, Any]:
         if isinstance(subset, dict) and isinstance(subset.get("file"), str):
             # a list beside the task file: resolved here, so the run records where it was
             subset["file"] = str(path.parent / Path(subset["file"]).expanduser())
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"invalid task definition {path}: not UTF-8 text (byte {exc.start}); expected YAML"
+        ) from exc
     except (OSError, yaml.YAMLError, ConfigError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"invalid task definition {path}: {first}") from exc

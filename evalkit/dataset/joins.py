@@ -41,9 +41,18 @@ class SubsetList:
 def read_id_list(path: Path) -> frozenset[str]:
     """The ids a list file names: one per line, blank lines and ``#`` comments skipped."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
+        if b"\0" in data:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\0"), data.index(b"\0") + 1,
+                                     "a NUL byte")  # fmt: skip
+        lines = data.decode("utf-8-sig").splitlines()
     except OSError as exc:
         raise ConfigError(f"dataset.subset: cannot read {path} ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"dataset.subset: {path} is not a text file (byte {exc.start}: {exc.reason}); "
+            "expected UTF-8 text, one id per line"
+        ) from exc
     ids = frozenset(s for line in lines if (s := line.split("#", 1)[0].strip()))
     if not ids:
         raise ConfigError(f"dataset.subset: {path} lists no ids")

@@ -38,6 +38,8 @@ def data_files(path: Path, *, check: bool = False) -> list[Path]:
     else:
         raise ConfigError(f"dataset.path {path} does not exist")
     for file in files if check else ():  # a file that only looks like Parquet fails now
+        if file.suffix in (".jsonl", ".json"):
+            _check_text(file)
         if file.suffix == ".parquet":
             try:
                 pq.read_schema(file)
@@ -47,6 +49,32 @@ def data_files(path: Path, *, check: bool = False) -> list[Path]:
                     f"dataset.path {file}: not a readable Parquet file ({first})"
                 ) from exc
     return files
+
+
+def _check_text(file: Path) -> None:
+    """A JSON-lines file that is binary (compressed, an image, Parquet) is one line, now.
+
+    A single bad line later in the file stays an error row, as any bad row does.
+    """
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise ConfigError(f"dataset.path {file}: cannot read it ({exc.strerror or exc})") from exc
+    if b"\0" in head:
+        kind = "binary data"
+    else:
+        try:
+            head.decode("utf-8-sig")
+            return
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head) - 3:  # a character cut by the 4 KB window
+                return
+            kind = f"bytes that are not UTF-8 (byte {exc.start})"
+    raise ConfigError(
+        f"dataset.path {file}: expected JSON lines (UTF-8 text, one object per line), found "
+        f"{kind}"
+    )
 
 
 def _json_line(raw: bytes, file: Path, line_no: int) -> Iterator[tuple[Any, Path]]:

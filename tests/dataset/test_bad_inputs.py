@@ -121,3 +121,31 @@ def test_a_sweep_folder_that_cannot_be_written_is_one_line(
     (tmp_path / "a-file").write_text("x")
     proc = cli("-m", "task=docvqa,vqav2", f"results_dir={tmp_path / 'a-file' / folder}")
     assert "results_dir: cannot write the run folder" in _one_line(proc)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(bytes(range(256)) * 4, "found binary data"), ("café\n".encode("latin-1") * 10, "not UTF-8")],
+    ids=["binary", "latin-1"],
+)
+def test_a_jsonl_file_that_is_not_text_is_one_line(cli, tmp_path: Path, content: bytes,
+                                                     expected: str) -> None:  # fmt: skip
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(content)
+    proc = cli("task=docvqa", "dataset=local", f"dataset.path={path}")
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert f"dataset.path {path}: expected JSON lines (UTF-8 text" in line and expected in line
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)), "café\n".encode("latin-1")],
+                         ids=["binary", "latin-1"])  # fmt: skip
+def test_an_id_list_that_is_not_text_is_one_line(cli, tmp_path: Path, content: bytes) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(content)
+    sample = Path(__file__).resolve().parents[2] / "evalkit/sample_data/flickr30k/test.parquet"
+    proc = cli("task=flickr30k", "dataset=local", f"dataset.path={sample}",
+               f"task.dataset.subset.file={ids}")  # fmt: skip
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert f"dataset.subset: {ids} is not a text file" in line and "one id per line" in line
