@@ -13,6 +13,7 @@ through the library's code.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,10 +184,17 @@ def load(config: HFConfig) -> Loaded:
         options["attn_implementation"] = config.attn_implementation
     try:
         model = AutoModelForImageTextToText.from_pretrained(source, **options)
-    except (OSError, ValueError, KeyError) as exc:
+    except Exception as exc:
+        _raise_damaged(source, exc)
+        if not isinstance(exc, OSError | ValueError | KeyError):
+            raise
         raise ConfigError(_load_error(source, exc, config.trust_remote_code)) from exc
     model = model.to(device).eval()
-    processor = load_processor(source, config, model.config.model_type)
+    try:
+        processor = load_processor(source, config, model.config.model_type)
+    except Exception as exc:
+        _raise_damaged(source, exc)
+        raise
     tokenizer = processor.tokenizer
     eos = {tokenizer.eos_token_id, *_ids(getattr(model.generation_config, "eos_token_id", None))}
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -209,6 +217,41 @@ def _ids(value: Any) -> list[int]:
 
 def _snapshot(model: Any) -> str | None:
     return getattr(model.config, "name_or_path", None)
+
+
+def damaged_file(folder: Path) -> tuple[Path, str] | None:
+    """The first file of a checkpoint folder that cannot be read, and why.
+
+    Every ``*.safetensors`` file's header (and so its size) is checked, and every ``*.json``
+    file is parsed: a download cut short or a corrupt index is named, not a traceback.
+    """
+    if not folder.is_dir():
+        return None
+    for path in sorted(folder.glob("*.json")):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return path, f"not valid JSON ({type(exc).__name__})"
+    for path in sorted(folder.glob("*.safetensors")):
+        try:
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="numpy") as handle:
+                handle.keys()
+        except Exception as exc:  # SafetensorError and friends: what is wrong is in the text
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return path, f"not a complete safetensors file ({text})"
+    return None
+
+
+def _raise_damaged(source: str, exc: BaseException) -> None:
+    found = damaged_file(Path(source))
+    if found is not None:
+        path, why = found
+        raise ConfigError(
+            f"backend.model={source}: {path.name} is damaged: {why}; download or save the "
+            "checkpoint again"
+        ) from exc
 
 
 def _load_error(source: str, exc: BaseException, trusted: bool) -> str:

@@ -295,3 +295,30 @@ def test_examples_reach_the_chat_template_and_their_images_are_counted(
         assert shown["image_tokens"] == 3 * alone["image_tokens"] > 0
         assert shown["input_tokens"] > alone["input_tokens"] + 2 * alone["image_tokens"]
         assert len(shown["fewshot_ids"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "expected"),
+    [
+        ("model.safetensors", lambda b: b[: len(b) // 2], "model.safetensors is damaged: not a complete safetensors file"),
+        ("model.safetensors", lambda b: b"", "model.safetensors is damaged: not a complete safetensors file"),
+        ("config.json", lambda b: b[:10], "config.json is damaged: not valid JSON"),
+        ("tokenizer.json", lambda b: b[:100], "tokenizer.json is damaged: not valid JSON"),
+    ],
+    ids=["truncated-weights", "empty-weights", "corrupt-config", "corrupt-tokenizer"],
+)
+def test_a_damaged_checkpoint_file_is_one_line_naming_it(
+    checkpoint: Path, cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path,
+    name: str, damage: Callable[[bytes], bytes], expected: str,
+) -> None:  # fmt: skip
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(checkpoint, broken)
+    (broken / name).write_bytes(damage((broken / name).read_bytes()))
+    proc = cli("task=vqav2", "backend=hf", f"backend.model={broken}", "dataset.limit=1",
+               "backend.device=cpu")  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.strip().splitlines()[-1:]
+    assert line.startswith(f"evalkit: error: backend.model={broken}: {expected}"), proc.stderr
+    assert "Traceback" not in proc.stderr
