@@ -484,6 +484,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     except EvalkitError as exc:
         _fail(str(exc))
+    except BrokenPipeError:  # `evalkit ... | head -1`: the reader has gone, and so do we
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
 
 
 def entry() -> NoReturn:

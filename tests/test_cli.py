@@ -219,3 +219,30 @@ def test_a_second_run_in_the_same_folder_gets_its_own(cli, tmp_path: Path) -> No
     assert second.stdout.strip().endswith("results: results/same-2")
     assert len(pd.read_parquet(fixed / "samples.parquet")) == 3
     assert len(pd.read_parquet(tmp_path / "results" / "same-2" / "samples.parquet")) == 5
+
+
+def test_report_into_a_place_that_cannot_be_written_is_one_line(cli, tmp_path: Path) -> None:
+    done = cli("task=docvqa", "dataset.limit=2")
+    run = tmp_path / done.stdout.strip().splitlines()[-1].removeprefix("results: ")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    proc = subprocess.run([sys.executable, "-m", "evalkit", "report", str(run), "-o",
+                           str(blocked / "r.html")], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)  # fmt: skip
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"evalkit: error: report: cannot write {blocked / 'r.html'} (")
+    into = subprocess.run([sys.executable, "-m", "evalkit", "report", str(run), "-o",
+                           str(tmp_path)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)  # fmt: skip
+    assert into.returncode == 0 and (tmp_path / "report.html").exists()
+
+
+def test_a_reader_that_goes_away_leaves_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "evalkit", "run", "--cfg", "all",
+                             "task=textvqa"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path)  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # `| head -0`: nobody reads what it prints
+    code = proc.wait(timeout=120)
+    assert proc.stderr.read() == b"" and code in (0, 141)

@@ -72,8 +72,7 @@ def _check_text(file: Path) -> None:
                 return
             kind = f"bytes that are not UTF-8 (byte {exc.start})"
     raise ConfigError(
-        f"dataset.path {file}: expected JSON lines (UTF-8 text, one object per line), found "
-        f"{kind}"
+        f"dataset.path {file}: expected JSON lines (UTF-8 text, one object per line), found {kind}"
     )
 
 

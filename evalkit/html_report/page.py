@@ -10,6 +10,7 @@ second run, the comparison table and the flipped samples.
 
 from __future__ import annotations
 
+import contextlib
 import html
 from collections import Counter
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.compare.align import Run, load_run_folder
+from evalkit.errors import ConfigError
 from evalkit.html_report.images import boxes_svg, sample_images, thumbnail
 
 __all__ = ["REPORT_NAME", "build_report", "write_report"]
@@ -342,10 +344,23 @@ def _comparison(comparison: Any, cand: Run, by_id: dict[str, dict[str, Any]],
 
 
 def write_report(run_dir: Path, cand_dir: Path | None = None, out: Path | None = None) -> Path:
-    """Write the page (default ``RUN_DIR/report.html``) and return its path."""
+    """Write the page (default ``RUN_DIR/report.html``; into ``out`` when it is a folder).
+
+    A place that cannot be written is one line; nothing half-written is left there.
+    """
     target = out or run_dir / REPORT_NAME
+    if target.is_dir():
+        target = target / REPORT_NAME
     page = build_report(run_dir, cand_dir)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(target)
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ConfigError(
+            f"report: cannot write {target} ({exc.strerror or exc}); choose another place "
+            "with -o FILE"
+        ) from exc
     return target
