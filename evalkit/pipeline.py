@@ -36,6 +36,7 @@ from evalkit.errors import ConfigError, DataError, EvalkitError, Interrupted
 from evalkit.parse import build_parser
 from evalkit.prompt import RenderPlan, plan_rendering
 from evalkit.report.manifest import (
+    PARTIAL_NAME,
     CacheInfo,
     CostInfo,
     Counts,
@@ -238,6 +239,12 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             writer=writer, aggregator=aggregator, keep=keep,
             max_error_rate=cfg.limits.max_error_rate,
         )  # fmt: skip
+        write_manifest(run_dir, {  # replaced by run.json when sealed; rescore seals from it
+            "run_id": run_id, "task": task.name, "family": task.family,
+            "backend": session.backend.identity, "overrides": overrides or [], "config": cfg,
+            "dataset": to_jsonable(infos[0] if len(infos) == 1 else infos),
+            "timing": {"started": started.isoformat()}, "versions": package_versions(),
+        }, name=PARTIAL_NAME)  # fmt: skip
         clock = time.perf_counter()
         expected = [expected_samples(task, cfg.dataset, i) for i in infos]  # limit: per split
         total = None if None in expected else sum(n for n in expected if n is not None)
@@ -247,7 +254,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         counts = [RowCount() for _ in infos]
         items = _number(iter_run_items(task, cfg.dataset, infos, counts), recorder.tally.order)
         # the first SIGINT/SIGTERM stops the asking; GRACE_S later, what is in flight is cancelled
-        interrupt = Interrupt(on_grace_over=lambda: asking.cancel())
+        interrupt = Interrupt(on_grace_over=lambda: asking.cancel(), run_dir=run_dir)
         asking = asyncio.ensure_future(schedule(
             items, partial(ask, plan=plan, session=session), recorder.record,
             workers=in_flight_for(session.backend, cfg.limits.concurrency),

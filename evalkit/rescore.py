@@ -10,6 +10,7 @@ parameters) are read too, and written back in the current format.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -25,6 +26,7 @@ from evalkit.records import Completion, ImageRef, Sample, SampleResult
 from evalkit.report.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
+    PARTIAL_NAME,
     package_versions,
     read_manifest,
     write_manifest,
@@ -32,12 +34,12 @@ from evalkit.report.manifest import (
 from evalkit.report.rows import rows_to_table
 from evalkit.report.schema import kept_type, sample_schema
 from evalkit.report.summary import SUMMARY_NAME, read_summary, write_summary
-from evalkit.report.writer import SAMPLES_NAME, read_sample_file
+from evalkit.report.writer import JOURNAL_NAME, SAMPLES_NAME, read_sample_file, read_samples
 from evalkit.run.record import score_result
 from evalkit.score.aggregate import Aggregator, MetricValue
 from evalkit.tasks import metric_specs, task_metrics
 
-__all__ = ["main", "rescore", "upgrade_task"]
+__all__ = ["main", "rescore", "seal_unfinished", "upgrade_task"]
 
 _V1_PARSERS = {"captioning": "caption", "grounding": "box"}
 
@@ -93,9 +95,54 @@ def _sample(row: dict[str, Any], keep: list[str]) -> Sample:
     return Sample(row["sample_id"], images, "", references, gold, meta, options)
 
 
+def seal_unfinished(run_dir: Path) -> None:
+    """Seal a folder whose run ended without sealing it (a second Ctrl-C, a kill, a crash).
+
+    The journal's complete batches become ``samples.parquet`` (in the order they finished);
+    ``run.json`` is made from ``run.partial.json`` with the counts, usage, cost and cache hits
+    of those rows, and says how the run ended. :func:`rescore` then scores it as any run.
+    """
+    partial = read_manifest(run_dir, name=PARTIAL_NAME)
+    table = read_samples(run_dir)
+    rows = table.to_pylist()
+    kinds = Counter(str(r["error_type"]) for r in rows if r.get("error_type"))
+    skipped = kinds.pop("Skipped", 0)
+    answered = [r for r in rows if not r.get("error_type")]
+
+    def total(column: str, chosen: list[dict[str, Any]] = answered) -> int | float | None:
+        values = [r.get(column) for r in chosen if r.get(column) is not None]
+        return sum(values) if values else None
+
+    spent = total("cost", [r for r in answered if not r.get("cache_hit")])
+    saved = total("cost", [r for r in answered if r.get("cache_hit")])
+    now = datetime.now(UTC).isoformat()
+    manifest = {
+        **partial,
+        "dataset": {**(partial.get("dataset") or {}), "samples": len(rows)}
+        if isinstance(partial.get("dataset"), dict) else {"samples": len(rows)},
+        "results": {},
+        "counts": {"samples": len(rows), "failed": sum(kinds.values()), "skipped": skipped,
+                   "errors": dict(kinds)},
+        "usage": {k: total(k) for k in ("input_tokens", "output_tokens", "image_tokens")},
+        "cost": {"spent": spent, "saved": saved},
+        "cache": {"hits": sum(1 for r in rows if r.get("cache_hit"))},
+        "timing": {**(partial.get("timing") or {}), "finished": now},
+        "aborted": "the run ended without sealing its folder (a second Ctrl-C, a kill or a "
+                   f"crash); evalkit rescore sealed the {len(rows)} rows it had recorded",
+        "interrupted": None,
+    }  # fmt: skip
+    tmp = run_dir / (SAMPLES_NAME + ".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(run_dir / SAMPLES_NAME)
+    (run_dir / JOURNAL_NAME).unlink(missing_ok=True)
+    write_manifest(run_dir, manifest)
+
+
 def rescore(run_dir: Path) -> list[MetricValue]:
     """Rescore ``run_dir`` in place and return the new metric rows."""
     samples_path = run_dir / SAMPLES_NAME
+    if not (run_dir / MANIFEST_NAME).exists() and (run_dir / PARTIAL_NAME).exists():
+        seal_unfinished(run_dir)
     if not (run_dir / MANIFEST_NAME).exists() or not samples_path.exists():
         raise ConfigError(
             f"{run_dir} is not a finished run folder (needs run.json and samples.parquet)"

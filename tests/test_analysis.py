@@ -173,7 +173,9 @@ def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
     _run(cli, folder, "task=infovqa", "dataset.limit=5")
     _run(cli, folder, "task=refcoco", "dataset.limit=3")
     empty = tmp_path / "empty.parquet"
-    pq.write_table(pq.read_table(ROOT / "evalkit/sample_data/okvqa/val2014.parquet").slice(0, 0), empty)
+    pq.write_table(
+        pq.read_table(ROOT / "evalkit/sample_data/okvqa/val2014.parquet").slice(0, 0), empty
+    )
     assert cli("task=okvqa", "dataset=local", f"dataset.path={empty}",
                f"results_dir={folder}").returncode == 2  # fmt: skip
     tables = load_runs(folder)

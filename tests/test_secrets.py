@@ -36,7 +36,9 @@ def _assert_nowhere(*roots: Path) -> None:
         f"+secret={MARKER}",
     ],
 )
-def test_a_secret_typed_as_an_override_is_refused_unread(cli, tmp_path: Path, override: str) -> None:
+def test_a_secret_typed_as_an_override_is_refused_unread(
+    cli, tmp_path: Path, override: str
+) -> None:
     proc = cli("task=docvqa", "backend=openai", "backend.model=m",
                "backend.base_url=http://127.0.0.1:1/v1", override)  # fmt: skip
     assert proc.returncode == 2

@@ -23,6 +23,7 @@ from evalkit.structured import plain
 __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_NAME",
+    "PARTIAL_NAME",
     "CacheInfo",
     "CostInfo",
     "Counts",
@@ -36,6 +37,11 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "run.json"
+PARTIAL_NAME = "run.partial.json"
+"""What a run knows when it starts (run id, config, backend, dataset): written first, replaced
+by ``run.json`` when the folder is sealed. Found beside the journal and without ``run.json``,
+it marks a run that ended without sealing (a second Ctrl-C, a kill, a crash), which
+``evalkit rescore`` seals from it."""
 FORMAT_VERSION = 2
 """Bumped whenever a run folder's files change shape."""
 _PACKAGES = ("evalkit", "datasets", "pandas", "pyarrow", "pycocoevalcap", "hydra-core", "pillow")
@@ -151,22 +157,29 @@ to_jsonable = plain
 """Dataclasses, enums, tuples and paths → plain JSON values (:func:`evalkit.structured.plain`)."""
 
 
-def write_manifest(run_dir: Path, manifest: RunManifest | dict[str, Any]) -> Path:
-    """Write ``run.json`` atomically (``format_version`` first)."""
+def write_manifest(
+    run_dir: Path, manifest: RunManifest | dict[str, Any], *, name: str = MANIFEST_NAME
+) -> Path:
+    """Write ``run.json`` atomically (``format_version`` first), secrets masked.
+
+    Writing ``run.json`` seals the folder: a :data:`PARTIAL_NAME` left from the start goes.
+    """
     from evalkit.redact import redact_tree
 
     data = redact_tree(to_jsonable(manifest))
     data = {"format_version": data.pop("format_version", FORMAT_VERSION), **data}
-    path = run_dir / MANIFEST_NAME
+    path = run_dir / name
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(path)
+    if name == MANIFEST_NAME:
+        (run_dir / PARTIAL_NAME).unlink(missing_ok=True)
     return path
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any]:
+def read_manifest(run_dir: Path, *, name: str = MANIFEST_NAME) -> dict[str, Any]:
     """``run.json`` as a dict; a version newer than this evalkit reads is a ConfigError."""
-    path = run_dir / MANIFEST_NAME
+    path = run_dir / name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

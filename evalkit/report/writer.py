@@ -63,15 +63,17 @@ class SampleWriter:
         self._journal = run_dir / JOURNAL_NAME
         self._sink = pa.OSFile(str(self._journal), "wb")
         self._stream: pa.ipc.RecordBatchStreamWriter | None = None
-        if not self._meta:
-            self._open(schema)
+        self._open(self._with_meta())  # every column's type is known: the journal has its schema
 
     def _open(self, schema: pa.Schema) -> None:
         self.schema = schema
         self._stream = pa.ipc.new_stream(self._sink, schema)
+        empty = pa.record_batch([pa.array([], f.type) for f in schema], schema=schema)
+        self._stream.write_batch(empty)  # the schema reaches the disk now, rows or not
+        self._sink.flush()
 
     def _with_meta(self) -> pa.Schema:
-        """The schema with the kept columns, typed from the buffered rows."""
+        """The schema with the kept columns, each in its one type."""
         at = len(SAMPLE_COLUMNS) if self.schema.names[: len(SAMPLE_COLUMNS)] == [
             f.name for f in SAMPLE_COLUMNS
         ] else len(self.schema)  # fmt: skip

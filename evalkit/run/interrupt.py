@@ -4,7 +4,9 @@ On the first signal no further sample is asked; the answers in flight get
 :data:`GRACE_S` seconds to arrive (each lands in the response cache the moment it does), then
 the rest are cancelled, and the run seals its folder as usual (``samples.parquet``,
 ``summary.parquet``, ``run.json`` with ``interrupted``) and ends with
-:class:`~evalkit.errors.Interrupted` (exit code 130). A second signal exits at once with 130.
+:class:`~evalkit.errors.Interrupted` (exit code 130). A second signal exits at once with 130,
+leaving the folder unsealed (``run.partial.json`` and the journal): ``evalkit rescore RUN_DIR``
+seals it.
 Rerunning the same command resumes: what was answered comes from the cache.
 """
 
@@ -15,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 
 __all__ = ["GRACE_S", "Interrupt"]
@@ -32,7 +35,10 @@ class Interrupt:
     signal ``on_grace_over`` runs (the run cancels what is still in flight).
     """
 
-    def __init__(self, on_grace_over: Callable[[], object], *, grace_s: float = GRACE_S) -> None:
+    def __init__(self, on_grace_over: Callable[[], object], *, grace_s: float = GRACE_S,
+                 run_dir: Path | None = None) -> None:  # fmt: skip
+        self.run_dir = run_dir
+        """The run's folder, named when a second signal leaves it unsealed."""
         self.signal: str | None = None
         """The name of the first signal received (``SIGINT``, ``SIGTERM``), if any."""
         self._on_grace_over, self._grace_s = on_grace_over, grace_s
@@ -58,7 +64,10 @@ class Interrupt:
 
     def _received(self, sig: signal.Signals) -> None:
         if self.signal is not None:  # the second: leave now, the journal is crash-safe
-            print(f"\nevalkit: {sig.name} again: exiting now", file=sys.stderr, flush=True)
+            where = (f"; the rows recorded so far are in {self.run_dir}: evalkit rescore "
+                     f"{self.run_dir} seals them" if self.run_dir is not None else "")  # fmt: skip
+            print(f"\nevalkit: {sig.name} again: exiting now{where} (rerunning the command "
+                  "resumes from the cache)", file=sys.stderr, flush=True)  # fmt: skip
             os._exit(130)
         self.signal = sig.name
         print(f"\nevalkit: {sig.name}: finishing the requests in flight (at most "

@@ -165,9 +165,16 @@ class BackendContract:
     @pytest.mark.parametrize("kind", ["html", "json", "text"])
     @pytest.mark.parametrize(
         ("status", "error", "sent"),
-        [(401, AuthError, 1), (403, AuthError, 1), (404, NotFound, 1), (405, NotFound, 1),
-         (429, RateLimited, 3), (500, ServerError, 3), (502, ServerError, 3),
-         (503, ServerError, 3)],  # fmt: skip
+        [
+            (401, AuthError, 1),
+            (403, AuthError, 1),
+            (404, NotFound, 1),
+            (405, NotFound, 1),
+            (429, RateLimited, 3),
+            (500, ServerError, 3),
+            (502, ServerError, 3),
+            (503, ServerError, 3),
+        ],  # fmt: skip
     )
     def test_every_error_status_is_classed_by_its_status_whatever_its_body(
         self, make, server: FakeVLMServer, status: int, error: type, sent: int, kind: str,

@@ -300,8 +300,16 @@ def test_examples_reach_the_chat_template_and_their_images_are_counted(
 @pytest.mark.parametrize(
     ("name", "damage", "expected"),
     [
-        ("model.safetensors", lambda b: b[: len(b) // 2], "model.safetensors is damaged: not a complete safetensors file"),
-        ("model.safetensors", lambda b: b"", "model.safetensors is damaged: not a complete safetensors file"),
+        (
+            "model.safetensors",
+            lambda b: b[: len(b) // 2],
+            "model.safetensors is damaged: not a complete safetensors file",
+        ),
+        (
+            "model.safetensors",
+            lambda b: b"",
+            "model.safetensors is damaged: not a complete safetensors file",
+        ),
         ("config.json", lambda b: b[:10], "config.json is damaged: not valid JSON"),
         ("tokenizer.json", lambda b: b[:100], "tokenizer.json is damaged: not valid JSON"),
     ],

@@ -104,7 +104,9 @@ def test_ctrl_c_stops_the_started_server(tmp_path: Path) -> None:
     assert not _listening(port)
 
 
-def test_a_command_that_forks_the_server_does_not_leave_it_running(cli: Cli, tmp_path: Path) -> None:
+def test_a_command_that_forks_the_server_does_not_leave_it_running(
+    cli: Cli, tmp_path: Path
+) -> None:
     # the shell puts the server in the background and exits 0 at once
     script = tmp_path / "forks.sh"
     script.write_text(f"{FAKE.replace('{port}', '$1')} > {tmp_path / 'port.txt'} 2>&1 &\nexit 0\n")

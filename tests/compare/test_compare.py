@@ -271,7 +271,11 @@ def test_folders_of_runs_match_by_task_and_gate_with_holm(
     assert [m["gated"] for m in one["metrics"]] == [False, True]
     assert one["metrics"][1]["p_adjusted"] == one["metrics"][1]["p_value"]
     unknown = _compare(tmp_path / "base", tmp_path / "cand", "--metric", "cider", cwd=tmp_path)
-    assert unknown.returncode == 2 and "--metric names a metric that the compared runs do not both have: 'cider'" in unknown.stderr
+    assert (
+        unknown.returncode == 2
+        and "--metric names a metric that the compared runs do not both have: 'cider'"
+        in unknown.stderr
+    )
 
 
 def test_markdown_for_a_pull_request(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> None:

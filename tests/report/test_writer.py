@@ -74,5 +74,7 @@ def test_close_seals_parquet_in_dataset_order(tmp_path: Path) -> None:
 
 
 def test_read_samples_of_an_empty_folder(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+    from evalkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="holds no samples.parquet"):
         read_samples(tmp_path)

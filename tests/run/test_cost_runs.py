@@ -85,8 +85,13 @@ def test_a_run_stopped_by_the_budget_says_so(cli, server: FakeVLMServer, tmp_pat
     assert proc.returncode == 0, proc.stderr
     sent = len(server.received)
     counts = [ln for ln in proc.stdout.splitlines() if ln.startswith("samples: ")]
-    assert counts == [f"samples: 60  failed: 0  skipped: {60 - sent}  wall: " + counts[0].split("wall: ")[1]]
-    assert f"stopped by the budget: limits.max_cost=0.001 reached; {60 - sent} of 60 samples" in proc.stdout
+    assert counts == [
+        f"samples: 60  failed: 0  skipped: {60 - sent}  wall: " + counts[0].split("wall: ")[1]
+    ]
+    assert (
+        f"stopped by the budget: limits.max_cost=0.001 reached; {60 - sent} of 60 samples"
+        in proc.stdout
+    )
     run = load_run(tmp_path / proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
     assert run.manifest is not None and run.manifest["budget"].startswith("limits.max_cost=0.001")
 
@@ -97,12 +102,18 @@ def test_an_empty_dataset_or_a_subset_keeping_nothing_is_one_line(cli, tmp_path:
     proc = cli("task=docvqa", "dataset=local", f"dataset.path={empty}")
     assert proc.returncode == 2 and "samples:" not in proc.stdout
     assert proc.stderr.strip().splitlines()[-1] == (
-        f"evalkit: error: no sample to evaluate: {empty} split 'validation' has no rows")
+        f"evalkit: error: no sample to evaluate: {empty} split 'validation' has no rows"
+    )
     ids = tmp_path / "ids.txt"
     ids.write_text("no-such-image.jpg\n")
     sample = Path(__file__).resolve().parents[2] / "evalkit/sample_data/flickr30k/test.parquet"
     cut = cli("task=flickr30k", "dataset=local", f"dataset.path={sample}",
               f"task.dataset.subset.file={ids}")  # fmt: skip
     assert cut.returncode == 2
-    assert cut.stderr.strip().splitlines()[-1].startswith(
-        f"evalkit: error: no sample to evaluate: {ids} names 1 ids and none of the 50 rows")
+    assert (
+        cut.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"evalkit: error: no sample to evaluate: {ids} names 1 ids and none of the 50 rows"
+        )
+    )

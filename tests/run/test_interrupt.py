@@ -93,3 +93,16 @@ def test_a_second_signal_exits_at_once(server: FakeVLMServer, tmp_path: Path) ->
     assert time.monotonic() - started < 2
     assert proc.returncode == 130
     assert "SIGINT again: exiting now" in err
+    # the folder is left unsealed, and says so; rescore seals what was recorded
+    [run_dir] = [p.parent for p in (tmp_path / "results").rglob("run.partial.json")]
+    assert f"evalkit rescore {run_dir} seals them" in err
+    assert not (run_dir / "run.json").exists() and (run_dir / "samples.arrows").exists()
+    sealed = subprocess.run([sys.executable, "-m", "evalkit", "rescore", str(run_dir)],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    assert sealed.returncode == 0, sealed.stderr
+    assert not (run_dir / "samples.arrows").exists() and not (run_dir / "run.partial.json").exists()
+    run = load_run(run_dir)
+    assert run.manifest is not None and "ended without sealing" in run.manifest["aborted"]
+    assert run.manifest["counts"]["samples"] == len(run.samples)
+    assert run.manifest["results"]["vqa_accuracy"] is not None or len(run.samples) == 0
+    assert (run_dir / "summary.parquet").exists()

@@ -81,4 +81,6 @@ def test_two_sweeps_in_one_second_get_their_own_folders(cli, tmp_path: Path) -> 
     one = pd.read_parquet(next(sweep.glob("0-*")) / "samples.parquet")
     two = pd.read_parquet(next((tmp_path / "results" / "sweep-2").glob("0-*")) / "samples.parquet")
     assert (len(one), len(two)) == (2, 3)
-    assert (sweep / "multirun.yaml").exists() and (sweep.with_name("sweep-2") / "multirun.yaml").exists()
+    assert (sweep / "multirun.yaml").exists() and (
+        sweep.with_name("sweep-2") / "multirun.yaml"
+    ).exists()
