@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from evalkit.compose import (
     register_schemas,
     sweep,
 )
-from evalkit.errors import ConfigError, EvalkitError, Interrupted
+from evalkit.errors import ConfigError, EvalkitError, Interrupted, is_disk_full
 
 __all__ = [
     "COMMANDS",
@@ -488,6 +489,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
+    except (OSError, sqlite3.Error) as exc:
+        if not is_disk_full(exc):
+            raise
+        where = getattr(exc, "filename", None) or "a file evalkit writes"
+        _fail(f"no space left on the device of {where}: free some space (or write elsewhere: "
+              "results_dir=DIR, cache.path=FILE) and run the command again")  # fmt: skip
 
 
 def entry() -> NoReturn:

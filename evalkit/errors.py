@@ -9,6 +9,7 @@
     │   ├── BadOverride
     │   └── MissingDependency       an optional extra or a tool (Java) is not installed
     ├── Interrupted                 SIGINT / SIGTERM: the run was sealed early (exit code 130)
+    ├── DiskFull                    a file of the run could not be written: no space left
     ├── BudgetExhausted             limits.max_cost reached: the sample is a Skipped row
     ├── DataError                   one sample is unusable; it becomes an error row
     │   ├── CorruptImage
@@ -105,6 +106,24 @@ class BudgetExhausted(EvalkitError):
     def kind(self) -> str:
         """Rows of unsent samples read ``Skipped``."""
         return "Skipped"
+
+
+class DiskFull(EvalkitError):
+    """A file of the run (results, journal, cache) could not be written: the disk is full."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the device ran out of space (or quota): OS, Arrow or SQLite.
+
+    >>> is_disk_full(OSError(28, "No space left on device")), is_disk_full(OSError(2, "x"))
+    (True, False)
+    """
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return "no space left" in text or "disk is full" in text or "quota exceeded" in text
 
 
 class DataError(EvalkitError):

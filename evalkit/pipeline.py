@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,7 +33,14 @@ from evalkit.dataset import (
     row_count_record,
     run_grouping,
 )
-from evalkit.errors import ConfigError, DataError, EvalkitError, Interrupted
+from evalkit.errors import (
+    ConfigError,
+    DataError,
+    DiskFull,
+    EvalkitError,
+    Interrupted,
+    is_disk_full,
+)
 from evalkit.parse import build_parser
 from evalkit.prompt import RenderPlan, plan_rendering
 from evalkit.report.manifest import (
@@ -203,7 +211,32 @@ def _budget_note(cfg: RunConfig, tally: Tally) -> str | None:
 
 
 async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:
-    """Evaluate ``cfg.task`` with ``cfg.backend`` and write the run folder ``run_dir``."""
+    """Evaluate ``cfg.task`` with ``cfg.backend`` and write the run folder ``run_dir``.
+
+    A full disk is one :class:`~evalkit.errors.DiskFull` line: the rows recorded so far stay
+    in the folder's journal (``evalkit rescore`` seals it once there is room) and the answers
+    received are in the cache, so running the command again resumes.
+    """
+    try:
+        return await _run(cfg, run_dir, overrides=overrides)
+    except (OSError, sqlite3.Error) as exc:
+        if not is_disk_full(exc):
+            raise
+        where = getattr(exc, "filename", None) or run_dir
+        if (run_dir / "run.json").exists():
+            after = f"{run_dir} is sealed"
+        elif (run_dir / PARTIAL_NAME).exists():
+            after = (f"the rows recorded so far are in {run_dir} (evalkit rescore {run_dir} "
+                     "seals them once there is room)")  # fmt: skip
+        else:
+            after = f"{run_dir} holds no usable record of the run and can be deleted"
+        raise DiskFull(
+            f"no space left on the device of {where}: {after}; answers already received are "
+            "in the cache, so running the command again resumes"
+        ) from exc
+
+
+async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:
     task = cfg.task
     infos = describe_sources(task, cfg.dataset)
     keep, group_by = run_grouping(task, cfg.dataset)
@@ -231,6 +264,12 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             )
         started = datetime.now(UTC)
         run_id = f"{task.name}-{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        write_manifest(run_dir, {  # replaced by run.json when sealed; rescore seals from it
+            "run_id": run_id, "task": task.name, "family": task.family,
+            "backend": session.backend.identity, "overrides": overrides or [], "config": cfg,
+            "dataset": to_jsonable(infos[0] if len(infos) == 1 else infos),
+            "timing": {"started": started.isoformat()}, "versions": package_versions(),
+        }, name=PARTIAL_NAME)  # fmt: skip
         columns = [m.column for m in metrics]
         writer = SampleWriter(run_dir, sample_schema(columns), meta=keep,
                               flush_every=cfg.report.flush_every)  # fmt: skip
@@ -239,12 +278,6 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             writer=writer, aggregator=aggregator, keep=keep,
             max_error_rate=cfg.limits.max_error_rate,
         )  # fmt: skip
-        write_manifest(run_dir, {  # replaced by run.json when sealed; rescore seals from it
-            "run_id": run_id, "task": task.name, "family": task.family,
-            "backend": session.backend.identity, "overrides": overrides or [], "config": cfg,
-            "dataset": to_jsonable(infos[0] if len(infos) == 1 else infos),
-            "timing": {"started": started.isoformat()}, "versions": package_versions(),
-        }, name=PARTIAL_NAME)  # fmt: skip
         clock = time.perf_counter()
         expected = [expected_samples(task, cfg.dataset, i) for i in infos]  # limit: per split
         total = None if None in expected else sum(n for n in expected if n is not None)

@@ -103,7 +103,11 @@ def seal_unfinished(run_dir: Path) -> None:
     of those rows, and says how the run ended. :func:`rescore` then scores it as any run.
     """
     partial = read_manifest(run_dir, name=PARTIAL_NAME)
-    table = read_samples(run_dir)
+    journal = run_dir / JOURNAL_NAME
+    if journal.exists() and journal.stat().st_size == 0:  # it died before its first write
+        table = sample_schema([]).empty_table()
+    else:
+        table = read_samples(run_dir)
     rows = table.to_pylist()
     kinds = Counter(str(r["error_type"]) for r in rows if r.get("error_type"))
     skipped = kinds.pop("Skipped", 0)
@@ -127,8 +131,8 @@ def seal_unfinished(run_dir: Path) -> None:
         "cost": {"spent": spent, "saved": saved},
         "cache": {"hits": sum(1 for r in rows if r.get("cache_hit"))},
         "timing": {**(partial.get("timing") or {}), "finished": now},
-        "aborted": "the run ended without sealing its folder (a second Ctrl-C, a kill or a "
-                   f"crash); evalkit rescore sealed the {len(rows)} rows it had recorded",
+        "aborted": "the run ended without sealing its folder (a second Ctrl-C, a kill, a crash or "
+                   f"a full disk); evalkit rescore sealed the {len(rows)} rows it had recorded",
         "interrupted": None,
     }  # fmt: skip
     tmp = run_dir / (SAMPLES_NAME + ".tmp")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from dataclasses import dataclass
 
 from evalkit.backends.base import Backend
@@ -10,9 +12,12 @@ from evalkit.backends.retry import Caller
 from evalkit.cache.key import cache_key
 from evalkit.cache.store import ResponseCache
 from evalkit.config import CacheMode
+from evalkit.errors import is_disk_full
 from evalkit.records import Completion, Request, Usage
 
 __all__ = ["CacheTally", "CacheView", "CachedCaller"]
+
+log = logging.getLogger("evalkit")
 
 
 @dataclass
@@ -52,9 +57,22 @@ class CacheView:
         return self.cache.get(self.key(request))
 
     def store(self, request: Request, completion: Completion) -> None:
-        """Keep a new answer, when the mode writes and the backend allows it."""
-        if self.cache is not None and self.backend.may_cache(request):
+        """Keep a new answer, when the mode writes and the backend allows it.
+
+        A cache whose disk is full stops taking answers, with one warning; the run goes on
+        (its rows are written elsewhere, or the run's own disk-full error follows).
+        """
+        if self.cache is None or not self.backend.may_cache(request):
+            return
+        try:
             self.cache.put(self.key(request), self.backend.identity.model, completion)
+        except (OSError, sqlite3.Error) as exc:
+            if not is_disk_full(exc):
+                raise
+            log.warning("cache %s: the disk is full; answers from now on are not cached "
+                        "(free some space, or set cache.path=FILE elsewhere)",
+                        self.cache.path)  # fmt: skip
+            self.cache = None
 
 
 class CachedCaller:

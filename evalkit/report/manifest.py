@@ -170,8 +170,12 @@ def write_manifest(
     data = {"format_version": data.pop("format_version", FORMAT_VERSION), **data}
     path = run_dir / name
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     if name == MANIFEST_NAME:
         (run_dir / PARTIAL_NAME).unlink(missing_ok=True)
     return path
