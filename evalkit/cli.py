@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -224,9 +225,25 @@ def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bo
         return
     run_dir = claim_run_dir(run_dir)
     _logging(run_dir)
-    _save_hydra(run_dir, job, overrides)
-    asyncio.run(pipeline.run(cfg, run_dir, overrides=overrides))
+    try:
+        _save_hydra(run_dir, job, overrides)
+        asyncio.run(pipeline.run(cfg, run_dir, overrides=overrides))
+    except EvalkitError:
+        _drop_if_unused(run_dir)
+        raise
     print(f"results: {_shown(run_dir)}", flush=True)
+
+
+def _drop_if_unused(run_dir: Path) -> None:
+    """Remove a run folder the run stopped before using (no record of it was written).
+
+    A run that fails before it wrote anything of its own (a dataset out of reach) leaves no
+    half-made folder behind; one with a record, a journal or a server's log stays.
+    """
+    if not run_dir.is_dir() or {p.name for p in run_dir.iterdir()} - {".hydra", "evalkit.log"}:
+        return  # a record, a journal or a server's log: kept
+    _logging(None)  # let go of evalkit.log before the folder goes
+    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _jobs(args: _RunArgs) -> list[tuple[list[str], Path, Composed]]:

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from evalkit.config import DatasetConfig, Source, TaskSpec, check_source_options
 from evalkit.dataset.columns import row_id, row_to_samples
 from evalkit.dataset.fewshot import FewShotPool
-from evalkit.dataset.hf import iter_hf_rows
+from evalkit.dataset.hf import check_hub, iter_hf_rows
 from evalkit.dataset.joins import ImageTable, subset_list
 from evalkit.dataset.local import data_files, iter_local_rows
 from evalkit.errors import ConfigError, DataError, did_you_mean
@@ -107,6 +107,7 @@ def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
             )
         info = SourceInfo("hf", cfg.id or task.dataset.hf_id, cfg.config or task.dataset.hf_config,
                           split, cfg.revision or task.dataset.revision, None, joined)  # fmt: skip
+        check_hub(info.id)  # seconds, not half a minute of retries, when the Hub is out of reach
     # a missing or empty subset list is one line now, not after the first rows
     cut = subset_list(task, info.source, split)
     if cut is None:

@@ -2,16 +2,63 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ConfigError
 
-__all__ = ["MissingColumn", "iter_hf_rows"]
+__all__ = ["MissingColumn", "check_hub", "iter_hf_rows"]
+
+PROBE_TIMEOUT_S = 3.0
+"""How long the Hub may take to accept a connection before a run says it cannot reach it."""
 
 
 class MissingColumn(ConfigError):
     """A column asked for (``columns``) is not in the dataset."""
+
+
+def _offline() -> bool:
+    values = (os.environ.get(v, "") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(v.strip().lower() in ("1", "true", "yes", "on") for v in values)
+
+
+def _no_way_there(path: str, why: str) -> ConfigError:
+    return ConfigError(
+        f"cannot reach the Hugging Face Hub for dataset '{path}' ({why}): check the network, "
+        "or work offline: HF_HUB_OFFLINE=1 reads the copy in the local cache, "
+        "dataset=local dataset.path=FILE_OR_DIR reads your own files"
+    )
+
+
+def check_hub(path: str, *, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+    """Fail in one line, within seconds, when a Hub dataset cannot be reached.
+
+    ``datasets`` would otherwise retry for half a minute and end in a traceback. Nothing is
+    checked for a local folder or in offline mode (``HF_HUB_OFFLINE=1``), where the local
+    cache answers; the endpoint is ``huggingface_hub``'s own (``HF_ENDPOINT``).
+    """
+    if _offline() or Path(path).expanduser().exists():
+        return
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or constants.ENDPOINT)
+    host = endpoint.hostname or ""
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return
+    except socket.gaierror:
+        why = f"the name {host} does not resolve"
+    except TimeoutError:
+        why = f"no answer from {host} within {timeout_s:g} s"
+    except OSError as exc:
+        why = f"{host}: {exc.strerror or type(exc).__name__}"
+    raise _no_way_there(path, why)
 
 
 def iter_hf_rows(
@@ -44,6 +91,9 @@ def iter_hf_rows(
             if not columns or "columns" not in str(exc):
                 raise
             ds = load()  # JSON lines, CSV: no column selection in the builder
+    except ConnectionError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _no_way_there(path, first) from exc
     except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"cannot open dataset '{path}' (split {split}): {first}") from exc

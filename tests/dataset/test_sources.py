@@ -193,3 +193,19 @@ def test_unknown_hf_folder_is_a_config_error(run_eval, tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="cannot open dataset"):
         run_eval("task=docvqa", "dataset=hf", f"dataset.id={tmp_path / 'nothing'}")
+
+
+def test_a_hub_out_of_reach_is_one_line_within_seconds(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    # online mode, and the Hub's address is a loopback port where nothing listens
+    env = {"HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:1"}
+    started = time.monotonic()
+    proc = cli("task=docvqa", "dataset=hf", "dataset.limit=2", env=env)
+    assert time.monotonic() - started < 15
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("evalkit: error: cannot reach the Hugging Face Hub for dataset "
+                           "'lmms-lab/DocVQA' (127.0.0.1: Connection refused)")  # fmt: skip
+    assert "HF_HUB_OFFLINE=1" in line and "dataset=local" in line
+    assert not list((tmp_path / "results").rglob("20*"))  # no half-made run folder left
