@@ -313,7 +313,16 @@ def _checked(cfg: RunConfig) -> RunConfig:
 
         raise ConfigError(NO_URL)
     if isinstance(backend, ApiConfig) and backend.base_url:
+        if backend.serve:
+            raise ConfigError(
+                "give backend.base_url or backend.serve, not both: a started server is asked "
+                "at its own loopback address, so backend.base_url would be ignored"
+            )
         check_url(backend.base_url)
+    if cfg.task.fewshot.k == 0 and cfg.task.fewshot.split is not None:
+        raise ConfigError(
+            "task.fewshot.split is read only with examples to show: add task.fewshot.k=N"
+        )
     return cfg
 
 

@@ -351,8 +351,8 @@ class DatasetConfig:
     """``hf``: pinned revision; default the task's."""
     limit: int | None = ranged(None, 1)
     """Stop after this many samples (``None``: all)."""
-    streaming: bool = True
-    """``hf``: stream rather than download the whole split first."""
+    streaming: bool | None = None
+    """``hf``: stream rather than download the whole split first (``None``: stream)."""
     images: str | None = None
     """``local``, for a task whose images are joined by id (``dataset.images`` of the task,
     GQA): the file or folder of the image rows, in that configuration's schema."""
@@ -576,9 +576,10 @@ _READ_BY: dict[str, tuple[Source, ...]] = {
     "id": (Source.hf,),
     "config": (Source.hf,),
     "revision": (Source.hf,),
+    "streaming": (Source.hf,),
 }
 """The ``dataset`` options only some sources read (the others read ``split``, ``splits``,
-``limit`` and, for ``hf``, ``streaming``)."""
+``limit``)."""
 
 
 def check_source_options(task: TaskSpec, cfg: DatasetConfig) -> None:

@@ -49,6 +49,52 @@ BAD = [
         ],
         "pricing.models.m.input must be >= 0, got -1",
     ),
+    # an option the chosen path would not read is refused, not quietly ignored
+    (
+        ["dataset.path=/my/file.jsonl"],
+        "dataset.path is read only by dataset=local, and this run reads the bundled sample",
+    ),
+    (["dataset.id=someone/else"], "dataset.id is read only by dataset=hf"),
+    (["dataset.revision=abc123"], "dataset.revision is read only by dataset=hf"),
+    (["dataset.streaming=false"], "dataset.streaming is read only by dataset=hf"),
+    (
+        ["dataset=hf", "dataset.path=x.jsonl"],
+        "dataset.path is read only by dataset=local, and this run reads the Hugging Face dataset",
+    ),
+    (
+        ["dataset=local", "dataset.path=x.jsonl", "dataset.revision=r"],
+        "dataset.revision is read only by dataset=hf, and this run reads local files",
+    ),
+    (
+        ["dataset=local", "dataset.path=x.jsonl", "dataset.images=i.parquet"],
+        "task 'docvqa' keeps its images in its rows",
+    ),
+    (["task.fewshot.split=train"], "task.fewshot.split is read only with examples to show"),
+    (
+        [
+            "backend=openai",
+            "backend.model=m",
+            "backend.base_url=http://127.0.0.1:1/v1",
+            "backend.serve='x {port}'",
+        ],
+        "give backend.base_url or backend.serve, not both",
+    ),
+    # a key that no schema declares, added with +, is refused with a suggestion
+    (
+        ["+backend.temprature=0"],
+        "backend 'baseline' has no key 'temprature'; did you mean 'temperature'?",
+    ),
+    (["+runner=ray"], "bad override 'runner': the config has no key 'runner'"),
+    (["+dataset.pth=x"], "dataset has no key 'pth'; did you mean 'path'?"),
+    (
+        ["+task.prompts.default.usr=x"],
+        "task.prompts.default has no key 'usr'; did you mean 'user'?",
+    ),
+    # a URL without its scheme is a malformed URL, not a missing key
+    (
+        ["backend=openai", "backend.model=m", "backend.base_url=127.0.0.1:8000/v1"],
+        "backend.base_url '127.0.0.1:8000/v1' is not a URL: it needs http:// or https://",
+    ),
     (
         ["task=refcoco", "backend.box_format=qwen3"],
         "unknown box format 'qwen3'; did you mean 'qwen-vl'?",

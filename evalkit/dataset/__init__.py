@@ -205,7 +205,7 @@ def _rows(
             split=info.split,
             revision=info.revision,
             image_column=task.columns.image,
-            streaming=cfg.streaming,
+            streaming=cfg.streaming is not False,
         ):
             yield row, None
     else:

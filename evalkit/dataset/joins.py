@@ -167,7 +167,7 @@ class ImageTable:
             where = f"{dataset_id} config {join.config} split {image_split}"
             rows = ((r, None) for r in iter_hf_rows(
                 path=dataset_id, config=join.config, split=image_split, revision=revision,
-                image_column=task.columns.image, streaming=cfg.streaming,
+                image_column=task.columns.image, streaming=cfg.streaming is not False,
             ))  # fmt: skip
         else:
             path = _local_images(task, cfg, source, image_split)
