@@ -25,7 +25,7 @@ MASK = "***"
 
 _SECRET_WORDS = ("apikey", "api_key", "token", "password", "passwd", "secret", "authorization",
                  "credential", "cookie", "bearer", "access_key", "private_key")  # fmt: skip
-_NOT_SECRET = re.compile(r"(_env|_tokens|_token_env|_variable|_var)$")
+_NOT_SECRET = re.compile(r"(_env|tokens|_variable|_var)$")
 
 
 def is_secret_name(name: str) -> bool:
@@ -33,7 +33,7 @@ def is_secret_name(name: str) -> bool:
 
     >>> [is_secret_name(n) for n in ("api_key", "X-Api-Key", "hf_token", "Authorization")]
     [True, True, True, True]
-    >>> [is_secret_name(n) for n in ("api_key_env", "max_tokens", "min_tokens", "model")]
+    >>> [is_secret_name(n) for n in ("api_key_env", "max_tokens", "tokens", "model")]
     [False, False, False, False]
     """
     normal = name.strip().lower().replace("-", "_").lstrip("_")
@@ -60,6 +60,14 @@ def secret_values(environ: dict[str, str] | None = None) -> list[str]:
                   key=len, reverse=True)  # fmt: skip
 
 
+def _secret_assignment(name: str) -> bool:
+    """Whether ``name=value`` / ``name: value`` in text sets a secret.
+
+    A bare ``key:`` in a sentence ("needs an API key: set ...") is English, not an assignment.
+    """
+    return name.lower() != "key" and is_secret_name(name)
+
+
 def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     """``text`` with every credential it shows masked.
 
@@ -71,6 +79,8 @@ def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     'HF_TOKEN=*** python serve.py --token=***'
     >>> redact_text("Authorization: Bearer sk-abcdef")
     'Authorization: ***'
+    >>> redact_text("backend 'x' needs an API key: set the variable; tokens: 12")
+    "backend 'x' needs an API key: set the variable; tokens: 12"
     """
     if not text:
         return text
@@ -82,7 +92,7 @@ def redact_text(text: str, extra: Iterable[str] = ()) -> str:
         lambda m: f"{m['flag']}{m['sep']}{MASK}" if is_secret_name(m["flag"]) else m[0], text
     )
     text = _ASSIGN.sub(
-        lambda m: f"{m['name']}{m['sep']}{MASK}" if is_secret_name(m["name"]) else m[0], text
+        lambda m: f"{m['name']}{m['sep']}{MASK}" if _secret_assignment(m["name"]) else m[0], text
     )
     return _BEARER.sub(lambda m: f"{m['word']}{MASK}", text)
 
