@@ -236,11 +236,11 @@ def _no_undeclared_keys(node: Any, path: str = "") -> None:
         if isinstance(schema, type) and dataclasses.is_dataclass(schema)
         else None
     )
-    keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
+    keys: list[Any] = list(node.keys()) if isinstance(node, DictConfig) else list(range(len(node)))
     for key in keys:
         if not path and key == "hydra":
             continue
-        full = f"{path}.{key}" if path else str(key)
+        full = f"{path}.{key!s}" if path else str(key)
         if declared is not None and key not in declared:
             assert schema is not None
             raise BadOverride(_unknown_key(str(key), schema, full))

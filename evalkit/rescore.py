@@ -113,8 +113,8 @@ def seal_unfinished(run_dir: Path) -> None:
     skipped = kinds.pop("Skipped", 0)
     answered = [r for r in rows if not r.get("error_type")]
 
-    def total(column: str, chosen: list[dict[str, Any]] = answered) -> int | float | None:
-        values = [r.get(column) for r in chosen if r.get(column) is not None]
+    def total(column: str, chosen: list[dict[str, Any]] = answered) -> float | None:
+        values: list[float] = [r[column] for r in chosen if r.get(column) is not None]
         return sum(values) if values else None
 
     spent = total("cost", [r for r in answered if not r.get("cache_hit")])
