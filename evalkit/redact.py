@@ -82,18 +82,30 @@ def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     >>> redact_text("backend 'x' needs an API key: set the variable; tokens: 12")
     "backend 'x' needs an API key: set the variable; tokens: 12"
     """
+    return _redact(text, _known(extra))
+
+
+def _known(extra: Iterable[str]) -> list[str]:
+    return [v for v in (*extra, *secret_values()) if v and len(v) >= 6]
+
+
+def _redact(text: str, values: list[str]) -> str:
     if not text:
         return text
-    for value in [*extra, *secret_values()]:
-        if value and len(value) >= 6:
+    for value in values:
+        if value in text:
             text = text.replace(value, MASK)
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
-    text = _FLAG.sub(
-        lambda m: f"{m['flag']}{m['sep']}{MASK}" if is_secret_name(m["flag"]) else m[0], text
-    )
-    text = _ASSIGN.sub(
-        lambda m: f"{m['name']}{m['sep']}{MASK}" if _secret_assignment(m["name"]) else m[0], text
-    )
+    if "@" in text:
+        text = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+    if "-" in text:
+        text = _FLAG.sub(
+            lambda m: f"{m['flag']}{m['sep']}{MASK}" if is_secret_name(m["flag"]) else m[0], text
+        )
+    if "=" in text or ":" in text:
+        text = _ASSIGN.sub(
+            lambda m: f"{m['name']}{m['sep']}{MASK}" if _secret_assignment(m["name"]) else m[0],
+            text,
+        )
     return _BEARER.sub(lambda m: f"{m['word']}{MASK}", text)
 
 
@@ -103,15 +115,18 @@ def redact_tree(data: Any, extra: Iterable[str] = ()) -> Any:
     >>> redact_tree({"base_url": "http://u:p@h/v1", "extra_body": {"api_key": "k"}, "n": 1})
     {'base_url': 'http://***@h/v1', 'extra_body': {'api_key': '***'}, 'n': 1}
     """
-    extra = list(extra)
+    return _walk(data, _known(extra))
+
+
+def _walk(data: Any, values: list[str]) -> Any:
     if isinstance(data, dict):
         return {
             k: (MASK if isinstance(k, str) and is_secret_name(k) and v not in (None, "")
-                else redact_tree(v, extra))
+                else _walk(v, values))
             for k, v in data.items()
         }  # fmt: skip
     if isinstance(data, list | tuple):
-        return type(data)(redact_tree(v, extra) for v in data)
+        return type(data)(_walk(v, values) for v in data)
     if isinstance(data, str):
-        return redact_text(data, extra)
+        return _redact(data, values)
     return data
