@@ -168,3 +168,23 @@ def test_caption_examples_are_shown(cli: Cli, tmp_path: Path) -> None:
     assert "a picture of some objects" in page  # the baseline's caption
     assert "by CIDEr" in page  # the worst samples are ordered by per-image CIDEr
     assert page.count('src="data:image/jpeg;base64,') >= 8 + 6
+
+
+def test_a_report_of_any_task_and_of_a_run_with_no_rows(cli: Cli, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from evalkit.html_report import write_report
+
+    folders = []
+    for task in ("infovqa", "vqav2", "mmbench_cn", "refcoco"):
+        done = cli(f"task={task}", "dataset.limit=3")
+        assert done.returncode == 0, done.stderr
+        folders.append(tmp_path / done.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    empty = tmp_path / "empty.parquet"
+    sample = Path(__file__).resolve().parent.parent / "evalkit/sample_data/okvqa/val2014.parquet"
+    pq.write_table(pq.read_table(sample).slice(0, 0), empty)
+    assert cli("task=okvqa", "dataset=local", f"dataset.path={empty}").returncode == 2
+    [no_rows] = [p.parent for p in (tmp_path / "results" / "okvqa").rglob("run.json")]
+    for folder in [*folders, no_rows]:
+        page = write_report(folder).read_text()
+        assert "<html" in page and "Traceback" not in page

@@ -108,3 +108,17 @@ def test_unpaired_surrogate_escapes_from_a_server_are_stored_as_replacement_char
     assert list(samples["error_type"].fillna("")) == ["InvalidRequest", "", ""]
     assert "bad \ufffd input" in samples["error"].iloc[0]
     assert list(samples["prediction"].iloc[1:]) == ["1\ufffd", "1\ufffd"]
+
+
+def test_a_dashscope_404_with_a_text_body_stops_at_once(cli, server: FakeVLMServer) -> None:
+    server.faults.extend(Fault(404, body=b"404 page not found\n", content_type="text/plain")
+                         for _ in range(100))  # fmt: skip
+    proc = cli("task=vqav2", "backend=dashscope", f"backend.base_url={server.dashscope_url}",
+               "backend.api_key_env=null", "limits.concurrency=1")  # fmt: skip
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()[-1:]
+    assert (
+        line.startswith("evalkit: error: run aborted: stopped at once")
+        and "NotFound: HTTP 404" in line
+    )
+    assert len(server.received) == 1  # not retried, and nothing more was sent
