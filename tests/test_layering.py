@@ -1,7 +1,7 @@
 """The stages import only the foundation and earlier stages (shared/DESIGN.md §2).
 
 Foundation (any stage may use it): records, errors, config, resources, cost, families,
-structured.
+structured, redact.
 Stages in order: dataset ① → prompt ② → backends ③ → cache ④ → parse ⑤ → score ⑥ → report ⑦.
 The run parts, pipeline, rescore, estimate, compose and cli compose the stages.
 """
@@ -16,7 +16,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "evalkit"
 STAGES = ["dataset", "prompt", "backends", "cache", "parse", "score", "report"]
-FOUNDATION = {"records", "errors", "config", "resources", "cost", "families", "structured"}
+FOUNDATION = {"records", "errors", "config", "resources", "cost", "families", "structured",
+              "redact"}  # fmt: skip
 
 
 def _imports(path: Path) -> set[str]:
