@@ -591,7 +591,7 @@ def check_source_options(task: TaskSpec, cfg: DatasetConfig) -> None:
     >>> check_source_options(TaskSpec(name="t"), DatasetConfig(path="mine.jsonl"))
     Traceback (most recent call last):
     ...
-    evalkit.errors.ConfigError: dataset.path is read only by dataset=local, and this run reads the bundled sample (dataset=sample): add dataset=local, or leave dataset.path out
+    evalkit.errors.ConfigError: dataset.path is read only by dataset=local, and this run reads the bundled sample (dataset=sample): choose dataset=local, or leave dataset.path out
     """  # noqa: E501
     what = {Source.sample: "the bundled sample", Source.hf: "the Hugging Face dataset",
             Source.local: "local files"}  # fmt: skip

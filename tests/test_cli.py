@@ -130,7 +130,7 @@ def test_bad_input_is_one_line_and_nonzero(cli, args: list[str], expected: str) 
 def test_a_key_typed_on_the_command_line_is_refused_and_not_echoed(cli, tmp_path: Path) -> None:
     proc = cli("backend.api_key=sk-very-secret")
     assert proc.returncode == 2
-    assert "did you mean 'api_key_env'" in proc.stderr
+    assert "names a secret" in proc.stderr and "backend.api_key_env=VAR" in proc.stderr
     assert "sk-very-secret" not in proc.stderr + proc.stdout
     assert not (tmp_path / "results").exists()
 

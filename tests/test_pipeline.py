@@ -21,7 +21,11 @@ TASKS = {"docvqa": 60, "vqav2": 60, "textvqa": 50, "coco_caption": 50, "refcoco"
 TEXT, TEXTS = pa.string(), pa.list_(pa.string())
 KEPT = {  # the kept dataset columns (columns.keep) and how they are stored
     "docvqa": {"question_types": TEXTS, "docId": TEXT},
-    "vqav2": {"question_type": TEXT, "answer_type": TEXT, "multiple_choice_answer": TEXT},
+    "vqav2": {
+        "question_type": TEXT,
+        "answer_type": TEXTS,
+        "multiple_choice_answer": TEXT,
+    },  # one type per name
     "textvqa": {"set_name": TEXT},
     "coco_caption": {"file_name": TEXT},
     "refcoco": {"file_name": TEXT},

@@ -241,7 +241,7 @@ def one_line(message: str, limit: int = 200) -> str:
 
     >>> one_line("<html><head><title>404 Not Found</title></head><body><h1>nginx</h1></html>")
     '404 Not Found'
-    >>> one_line("upstream\\nconnect error")
+    >>> one_line("upstream\nconnect error")
     'upstream connect error'
     """
     if "<" in message and ">" in message:

@@ -52,25 +52,26 @@ def data_files(path: Path, *, check: bool = False) -> list[Path]:
 
 
 def _check_text(file: Path) -> None:
-    """A JSON-lines file that is binary (compressed, an image, Parquet) is one line, now.
+    """Refuse, in one line, a JSON-lines file that is binary or whose first line is not UTF-8.
 
-    A single bad line later in the file stays an error row, as any bad row does.
+    A bad line after a good one stays an error row, as any bad row does.
     """
     try:
         with file.open("rb") as handle:
             head = handle.read(4096)
     except OSError as exc:
         raise ConfigError(f"dataset.path {file}: cannot read it ({exc.strerror or exc})") from exc
+    first = next((line for line in head.split(b"\n") if line.strip()), b"")
     if b"\0" in head:
         kind = "binary data"
     else:
         try:
-            head.decode("utf-8-sig")
+            first.decode("utf-8-sig")
             return
         except UnicodeDecodeError as exc:
             if exc.start >= len(head) - 3:  # a character cut by the 4 KB window
                 return
-            kind = f"bytes that are not UTF-8 (byte {exc.start})"
+            kind = f"a first line that is not UTF-8 (byte {exc.start})"
     raise ConfigError(
         f"dataset.path {file}: expected JSON lines (UTF-8 text, one object per line), found {kind}"
     )

@@ -68,7 +68,7 @@ class SampleWriter:
     def _open(self, schema: pa.Schema) -> None:
         self.schema = schema
         self._stream = pa.ipc.new_stream(self._sink, schema)
-        empty = pa.record_batch([pa.array([], f.type) for f in schema], schema=schema)
+        empty = pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
         self._stream.write_batch(empty)  # the schema reaches the disk now, rows or not
         self._sink.flush()
 

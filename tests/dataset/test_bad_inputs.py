@@ -125,7 +125,10 @@ def test_a_sweep_folder_that_cannot_be_written_is_one_line(
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(bytes(range(256)) * 4, "found binary data"), ("café\n".encode("latin-1") * 10, "not UTF-8")],
+    [
+        (bytes(range(256)) * 4, "found binary data"),
+        ("café\n".encode("latin-1") * 10, "a first line that is not UTF-8"),
+    ],
     ids=["binary", "latin-1"],
 )
 def test_a_jsonl_file_that_is_not_text_is_one_line(cli, tmp_path: Path, content: bytes,
