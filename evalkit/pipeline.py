@@ -229,7 +229,7 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
             after = (f"the rows recorded so far are in {run_dir} (evalkit rescore {run_dir} "
                      "seals them once there is room)")  # fmt: skip
         else:
-            after = f"{run_dir} holds no usable record of the run and can be deleted"
+            after = "nothing of the run was recorded yet"
         raise DiskFull(
             f"no space left on the device of {where}: {after}; answers already received are "
             "in the cache, so running the command again resumes"

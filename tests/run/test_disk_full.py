@@ -48,10 +48,14 @@ def test_results_on_a_full_disk_are_one_line_and_the_rerun_resumes(
     line = proc.stderr.strip().splitlines()[-1]
     assert line.startswith(f"evalkit: error: no space left on the device of {small_disk}"), line
     # each answer that arrived was cached (on another disk): the rerun asks for the rest
-    [folder] = [p for p in (small_disk / "results").glob("*/*/*") if p.is_dir()]
-    assert not (folder / "run.json").exists()  # never a folder that looks finished
+    folders = [p for p in (small_disk / "results").glob("*/*/*") if p.is_dir()]
+    assert not [f for f in folders if (f / "run.json").exists()]  # none looks finished
     subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
-    if "seals them" in line:  # the record of the run was written: rescore seals the folder
+    if "nothing of the run was recorded yet" in line:
+        assert not folders  # full before the run's record: no half-made folder is left
+    else:  # the record of the run was written: rescore seals the folder
+        assert "seals them" in line
+        [folder] = folders
         sealed = subprocess.run([sys.executable, "-m", "evalkit", "rescore", str(folder)],
                                 capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
         assert sealed.returncode == 0, sealed.stderr
