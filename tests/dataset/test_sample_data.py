@@ -172,7 +172,10 @@ def _benchmarks():  # type: ignore[no-untyped-def]
 ])  # fmt: skip
 def test_generator_reproduces_the_committed_annotations(task: str, split: str, build) -> None:  # type: ignore[no-untyped-def]
     generator = _generator()
-    rows, _ = build(generator)
+    try:
+        rows, _ = build(generator)
+    except SystemExit as missing:  # a font the pictures are drawn with is not installed
+        pytest.skip(str(missing.code))  # names the font and the apt-get line that brings it
     committed = pd.read_parquet(sample_data_dir() / task / f"{split}.parquet")
     fresh = pd.DataFrame(rows).drop(columns="image", errors="ignore")
     committed = committed.drop(columns="image", errors="ignore")
