@@ -32,8 +32,8 @@ setup: $(VENV)/.installed ## Create .venv and install evalkit with the dev extra
 eval: setup ## Run one evaluation: make eval task=docvqa backend=openai dataset.limit=100
 	$(PY) -m evalkit task=$(task) $(OVERRIDES) $(ARGS)
 
-test: setup ## Run the test suite
-	$(PY) -m pytest
+test: setup ## Run the test suite (on every core: pytest-xdist's -n auto)
+	$(PY) -m pytest -n auto
 
 lint: setup ## ruff lint + format check
 	$(PY) -m ruff check evalkit tests bench scripts
