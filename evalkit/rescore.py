@@ -37,36 +37,9 @@ from evalkit.report.summary import SUMMARY_NAME, read_summary, write_summary
 from evalkit.report.writer import JOURNAL_NAME, SAMPLES_NAME, read_sample_file, read_samples
 from evalkit.run.record import score_result
 from evalkit.score.aggregate import Aggregator, MetricValue
-from evalkit.tasks import metric_specs, task_metrics
+from evalkit.tasks import task_metrics, upgrade_task
 
-__all__ = ["main", "rescore", "seal_unfinished", "upgrade_task"]
-
-_V1_PARSERS = {"captioning": "caption", "grounding": "box"}
-
-
-def upgrade_task(task: dict[str, Any]) -> dict[str, Any]:
-    """A format-1 task record in today's shape: metric parameters, a parser, one answer.
-
-    >>> upgrade_task({"family": "vqa", "metrics": ["vqa_accuracy"], "vqa_mode": "textvqa",
-    ...               "anls_threshold": 0.5})["metrics"]
-    [{'name': 'vqa_accuracy', 'params': {'mode': 'textvqa'}}]
-    """
-    task = dict(task)
-    mode, threshold = task.pop("vqa_mode", None), task.pop("anls_threshold", None)
-    specs = metric_specs(task.get("metrics"))
-    for spec in specs:
-        if spec["name"] == "vqa_accuracy" and mode is not None:
-            spec.setdefault("params", {})["mode"] = mode
-        if spec["name"] == "anls" and threshold is not None:
-            spec.setdefault("params", {})["threshold"] = threshold
-    task["metrics"] = specs
-    task.setdefault("parser", _V1_PARSERS.get(str(task.get("family")), "answer"))
-    baseline = dict(task.get("baseline") or {})
-    caption = baseline.pop("caption", None)
-    if task["parser"] == "caption" and caption is not None:
-        baseline["answer"] = caption
-    task["baseline"] = baseline
-    return task
+__all__ = ["rescore", "seal_unfinished"]
 
 
 def _structured(schema: type, node: Any, what: str) -> Any:
@@ -223,16 +196,3 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     )
     write_manifest(run_dir, manifest)
     return [r for r in summary if r.kind == "metric"]
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m evalkit.rescore RUN_DIR ...``: the same as ``evalkit rescore``."""
-    import sys
-
-    from evalkit.cli import main as cli_main
-
-    cli_main(["rescore", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    main()

@@ -34,6 +34,7 @@ __all__ = [
     "task_names",
     "task_metrics",
     "task_node",
+    "upgrade_task",
 ]
 
 
@@ -247,3 +248,31 @@ def register_tasks() -> None:
     store = ConfigStore.instance()
     for name in task_files():
         store.store(group="task", name=name, node=task_node(name))
+
+
+_V1_PARSERS = {"captioning": "caption", "grounding": "box"}
+
+
+def upgrade_task(task: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 task record in today's shape: metric parameters, a parser, one answer.
+
+    >>> upgrade_task({"family": "vqa", "metrics": ["vqa_accuracy"], "vqa_mode": "textvqa",
+    ...               "anls_threshold": 0.5})["metrics"]
+    [{'name': 'vqa_accuracy', 'params': {'mode': 'textvqa'}}]
+    """
+    task = dict(task)
+    mode, threshold = task.pop("vqa_mode", None), task.pop("anls_threshold", None)
+    specs = metric_specs(task.get("metrics"))
+    for spec in specs:
+        if spec["name"] == "vqa_accuracy" and mode is not None:
+            spec.setdefault("params", {})["mode"] = mode
+        if spec["name"] == "anls" and threshold is not None:
+            spec.setdefault("params", {})["threshold"] = threshold
+    task["metrics"] = specs
+    task.setdefault("parser", _V1_PARSERS.get(str(task.get("family")), "answer"))
+    baseline = dict(task.get("baseline") or {})
+    caption = baseline.pop("caption", None)
+    if task["parser"] == "caption" and caption is not None:
+        baseline["answer"] = caption
+    task["baseline"] = baseline
+    return task

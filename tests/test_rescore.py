@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from evalkit import load_run
-from evalkit.rescore import main, rescore
+from evalkit.cli import main
+from evalkit.rescore import rescore
 
 
 @pytest.mark.parametrize("task", ["docvqa", "vqav2", "refcoco", "coco_caption"])
@@ -32,7 +33,7 @@ def test_rescore_uses_the_current_scorers(run_eval, capsys) -> None:
     table["prediction"] = [row[0] for row in table["references"]]  # as if the model had been right
     table["anls"] = 0.0  # stale scores from an older scorer
     table.to_parquet(path)
-    main([str(outcome.run_dir)])
+    main(["rescore", str(outcome.run_dir)])
     assert "rescored:" in capsys.readouterr().out
     after = load_run(outcome.run_dir)
     assert (after.samples["anls"] == 1.0).all()
@@ -41,7 +42,7 @@ def test_rescore_uses_the_current_scorers(run_eval, capsys) -> None:
 
 def test_rescore_a_folder_that_is_not_a_run(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main([str(tmp_path)])
+        main(["rescore", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "is not a finished run folder" in capsys.readouterr().err
 

@@ -42,7 +42,7 @@ def sample_images(
 ) -> tuple[dict[str, ImageRef], str | None]:
     """The first image of each sample in ``ids``, and a note when they could not be read."""
     from evalkit.dataset import describe_sources, iter_run_items
-    from evalkit.rescore import upgrade_task
+    from evalkit.tasks import upgrade_task
 
     if not ids:
         return {}, None
