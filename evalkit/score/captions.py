@@ -23,13 +23,14 @@ and CIDEr are means of per-image scores (CIDEr with the corpus document frequenc
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,12 +171,74 @@ class _Meteor:
             scores.append(float(self._read()))
         return scores
 
+    def alive(self) -> bool:
+        """Whether its JVM is still running."""
+        return self._proc.poll() is None
+
     def close(self) -> None:
         for stream in (self._proc.stdin, self._proc.stdout):
             if stream is not None:
                 stream.close()
         self._proc.kill()
         self._proc.wait()
+
+
+IDLE_S = 60.0
+"""How long an unused METEOR JVM (about 1 GB) is kept for the next caption scoring."""
+
+
+class _SharedMeteor:
+    """One METEOR JVM per process, reused by the next scoring within :data:`IDLE_S` seconds.
+
+    Starting it (the JVM and its paraphrase tables) takes about 8 s here: a multirun, a
+    rescore of several folders or a test session scores captions many times. One caller uses
+    it at a time; a JVM that failed is not reused; an idle one is closed, and so is the last
+    one when the process exits.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._meteor: _Meteor | None = None
+        self._timer: threading.Timer | None = None
+        atexit.register(self.close)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[_Meteor]:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._meteor is None or not self._meteor.alive():
+                self._meteor = _Meteor()
+            meteor = self._meteor
+            try:
+                yield meteor
+            except BaseException:
+                self.close()  # it may be mid-answer: never hand it to the next caller
+                raise
+            self._timer = threading.Timer(IDLE_S, self._close_if_idle)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _close_if_idle(self) -> None:
+        """The idle timer's end: close the JVM unless a caller has it or took it since."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if self._timer is threading.current_thread():
+                self._timer = None
+                self.close()
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._meteor is not None:
+                self._meteor.close()
+                self._meteor = None
+
+
+_METEOR = _SharedMeteor()
 
 
 # --------------------------------------------------------------------------- BLEU
@@ -338,8 +401,7 @@ def caption_scores_per_image(
     # line ("... a." then a capitalised word), so order changes tokens, exactly as it does in
     # coco-caption, which tokenises references and predictions in the order it is given.
     ids = list(references)
-    meteor = _Meteor()  # its JVM loads the paraphrase tables while the rest runs
-    try:
+    with _METEOR.session() as meteor:  # a new JVM loads its tables while the rest runs
         with ThreadPoolExecutor(max_workers=2) as pool:
             gts_job = pool.submit(_tokenize_groups, {i: list(references[i]) for i in ids})
             res_job = pool.submit(_tokenize_groups, {i: [p] for i, p in predictions.items()})
@@ -353,8 +415,6 @@ def caption_scores_per_image(
             result.intervals = {
                 m: percentile_interval(np.concatenate(v), confidence) for m, v in draws.items()
             }
-    finally:
-        meteor.close()
     return result
 
 
@@ -395,8 +455,7 @@ def paired_caption_draws(
     _check(cand, references)
     ids = list(references)
     n = len(ids)
-    meteor = _Meteor()
-    try:
+    with _METEOR.session() as meteor:
         with ThreadPoolExecutor(max_workers=2) as pool:
             gts_job = pool.submit(_tokenize_groups, {i: list(references[i]) for i in ids})
             a_job = pool.submit(_tokenize_groups, {i: [base[i]] for i in ids})
@@ -418,8 +477,6 @@ def paired_caption_draws(
             b = side_a.pooled(swap, meteor, side_b, 1.0 - swap)
             for metric in CAPTION_METRICS:
                 null[metric].append(b[metric] - a[metric])
-    finally:
-        meteor.close()
     return PairedDraws(
         dict(side_a.scores.corpus),
         dict(side_b.scores.corpus),
