@@ -145,7 +145,7 @@ def _manifest(
     cfg: RunConfig, *, run_id: str, plan: RenderPlan, metrics: list[Metric],
     data: dict[str, Any], session: RunSession, recorder: Recorder, summary: list[MetricValue],
     started: datetime, wall: float, overrides: list[str], failed: str | None,
-    interrupted: str | None, budget: str | None = None,
+    interrupted: str | None, budget: str | None, versions: dict[str, str | None],
 ) -> RunManifest:  # fmt: skip
     tally, view, price = recorder.tally, session.view, session.price
     known = session.priced
@@ -186,11 +186,11 @@ def _manifest(
         aborted=failed,
         interrupted=interrupted,
         budget=budget,
-        versions=package_versions(),
+        versions=versions,
     )
 
 
-def _nothing_to_evaluate(cfg: RunConfig, infos: list[SourceInfo], counts: list[RowCount]) -> str:
+def _nothing_to_evaluate(infos: list[SourceInfo], counts: list[RowCount]) -> str:
     """Why a run read no sample at all: an empty source, or a subset list that kept none."""
     where = " + ".join(f"{i.id} split '{i.split}'" for i in infos)
     rows = sum(c.rows for c in counts)
@@ -264,11 +264,12 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
             )
         started = datetime.now(UTC)
         run_id = f"{task.name}-{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        versions = package_versions()
         write_manifest(run_dir, {  # replaced by run.json when sealed; rescore seals from it
             "run_id": run_id, "task": task.name, "family": task.family,
             "backend": session.backend.identity, "overrides": overrides or [], "config": cfg,
             "dataset": to_jsonable(infos[0] if len(infos) == 1 else infos),
-            "timing": {"started": started.isoformat()}, "versions": package_versions(),
+            "timing": {"started": started.isoformat()}, "versions": versions,
         }, name=PARTIAL_NAME)  # fmt: skip
         columns = [m.column for m in metrics]
         writer = SampleWriter(run_dir, sample_schema(columns), meta=keep,
@@ -310,7 +311,7 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
     interrupted = interrupt.signal
     failed = recorder.aborted or (f"interrupted by {interrupted}" if interrupted else None)
     failed = failed or tally.error_rate_exceeded(cfg.limits.max_error_rate, minimum=1)
-    empty = None if tally.n or interrupted else _nothing_to_evaluate(cfg, infos, counts)
+    empty = None if tally.n or interrupted else _nothing_to_evaluate(infos, counts)
     failed = failed or empty
     budget = _budget_note(cfg, tally)
     aggregation = aggregator.finish()
@@ -326,6 +327,7 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
         cfg, run_id=run_id, plan=plan, metrics=metrics, data=data, session=session,
         recorder=recorder, summary=summary, started=started, wall=wall,
         overrides=overrides or [], failed=failed, interrupted=interrupted, budget=budget,
+        versions=versions,
     ))  # fmt: skip
     if cfg.report.table and not empty:
         # the overall rows, and each split's when the run read several
@@ -338,7 +340,7 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
               f"{skipped}  wall: {wall:.1f}s")  # fmt: skip
         if budget:
             print(f"stopped by the budget: {budget}")
-    if budget:
+    elif budget:
         _log.warning("stopped by the budget: %s", budget)
     if empty:
         raise ConfigError(empty)
