@@ -62,13 +62,11 @@ class SampleWriter:
         self._last_flush = time.monotonic()
         self._journal = run_dir / JOURNAL_NAME
         self._sink = pa.OSFile(str(self._journal), "wb")
-        self._stream: pa.ipc.RecordBatchStreamWriter | None = None
-        self._open(self._with_meta())  # every column's type is known: the journal has its schema
-
-    def _open(self, schema: pa.Schema) -> None:
-        self.schema = schema
-        self._stream = pa.ipc.new_stream(self._sink, schema)
-        empty = pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
+        # every column's type is known now, kept ones too: the journal has its schema at once
+        self.schema = self._with_meta()
+        self._stream = pa.ipc.new_stream(self._sink, self.schema)
+        empty = pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in self.schema],
+                                           schema=self.schema)  # fmt: skip
         self._stream.write_batch(empty)  # the schema reaches the disk now, rows or not
         self._sink.flush()
 
@@ -98,9 +96,6 @@ class SampleWriter:
 
     def flush(self) -> None:
         """Append the buffered rows to the journal and push them to the OS."""
-        if self._stream is None:
-            self._open(self._with_meta())
-        assert self._stream is not None
         if self._buffer:
             self._stream.write_table(rows_to_table(self._typed(self._buffer), self.schema))
             self._sink.flush()
@@ -119,7 +114,6 @@ class SampleWriter:
         so a run's table does not depend on which request finished first.
         """
         self.flush()
-        assert self._stream is not None
         self._stream.close()
         self._sink.close()
         table = read_journal(self._journal, self.schema)
