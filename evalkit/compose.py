@@ -340,11 +340,11 @@ def check_url(url: str) -> None:
 
     try:
         parts = urlsplit(url)
-        port = parts.port  # a port that is not a number raises here
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        valid = valid and (parts.port or 0) >= 0  # a port that is not a number raises here
     except ValueError:
-        parts, port = None, None
-    del port
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        valid = False
+    if not valid:
         raise ConfigError(
             f"backend.base_url '{redact_text(url)}' is not a URL: it needs http:// or https:// "
             "and a host, e.g. http://127.0.0.1:8000/v1"

@@ -100,8 +100,8 @@ def parse_dashscope(response: HttpResponse) -> Completion:
     except MalformedResponse:
         if response.status == 200:
             raise
-        snippet = response.body[:200].decode("utf-8", "replace").strip()
-        raise error_for_status(response.status, snippet, headers=response.headers) from None
+        raise error_for_status(response.status, response.text_line(),
+                               headers=response.headers) from None  # fmt: skip
     _raise_error(data, response.status, response.headers)
     text, finish, usage = _choice(data)
     return Completion(text=text, usage=usage, finish_reason=finish)

@@ -52,6 +52,10 @@ class HttpResponse:
     headers: Mapping[str, str]
     body: bytes
 
+    def text_line(self) -> str:
+        """The body as one short line of text (an error's message when it is not JSON)."""
+        return one_line(self.body[:4096].decode("utf-8", "replace"))
+
     def json(self) -> Any:
         """The body as JSON; a body that is not JSON is a :class:`MalformedResponse`."""
         try:

@@ -79,7 +79,7 @@ def _usage(usage: Any) -> Usage:
 
 
 def _error(response: HttpResponse) -> BackendError:
-    message, code = response.body[:200].decode("utf-8", "replace").strip(), None
+    message, code = response.text_line(), None
     try:
         detail = response.json().get("error")
         if isinstance(detail, dict):

@@ -14,6 +14,8 @@ __all__ = ["MissingColumn", "check_hub", "iter_hf_rows"]
 
 PROBE_TIMEOUT_S = 3.0
 """How long the Hub may take to accept a connection before a run says it cannot reach it."""
+_REACHED: set[tuple[str, int]] = set()
+"""Endpoints that accepted a connection in this process."""
 
 
 class MissingColumn(ConfigError):
@@ -49,8 +51,11 @@ def check_hub(path: str, *, timeout_s: float = PROBE_TIMEOUT_S) -> None:
     endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or constants.ENDPOINT)
     host = endpoint.hostname or ""
     port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    if (host, port) in _REACHED:
+        return  # once per process: a run describes its source once per split
     try:
         with socket.create_connection((host, port), timeout=timeout_s):
+            _REACHED.add((host, port))
             return
     except socket.gaierror:
         why = f"the name {host} does not resolve"

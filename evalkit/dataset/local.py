@@ -61,15 +61,17 @@ def _check_text(file: Path) -> None:
             head = handle.read(4096)
     except OSError as exc:
         raise ConfigError(f"dataset.path {file}: cannot read it ({exc.strerror or exc})") from exc
-    first = next((line for line in head.split(b"\n") if line.strip()), b"")
+    lines = head.split(b"\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines) - 1)
     if b"\0" in head:
         kind = "binary data"
     else:
         try:
-            first.decode("utf-8-sig")
+            lines[first].decode("utf-8-sig")
             return
         except UnicodeDecodeError as exc:
-            if exc.start >= len(head) - 3:  # a character cut by the 4 KB window
+            cut = first == len(lines) - 1 and exc.start >= len(lines[first]) - 3
+            if cut:  # a character cut by the 4 KB window, in a first line that runs past it
                 return
             kind = f"a first line that is not UTF-8 (byte {exc.start})"
     raise ConfigError(

@@ -152,3 +152,14 @@ def test_an_id_list_that_is_not_text_is_one_line(cli, tmp_path: Path, content: b
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()
     assert f"dataset.subset: {ids} is not a text file" in line and "one id per line" in line
+
+
+def test_a_long_first_line_cut_mid_character_by_the_check_is_still_text(tmp_path: Path) -> None:
+    from evalkit.dataset.local import data_files
+
+    # a first line longer than the 4 KB the check reads, a 3-byte character across its edge
+    line = json.dumps({"question": "a" * 4081 + "中文"}, ensure_ascii=False).encode() + b"\n"
+    assert line[4095:4098].decode("utf-8") == "中"  # bytes 4095-4097: cut at 4096
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(line * 2)
+    assert data_files(path, check=True) == [path]
