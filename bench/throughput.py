@@ -269,8 +269,9 @@ def run_startup(quick: bool = False) -> list[dict[str, Any]]:
 
     One sample, 500 samples at C=64 (uncached), and the cached rerun of those 500; each as a
     ratio to the whole process of a bare aiohttp client that POSTs bodies prepared before it
-    starts (it imports aiohttp and nothing else), in the same run. Goals: <= 1.5x, <= 1.3x,
-    <= 2x of the bare one-sample run; client CPU <= 2 ms a request at N=500, whole process.
+    starts (it imports aiohttp and nothing else), in the same run. Goals (issue #22): <= 2x,
+    <= 1.3x, <= 2.5x of the bare one-sample run; evalkit's CPU a request at N=500 <= 2x the
+    bare client's (both whole processes, so each carries its own start-up over N requests).
     A shared 2-core machine moves single timings by a fifth and more, so each process runs
     several times, the bare and evalkit runs taking turns, and the medians are compared.
     """
@@ -298,19 +299,22 @@ def run_startup(quick: bool = False) -> list[dict[str, Any]]:
                 times[name].append(_timed(cmd))
     wall = {name: statistics.median(w for w, _ in runs) for name, runs in times.items()}
     cpu_ms = 1000 * statistics.median(c for _, c in times["ours_many"]) / n
+    bare_cpu_ms = 1000 * statistics.median(c for _, c in times["bare_many"]) / n
+    cpu_ratio = cpu_ms / bare_cpu_ms
     rows = []
     for name, ours, reference, goal, label in [
-        ("one-sample run", wall["ours_one"], wall["bare_one"], 1.5, "bare one-sample"),
+        ("one-sample run", wall["ours_one"], wall["bare_one"], 2.0, "bare one-sample"),
         (f"{n} samples C=64", wall["ours_many"], wall["bare_many"], 1.3, f"bare {n}"),
-        (f"cached rerun x{n}", wall["ours_cached"], wall["bare_one"], 2.0, "bare one-sample"),
+        (f"cached rerun x{n}", wall["ours_cached"], wall["bare_one"], 2.5, "bare one-sample"),
     ]:
         ratio = ours / reference
         many_row = name.startswith(str(n))
+        cpu = f", {cpu_ms:.2f} ms CPU/req = {cpu_ratio:.2f}x the bare {bare_cpu_ms:.2f} ms"
         rows.append({"bench": f"{name} (whole process, median of {repeats})", "evalkit_s": ours,
                      "throughput": f"{ratio:.2f}x the {label} ({reference:.2f}s)"
-                                   + (f", {cpu_ms:.2f} ms CPU/req" if many_row else ""),
-                     "goal": f"<= {goal:g}x" + (", <= 2 ms CPU" if many_row else ""),
-                     "ratio": min(goal / ratio, 2.0 / cpu_ms) if many_row else goal / ratio})  # fmt: skip
+                                   + (cpu if many_row else ""),
+                     "goal": f"<= {goal:g}x" + (", CPU/req <= 2x bare" if many_row else ""),
+                     "ratio": min(goal / ratio, 2.0 / cpu_ratio) if many_row else goal / ratio})  # fmt: skip
     return rows
 
 

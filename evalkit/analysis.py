@@ -30,17 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from evalkit.report import run_folders
-from evalkit.report.manifest import read_manifest
+from evalkit.report.folder import read_run, run_folders
 from evalkit.report.schema import SAMPLE_COLUMNS, SUMMARY_SCHEMA
-from evalkit.report.summary import SUMMARY_NAME
-from evalkit.report.writer import (
-    JOURNAL_NAME,
-    SAMPLES_NAME,
-    read_parquet,
-    read_sample_file,
-    read_samples,
-)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,26 +132,19 @@ def _with_run_columns(table: pa.Table, run: dict[str, Any]) -> pa.Table:
     return table
 
 
-def _read_samples(folder: Path, columns: Sequence[str] | None) -> pa.Table:
-    path = folder / SAMPLES_NAME
-    if not path.exists():  # a crashed, then sealed-by-hand folder: read the journal
-        return read_samples(folder) if (folder / JOURNAL_NAME).exists() else pa.table({})
-    return read_sample_file(path, columns)
-
-
 def _load_one(folder: Path, columns: Sequence[str] | None, samples: bool
               ) -> tuple[dict[str, Any], pa.Table | None, pa.Table | None]:  # fmt: skip
     """One run folder: its ``runs`` row, its summary and its sample rows (with run columns)."""
-    run = run_row(folder, read_manifest(folder))
+    run_folder = read_run(folder)
+    run = run_row(folder, run_folder.manifest)
     summary = None
-    summary_path = folder / SUMMARY_NAME
-    if summary_path.exists():
-        summary = read_parquet(summary_path)
+    if run_folder.has_summary:
+        summary = run_folder.summary_table()
         for name in ("backend", "model"):
             summary = summary.append_column(name, pa.array([run[name]] * len(summary),
                                                             pa.string()))  # fmt: skip
         summary = _with_run_columns(summary, run)
-    rows = _with_run_columns(_read_samples(folder, columns), run) if samples else None
+    rows = _with_run_columns(run_folder.sample_columns(columns), run) if samples else None
     return run, summary, rows
 
 

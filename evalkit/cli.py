@@ -305,7 +305,7 @@ def estimate_command(argv: Sequence[str]) -> None:
 # --------------------------------------------------------------------------------- rescore
 def rescore_command(argv: Sequence[str]) -> None:
     """``evalkit rescore RUN_DIR ...``: score finished runs again with the current scorers."""
-    from evalkit.report.manifest import read_manifest
+    from evalkit.report.folder import read_run
     from evalkit.report.summary import format_table
     from evalkit.rescore import rescore
 
@@ -317,7 +317,7 @@ def rescore_command(argv: Sequence[str]) -> None:
         return
     for arg in argv:
         summary = rescore(Path(arg))
-        print(format_table(read_manifest(Path(arg))["task"], summary))
+        print(format_table(read_run(arg).task, summary))
         print(f"rescored: {arg}")
 
 

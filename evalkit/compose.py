@@ -1,13 +1,14 @@
 """``compose(overrides) -> RunConfig``: the one way a run's configuration is made.
 
-The command line, the tests and the benchmarks all call it. Plain overrides (group choices
-and plain values: the usual command line) are composed by :mod:`evalkit.compose_plain`
-without importing Hydra; anything else, and every error, goes to Hydra. There, group choices
-(``task=``, ``backend=``, ...) are checked against their options first, with a did-you-mean;
-then Hydra composes once, and what fails (an unknown key, a value of the wrong type, a missing
-mandatory value) becomes one :class:`~evalkit.errors.ConfigError` line that names the key and
-never echoes a value that may be a secret typed in the wrong place. ``EVALKIT_COMPOSE=hydra``
-makes every composition Hydra's.
+The command line, the tests and the benchmarks all call it, and Hydra composes every time.
+Group choices (``task=``, ``backend=``, ...) are checked against their options first, with a
+did-you-mean; then Hydra composes once, and what fails (an unknown key, a value of the wrong
+type, a missing mandatory value) becomes one :class:`~evalkit.errors.ConfigError` line that
+names the key and never echoes a value that may be a secret typed in the wrong place.
+
+Hydra's cost here is where evalkit can cut it: Hydra is initialised once per process, the
+schemas are stored once, and only the task a job chooses is stored in the ConfigStore, not
+all of ``tasks/``; :mod:`evalkit.compose_cache` keeps Hydra's output for a repeated command.
 """
 
 from __future__ import annotations
@@ -15,26 +16,19 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-import os
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from evalkit.compose_plain import (
-    GROUPS,
-    OPTIONAL_GROUPS,
-    Composed,
-    compose_plain,
-    group_options,
-)
+from evalkit import compose_cache
+from evalkit.compose_cache import Composed
 from evalkit.config import ApiConfig, RunConfig, check_ranges, check_source_options
 from evalkit.errors import BadOverride, ConfigError, UnknownBackend, UnknownTask, did_you_mean
 from evalkit.resources import configs_dir
-from evalkit.structured import NotPlain
-from evalkit.tasks import check_task, load_task, register_tasks
+from evalkit.structured import to_object
+from evalkit.tasks import check_task, load_task, task_files, task_names, task_node
 
 __all__ = [
-    "COMPOSER_ENV",
     "GROUPS",
     "Composed",
     "compose",
@@ -50,14 +44,23 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-COMPOSER_ENV = "EVALKIT_COMPOSE"
-"""``hydra``: compose every run with Hydra, plain overrides too (to compare, or to debug)."""
+GROUPS = ("task", "backend", "dataset", "cache", "limits", "report", "experiment", "debug")
+"""The config groups a user picks an option of (``task=docvqa``, ``backend=openai``, ...)."""
+OPTIONAL_GROUPS = ("experiment", "debug")
+"""Groups whose default is no option at all (``null``)."""
 _GROUP_ERRORS: dict[str, type[ConfigError]] = {"task": UnknownTask, "backend": UnknownBackend}
+
+
+def group_options(group: str) -> list[str]:
+    """The option names of a config group (task names come from the task folders)."""
+    if group == "task":
+        return task_names()
+    return sorted(p.stem for p in (configs_dir() / group).glob("*.yaml"))
 
 
 @cache
 def register_schemas() -> None:
-    """Store the run schema, each backend's schema and every task in Hydra's ConfigStore."""
+    """Store the run schema and each backend's schema in Hydra's ConfigStore (once)."""
     from hydra.core.config_store import ConfigStore
 
     from evalkit.backends.registry import SCHEMAS
@@ -66,7 +69,41 @@ def register_schemas() -> None:
     store.store(name="run_schema", node=RunConfig)
     for name, schema in SCHEMAS.items():
         store.store(group="backend", name=f"{name}_schema", node=schema)
-    register_tasks()
+
+
+def _store_task(name: str) -> None:
+    """Store one task as an option of Hydra's ``task`` group (plain data, from its file).
+
+    Composing merges it onto the :class:`TaskSpec` schema (types, unknown keys) and
+    :func:`check_task` checks the rest.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(group="task", name=name, node=task_node(name))
+
+
+def _hydra_ready() -> None:
+    """Initialise Hydra on evalkit's config folder, once per process."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_schemas()
+    if not GlobalHydra.instance().is_initialized():
+        initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3")
+
+
+def _chosen_tasks(parsed: Sequence[Any]) -> list[str]:
+    """The tasks a job's overrides choose (the default task when none is named)."""
+    chosen = [
+        value
+        for o in parsed
+        if o.key_or_group == "task" and not o.is_delete()
+        for value in (
+            o.sweep_string_iterator() if o.is_sweep_override() else [o.get_value_element_as_str()]
+        )
+    ]
+    default = _default_task()
+    return chosen or ([default] if default else [])
 
 
 def refuse_secrets(overrides: Sequence[str]) -> None:
@@ -203,20 +240,33 @@ def _one_line(exc: BaseException) -> ConfigError:
 def compose_node(overrides: Sequence[str] = (), *, hydra: bool = False) -> Any:
     """The composed ``DictConfig`` (with Hydra's own node when ``hydra``); errors are one line."""
     from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.errors import HydraException
+    from hydra.errors import HydraException, MissingConfigException
     from omegaconf.errors import OmegaConfBaseException
 
-    register_schemas()
     parsed = parse_overrides(overrides)
-    try:
-        with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
+    _hydra_ready()
+    stored: set[str] = set()
+    wanted = _chosen_tasks(parsed)
+    while True:
+        for name in wanted:
+            if name not in stored:
+                _store_task(name)
+                stored.add(name)
+        try:
             node = hydra_compose(
                 config_name="config", overrides=list(overrides), return_hydra_config=hydra
             )
-    except (HydraException, OmegaConfBaseException) as exc:
-        _blame_the_task_file(exc, parsed)
-        raise _one_line(exc) from exc
+            break
+        except MissingConfigException as exc:
+            # an overlay (experiment=...) chose a task of its own: store it and compose again
+            missing = str(getattr(exc, "missing_cfg_file", "") or "").removeprefix("task/")
+            if missing in stored or missing not in task_files():
+                _blame_the_task_file(exc, parsed)
+                raise _one_line(exc) from exc
+            wanted = [missing]
+        except (HydraException, OmegaConfBaseException) as exc:
+            _blame_the_task_file(exc, parsed)
+            raise _one_line(exc) from exc
     _no_undeclared_keys(node)
     return node
 
@@ -286,20 +336,13 @@ def _default_task() -> str | None:
 
 def to_run_config(node: Any) -> RunConfig:
     """A composed node (Hydra's part left out) as the :class:`RunConfig` dataclasses."""
-    from omegaconf import OmegaConf, open_dict
-    from omegaconf.errors import OmegaConfBaseException
+    from omegaconf import open_dict
 
     if "hydra" in node:
         node = node.copy()
         with open_dict(node):
             del node["hydra"]
-    try:
-        cfg = OmegaConf.to_object(node)
-    except OmegaConfBaseException as exc:
-        raise _one_line(exc) from exc
-    if not isinstance(cfg, RunConfig):  # pragma: no cover - the schema guarantees it
-        raise ConfigError(f"composed config is a {type(cfg).__name__}, not a RunConfig")
-    return _checked(cfg)
+    return _checked(to_object(RunConfig, node, errors=_one_line))
 
 
 def _checked(cfg: RunConfig) -> RunConfig:
@@ -361,21 +404,23 @@ def from_node(node: Any) -> Composed:
     job = {str(k): v for k, v in container.items()}
     hydra = job.pop("hydra", {})
     run_dir = str(node.hydra.run.dir) if "hydra" in node else ""
-    return Composed(config, run_dir, job, hydra, composer="hydra")
+    return Composed(config, run_dir, job, hydra)
 
 
 def compose_job(overrides: Sequence[str] = ()) -> Composed:
-    """One job: plain overrides without Hydra, the rest (and every error) with it."""
+    """One job, composed by Hydra: the typed config, its folder and its record.
+
+    A command composed before on the same files is taken from :mod:`evalkit.compose_cache`
+    (Hydra's own output, kept); its config is checked again all the same.
+    """
     refuse_secrets(overrides)
-    if os.environ.get(COMPOSER_ENV, "").strip().lower() != "hydra":
-        try:
-            job = compose_plain(overrides)
-        except NotPlain as why:
-            log.debug("composing with Hydra: %s", why)
-        else:
-            _checked(job.config)
-            return job
-    return from_node(compose_node(overrides, hydra=True))
+    kept = compose_cache.lookup(overrides)
+    if kept is not None:
+        _checked(kept.config)
+        return kept
+    job = from_node(compose_node(overrides, hydra=True))
+    compose_cache.keep(overrides, job)
+    return job
 
 
 def compose(overrides: Sequence[str] = ()) -> RunConfig:

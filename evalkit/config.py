@@ -1,7 +1,8 @@
 """Structured-config schemas: every Hydra node is validated against one of these.
 
-Only schemas live here. :func:`register` stores them in Hydra's ConfigStore; the entry point
-converts the composed config once to :class:`RunConfig` and no ``DictConfig`` goes further.
+Only schemas live here. :func:`evalkit.compose.register_schemas` stores them in Hydra's
+ConfigStore; :func:`evalkit.structured.to_object` converts the composed config once to
+:class:`RunConfig` and no ``DictConfig`` goes further.
 Secrets never appear: a backend names the *environment variable* holding its key.
 """
 
@@ -12,12 +13,12 @@ from enum import StrEnum
 from typing import Any
 
 from evalkit.errors import ConfigError
-from evalkit.structured import MISSING
 
 __all__ = [
     "ApiConfig",
     "check_ranges",
     "check_source_options",
+    "metric_specs",
     "BackendConfig",
     "BaselineConfig",
     "BaselineSpec",
@@ -42,6 +43,10 @@ __all__ = [
     "TaskDataset",
     "TaskSpec",
 ]
+
+
+MISSING = "???"
+"""A mandatory value not given yet (OmegaConf's marker)."""
 
 
 # --------------------------------------------------------------------------- numeric ranges
@@ -609,3 +614,27 @@ def check_source_options(task: TaskSpec, cfg: DatasetConfig) -> None:
             f"dataset.images: task '{task.name}' keeps its images in its rows, so nothing "
             "would read it; leave it out"
         )
+
+
+def metric_specs(entries: Any) -> list[dict[str, Any]]:
+    """A task file's ``metrics`` list in :class:`~evalkit.config.MetricSpec` form.
+
+    >>> metric_specs(["anls", {"name": "vqa_accuracy", "mode": "textvqa"}])
+    [{'name': 'anls'}, {'name': 'vqa_accuracy', 'params': {'mode': 'textvqa'}}]
+    """
+    specs = []
+    for entry in entries or []:
+        if isinstance(entry, str):
+            specs.append({"name": entry})
+            continue
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise ConfigError(f"a metric is a name or a mapping with 'name', got {entry!r}")
+        rest = {k: v for k, v in entry.items() if k not in ("name", "column", "params")}
+        spec: dict[str, Any] = {"name": entry["name"]}
+        if entry.get("column") is not None:
+            spec["column"] = entry["column"]
+        params = {**(entry.get("params") or {}), **rest}
+        if params:
+            spec["params"] = params
+        specs.append(spec)
+    return specs

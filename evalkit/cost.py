@@ -26,10 +26,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from evalkit.config import ApiConfig, BackendConfig, Price, check_ranges
-from evalkit.errors import ConfigError
 from evalkit.families import family_for_model
 from evalkit.records import ImagePart, Request, Usage
-from evalkit.structured import NotPlain, build
+from evalkit.structured import to_object
 
 __all__ = [
     "estimate_request",
@@ -46,26 +45,10 @@ def parse_prices(models: Mapping[str, Any]) -> dict[str, Price]:
     """Validate ``pricing.models`` into :class:`Price` records (one-line error on a bad entry)."""
     prices = {}
     for name, fields in models.items():
-        try:
-            price = build(Price, fields)
-        except NotPlain:  # OmegaConf converts it, or words the error
-            price = _price_by_omegaconf(name, fields)
+        price = to_object(Price, fields, what=f"bad price for '{name}' in pricing.models")
         check_ranges(price, f"pricing.models.{name}")
         prices[name] = price
     return prices
-
-
-def _price_by_omegaconf(name: str, fields: Any) -> Price:
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        price = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Price), fields))
-    except OmegaConfBaseException as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ConfigError(f"bad price for '{name}' in pricing.models: {first}") from exc
-    assert isinstance(price, Price)
-    return price
 
 
 def price_for(model: str, prices: Mapping[str, Price]) -> Price | None:

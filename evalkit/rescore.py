@@ -13,44 +13,32 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pyarrow.parquet as pq
 
-from evalkit.config import DatasetConfig, ReportConfig, TaskSpec
 from evalkit.dataset import run_grouping
 from evalkit.errors import ConfigError
 from evalkit.families import family_named
 from evalkit.parse import build_parser
 from evalkit.records import Completion, ImageRef, Sample, SampleResult
+from evalkit.report.folder import read_run
 from evalkit.report.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     PARTIAL_NAME,
     package_versions,
-    read_manifest,
     write_manifest,
 )
 from evalkit.report.rows import rows_to_table
 from evalkit.report.schema import kept_type, sample_schema
 from evalkit.report.summary import SUMMARY_NAME, read_summary, write_summary
-from evalkit.report.writer import JOURNAL_NAME, SAMPLES_NAME, read_sample_file, read_samples
+from evalkit.report.writer import JOURNAL_NAME, SAMPLES_NAME, read_samples
 from evalkit.run.record import score_result
 from evalkit.score.aggregate import Aggregator, MetricValue
-from evalkit.tasks import task_metrics, upgrade_task
+from evalkit.tasks import task_metrics
 
 __all__ = ["rescore", "seal_unfinished"]
-
-
-def _structured(schema: type, node: Any, what: str) -> Any:
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), node))
-    except OmegaConfBaseException as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ConfigError(f"run.json has no usable {what}: {first}") from exc
 
 
 def _sample(row: dict[str, Any], keep: list[str]) -> Sample:
@@ -75,7 +63,7 @@ def seal_unfinished(run_dir: Path) -> None:
     ``run.json`` is made from ``run.partial.json`` with the counts, usage, cost and cache hits
     of those rows, and says how the run ended. :func:`rescore` then scores it as any run.
     """
-    partial = read_manifest(run_dir, name=PARTIAL_NAME)
+    partial = read_run(run_dir, unsealed=True).manifest
     journal = run_dir / JOURNAL_NAME
     if journal.exists() and journal.stat().st_size == 0:  # it died before its first write
         table = sample_schema([]).empty_table()
@@ -124,17 +112,13 @@ def rescore(run_dir: Path) -> list[MetricValue]:
         raise ConfigError(
             f"{run_dir} is not a finished run folder (needs run.json and samples.parquet)"
         )
-    manifest = read_manifest(run_dir)
-    config = manifest.get("config") or {}
-    if not isinstance(config.get("task"), dict):
-        raise ConfigError("run.json has no usable config: no task record")
-    task = cast(TaskSpec, _structured(TaskSpec, upgrade_task(config["task"]), "task record"))
-    report = cast(ReportConfig, _structured(ReportConfig, config.get("report") or {}, "report"))
-    data = cast(DatasetConfig, _structured(DatasetConfig, config.get("dataset") or {}, "dataset"))
+    folder = read_run(run_dir)
+    manifest = dict(folder.manifest)
+    config = folder.config
+    task, report, data = config.task, config.report, config.dataset
     keep_columns, group_by = run_grouping(task, data)
     scoring = dict(manifest.get("scoring") or {})
-    backend = config.get("backend") or {}
-    family_name = str(backend.get("prompt_family") or "default")
+    family_name = config.backend.prompt_family
     family = family_named(scoring.get("prompt_family") or family_name)
     prompt = task.prompts.get(family_name) or task.prompts.get("default")
     reader = task.parser_for(prompt)
@@ -145,7 +129,7 @@ def rescore(run_dir: Path) -> list[MetricValue]:
                             confidence=report.confidence, seed=report.seed,
                             circular=task.circular)  # fmt: skip
 
-    table = read_sample_file(samples_path)
+    table = folder.samples
     rows = table.to_pylist()
     keep = [name for name in keep_columns if name in table.schema.names]
     columns = [m.column for m in metrics]

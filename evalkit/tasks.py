@@ -1,4 +1,4 @@
-"""Task definitions: load ``tasks/<family>/<name>.yaml``, validate, register as Hydra's ``task``.
+"""Task definitions: load ``tasks/<family>/<name>.yaml`` and validate it.
 
 Each file is merged onto the :class:`~evalkit.config.TaskSpec` schema, so an unknown key or a
 wrong type fails at load time with the file's name; its parser and metrics (with their
@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
-from evalkit.config import MetricSpec, PromptSpec, TaskSpec
+from evalkit.config import MetricSpec, PromptSpec, TaskSpec, metric_specs
 from evalkit.errors import ConfigError, UnknownTask, did_you_mean
 from evalkit.resources import tasks_dir
+from evalkit.structured import to_object
 
 if TYPE_CHECKING:
     from evalkit.score.registry import Metric
@@ -26,15 +27,12 @@ if TYPE_CHECKING:
 __all__ = [
     "check_task",
     "load_task",
-    "metric_specs",
     "prompt_families",
-    "register_tasks",
     "task_files",
     "task_folders",
     "task_names",
     "task_metrics",
     "task_node",
-    "upgrade_task",
 ]
 
 
@@ -69,30 +67,6 @@ def task_files() -> dict[str, Path]:
 def task_names() -> list[str]:
     """Every known task name, sorted."""
     return sorted(task_files())
-
-
-def metric_specs(entries: Any) -> list[dict[str, Any]]:
-    """A task file's ``metrics`` list in :class:`~evalkit.config.MetricSpec` form.
-
-    >>> metric_specs(["anls", {"name": "vqa_accuracy", "mode": "textvqa"}])
-    [{'name': 'anls'}, {'name': 'vqa_accuracy', 'params': {'mode': 'textvqa'}}]
-    """
-    specs = []
-    for entry in entries or []:
-        if isinstance(entry, str):
-            specs.append({"name": entry})
-            continue
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise ConfigError(f"a metric is a name or a mapping with 'name', got {entry!r}")
-        rest = {k: v for k, v in entry.items() if k not in ("name", "column", "params")}
-        spec: dict[str, Any] = {"name": entry["name"]}
-        if entry.get("column") is not None:
-            spec["column"] = entry["column"]
-        params = {**(entry.get("params") or {}), **rest}
-        if params:
-            spec["params"] = params
-        specs.append(spec)
-    return specs
 
 
 def task_metrics(task: TaskSpec, prompt: PromptSpec | None = None) -> list[Metric]:
@@ -213,17 +187,9 @@ def load_task(name: str) -> TaskSpec:
     >>> load_task("docvqa").metrics[0].params
     {'threshold': 0.5}
     """
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
     raw = task_node(name)
     path = task_files()[name]
-    try:
-        node = OmegaConf.merge(OmegaConf.structured(TaskSpec), raw)
-        spec = cast(TaskSpec, OmegaConf.to_object(node))
-    except OmegaConfBaseException as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ConfigError(f"invalid task definition {path}: {first}") from exc
+    spec = to_object(TaskSpec, raw, what=f"invalid task definition {path}")
     if spec.name != name:
         raise ConfigError(
             f"invalid task definition {path}: name '{spec.name}' != file name '{name}'"
@@ -235,44 +201,3 @@ def load_task(name: str) -> TaskSpec:
 def prompt_families() -> set[str]:
     """Every prompt-family name some task defines (``default``, ``qwen-vl``, ...)."""
     return {family for name in task_files() for family in task_node(name).get("prompts") or {}}
-
-
-def register_tasks() -> None:
-    """Store every task in Hydra's ConfigStore as an option of the ``task`` group.
-
-    Each is stored as plain data; composing a run merges the chosen one onto the
-    :class:`TaskSpec` schema (types, unknown keys) and :func:`check_task` checks the rest.
-    """
-    from hydra.core.config_store import ConfigStore
-
-    store = ConfigStore.instance()
-    for name in task_files():
-        store.store(group="task", name=name, node=task_node(name))
-
-
-_V1_PARSERS = {"captioning": "caption", "grounding": "box"}
-
-
-def upgrade_task(task: dict[str, Any]) -> dict[str, Any]:
-    """A format-1 task record in today's shape: metric parameters, a parser, one answer.
-
-    >>> upgrade_task({"family": "vqa", "metrics": ["vqa_accuracy"], "vqa_mode": "textvqa",
-    ...               "anls_threshold": 0.5})["metrics"]
-    [{'name': 'vqa_accuracy', 'params': {'mode': 'textvqa'}}]
-    """
-    task = dict(task)
-    mode, threshold = task.pop("vqa_mode", None), task.pop("anls_threshold", None)
-    specs = metric_specs(task.get("metrics"))
-    for spec in specs:
-        if spec["name"] == "vqa_accuracy" and mode is not None:
-            spec.setdefault("params", {})["mode"] = mode
-        if spec["name"] == "anls" and threshold is not None:
-            spec.setdefault("params", {})["threshold"] = threshold
-    task["metrics"] = specs
-    task.setdefault("parser", _V1_PARSERS.get(str(task.get("family")), "answer"))
-    baseline = dict(task.get("baseline") or {})
-    caption = baseline.pop("caption", None)
-    if task["parser"] == "caption" and caption is not None:
-        baseline["answer"] = caption
-    task["baseline"] = baseline
-    return task

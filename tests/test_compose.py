@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import shutil
 from enum import Enum
+from pathlib import Path
 
 import pytest
 import yaml
 
 from evalkit.backends.registry import SCHEMAS
 from evalkit.cli import group_options
+from evalkit.compose import compose, compose_job
 from evalkit.config import CacheMode, RunConfig, Source
 from evalkit.resources import configs_dir
 from evalkit.tasks import load_task
@@ -123,3 +126,44 @@ def test_defaults_are_the_offline_run() -> None:
 )
 def test_override_semantics(overrides: list[str], check) -> None:  # type: ignore[no-untyped-def]
     assert check(compose_run(overrides))
+
+
+def test_the_baseline_answer_follows_the_task() -> None:
+    job = compose_job(["task.baseline.answer=no_way"])
+    assert job.config.backend.answer == "no_way"  # type: ignore[attr-defined]
+    assert job.job["backend"]["answer"] == "${task.baseline.answer}"  # the record keeps it
+
+
+def test_the_run_folder_is_named_from_the_task_backend_and_time() -> None:
+    folder = Path(compose_job(["task=vqav2", "results_dir=out"]).run_dir)
+    assert folder.parent == Path("out/vqav2/baseline")
+    assert len(folder.name) == len("20261201-120000") and folder.name[8] == "-"
+
+
+def test_hydra_records_its_whole_node_and_the_choices() -> None:
+    job = compose_job(["task=chartqa", "backend=openai", "backend.model=m",
+                       "backend.base_url=http://127.0.0.1:9/v1"])  # fmt: skip
+    assert {"run", "sweep", "job", "runtime", "overrides"} <= set(job.hydra)
+    assert job.hydra["runtime"]["choices"]["task"] == "chartqa"
+    assert job.hydra["overrides"]["task"][0] == "task=chartqa"
+
+
+def test_an_overlay_may_choose_a_task_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the chosen task is stored in Hydra's ConfigStore; an overlay's choice is found too."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from evalkit import compose as compose_module
+
+    configs = tmp_path / "configs"
+    shutil.copytree(configs_dir(), configs)
+    (configs / "experiment" / "mine.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /task: textvqa\n"
+    )
+    monkeypatch.setattr(compose_module, "configs_dir", lambda: configs)
+    GlobalHydra.instance().clear()  # Hydra is initialised once per process: on the copy here
+    try:
+        assert compose(["experiment=mine"]).task.name == "textvqa"
+    finally:
+        GlobalHydra.instance().clear()

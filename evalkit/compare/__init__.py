@@ -6,8 +6,7 @@ the per-metric comparison and applies the gate, :mod:`~evalkit.compare.render` w
 text, Markdown or JSON.
 """
 
-from evalkit.compare.align import Run, find_runs, load_run_folder
+from evalkit.compare.align import find_runs
 from evalkit.compare.compare import Comparison, Gate, MetricDiff, Options, compare_runs
 
-__all__ = ["Comparison", "Gate", "MetricDiff", "Options", "Run", "compare_runs", "find_runs",
-           "load_run_folder"]  # fmt: skip
+__all__ = ["Comparison", "Gate", "MetricDiff", "Options", "compare_runs", "find_runs"]

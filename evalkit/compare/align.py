@@ -23,60 +23,24 @@ from typing import Any
 import pyarrow as pa
 
 from evalkit.errors import ConfigError
-from evalkit.report import run_folders
-from evalkit.report.manifest import MANIFEST_NAME, read_manifest
-from evalkit.report.writer import read_samples
+from evalkit.report.folder import RunFolder, read_run, run_folders
+from evalkit.report.manifest import MANIFEST_NAME
 
 __all__ = [
     "Pairing",
-    "Run",
     "column_values",
     "find_runs",
-    "load_run_folder",
     "match_runs",
     "pair_samples",
     "scoring_differences",
 ]
 
 
-@dataclass(frozen=True)
-class Run:
-    """A finished run folder, read for comparison."""
-
-    path: Path
-    manifest: dict[str, Any]
-    samples: pa.Table
-
-    @property
-    def task(self) -> str:
-        """The task's name."""
-        return str(self.manifest["task"])
-
-    @property
-    def model(self) -> str:
-        """The model evaluated (the backend's model id)."""
-        backend = self.manifest.get("backend") or {}
-        return str(backend.get("model") or backend.get("name") or "?")
-
-    @property
-    def metrics(self) -> list[dict[str, Any]]:
-        """The task's metrics as ``run.json`` records them (name, column, params, corpus)."""
-        return list((self.manifest.get("scoring") or {}).get("metrics") or [])
-
-
-def load_run_folder(path: Path) -> Run:
-    """A finished run folder (``run.json`` and ``samples.parquet``), or a one-line error."""
-    if not (path / MANIFEST_NAME).is_file():
-        raise ConfigError(f"{path} is not a finished run folder (no {MANIFEST_NAME})")
-    manifest = read_manifest(path)
-    return Run(path, manifest, read_samples(path))
-
-
-def _finished_at(run: Run) -> str:
+def _finished_at(run: RunFolder) -> str:
     return str((run.manifest.get("timing") or {}).get("finished") or "")
 
 
-def find_runs(path: Path) -> tuple[dict[str, Run], list[str]]:
+def find_runs(path: Path) -> tuple[dict[str, RunFolder], list[str]]:
     """The runs at ``path`` by task: the folder itself, or every run folder below it.
 
     When a folder of runs holds several runs of one task, the one that finished last is taken
@@ -85,12 +49,12 @@ def find_runs(path: Path) -> tuple[dict[str, Run], list[str]]:
     folders = run_folders(path)
     if not folders:
         raise ConfigError(f"{path} holds no finished run (no {MANIFEST_NAME} below it)")
-    by_task: dict[str, list[Run]] = {}
+    by_task: dict[str, list[RunFolder]] = {}
     for folder in folders:
-        run = load_run_folder(folder)
+        run = read_run(folder)
         by_task.setdefault(run.task, []).append(run)
     notes = []
-    chosen: dict[str, Run] = {}
+    chosen: dict[str, RunFolder] = {}
     for task, runs in sorted(by_task.items()):
         latest = max(runs, key=_finished_at)
         chosen[task] = latest
@@ -100,8 +64,8 @@ def find_runs(path: Path) -> tuple[dict[str, Run], list[str]]:
 
 
 def match_runs(
-    base: dict[str, Run], cand: dict[str, Run]
-) -> tuple[list[tuple[Run, Run]], list[str]]:
+    base: dict[str, RunFolder], cand: dict[str, RunFolder]
+) -> tuple[list[tuple[RunFolder, RunFolder]], list[str]]:
     """Pairs of runs of the same task, and notes on tasks found on one side only."""
     notes = [f"task {t} is only in the base" for t in sorted(set(base) - set(cand))]
     notes += [f"task {t} is only in the candidate" for t in sorted(set(cand) - set(base))]
@@ -138,14 +102,14 @@ def _scoring_key(manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def scoring_differences(base: Run, cand: Run) -> list[str]:
+def scoring_differences(base: RunFolder, cand: RunFolder) -> list[str]:
     """What makes the two runs' numbers incomparable, one line each (empty: comparable).
 
     >>> m = {"task": "t", "scoring": {"parser": "answer", "metrics": [{"name": "anls",
     ...      "params": {"threshold": 0.5}}]}, "dataset": {"source": "hf", "id": "d"}}
     >>> other = {**m, "scoring": {"parser": "answer", "metrics": [{"name": "anls",
     ...          "params": {"threshold": 0.4}}]}}
-    >>> scoring_differences(Run(Path("a"), m, None), Run(Path("b"), other, None))
+    >>> scoring_differences(RunFolder(Path("a"), m), RunFolder(Path("b"), other))
     ["metrics: [{'name': 'anls', 'column': None, 'params': {'threshold': 0.5}, 'corpus': None}] vs [{'name': 'anls', 'column': None, 'params': {'threshold': 0.4}, 'corpus': None}]"]
     """  # noqa: E501
     a, b = _scoring_key(base.manifest), _scoring_key(cand.manifest)

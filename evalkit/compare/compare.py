@@ -26,7 +26,6 @@ import numpy as np
 
 from evalkit.compare.align import (
     Pairing,
-    Run,
     column_values,
     match_runs,
     pair_samples,
@@ -41,6 +40,7 @@ from evalkit.compare.stats import (
     sign_flip_test,
 )
 from evalkit.errors import ConfigError, did_you_mean
+from evalkit.report.folder import RunFolder
 from evalkit.score.bootstrap import percentile_interval
 from evalkit.score.registry import CORPUS_SCORERS
 
@@ -226,8 +226,8 @@ def _corpus_diffs(
     task: str,
     metrics: Sequence[dict[str, Any]],
     scorer_name: str,
-    base: Run,
-    cand: Run,
+    base: RunFolder,
+    cand: RunFolder,
     pairing: Pairing,
     *,
     options: Options,
@@ -271,8 +271,8 @@ def _text(value: Any) -> str | None:
 
 
 def compare_pair(
-    base: Run,
-    cand: Run,
+    base: RunFolder,
+    cand: RunFolder,
     *,
     gate: Gate,
     options: Options = Options(),
@@ -339,7 +339,9 @@ def compare_pair(
     return result
 
 
-def _flips(result: TaskComparison, base: Run, cand: Run, share: np.ndarray, worst: int) -> None:
+def _flips(
+    result: TaskComparison, base: RunFolder, cand: RunFolder, share: np.ndarray, worst: int
+) -> None:
     a, b = share
     delta = b - a
     result.flip_metric = result.metrics[0].metric
@@ -377,8 +379,8 @@ def _check_named_metrics(gate: Gate, tasks: Sequence[TaskComparison]) -> None:
 
 
 def compare_runs(
-    base: Mapping[str, Run],
-    cand: Mapping[str, Run],
+    base: Mapping[str, RunFolder],
+    cand: Mapping[str, RunFolder],
     *,
     gate: Gate | None = None,
     options: Options = Options(),

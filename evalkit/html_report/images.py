@@ -10,15 +10,14 @@ samples without pictures.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from evalkit.config import DatasetConfig, TaskSpec
 from evalkit.errors import EvalkitError
 from evalkit.records import ImageRef
-from evalkit.structured import NotPlain, build
+from evalkit.report.folder import RunFolder
 
 __all__ = ["Thumbnail", "boxes_svg", "sample_images", "thumbnail"]
 
@@ -37,21 +36,17 @@ class Thumbnail:
     """Thumbnail pixels per original pixel."""
 
 
-def sample_images(
-    manifest: dict[str, Any], ids: Collection[str]
-) -> tuple[dict[str, ImageRef], str | None]:
+def sample_images(run: RunFolder, ids: Collection[str]) -> tuple[dict[str, ImageRef], str | None]:
     """The first image of each sample in ``ids``, and a note when they could not be read."""
     from evalkit.dataset import describe_sources, iter_run_items
-    from evalkit.tasks import upgrade_task
 
     if not ids:
         return {}, None
-    config = manifest.get("config") or {}
     try:
-        task = build(TaskSpec, upgrade_task(dict(config.get("task") or {})), "task")
-        data = build(DatasetConfig, {**(config.get("dataset") or {}), "limit": None}, "dataset")
-    except (NotPlain, TypeError, ValueError) as exc:
-        return {}, f"images not shown: run.json's task or dataset cannot be read ({exc})"
+        config = run.config
+    except EvalkitError as exc:
+        return {}, f"images not shown: {exc}"
+    task, data = config.task, dataclasses.replace(config.dataset, limit=None)
     wanted, found = set(ids), {}
     try:
         for item in iter_run_items(task, data, describe_sources(task, data), fewshot=False):

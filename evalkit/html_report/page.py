@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evalkit.compare.align import Run, load_run_folder
 from evalkit.errors import ConfigError
 from evalkit.html_report.images import boxes_svg, sample_images, thumbnail
+from evalkit.report.folder import RunFolder, read_run
 
 __all__ = ["REPORT_NAME", "build_report", "write_report"]
 
@@ -94,7 +94,7 @@ def _ci_bar(value: float | None, low: float | None, high: float | None, top: flo
             + "".join(parts) + "</svg>")  # fmt: skip
 
 
-def _summary_rows(run: Run) -> list[dict[str, Any]]:
+def _summary_rows(run: RunFolder) -> list[dict[str, Any]]:
 
     from evalkit.report.writer import read_parquet
 
@@ -102,7 +102,7 @@ def _summary_rows(run: Run) -> list[dict[str, Any]]:
     return read_parquet(path).to_pylist() if path.exists() else []
 
 
-def _header(run: Run, title: str) -> str:
+def _header(run: RunFolder, title: str) -> str:
     m = run.manifest
     counts = m.get("counts") or {}
     data = m.get("dataset") or {}
@@ -163,7 +163,7 @@ def _quantile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
 
 
-def _cost(run: Run) -> str:
+def _cost(run: RunFolder) -> str:
     m = run.manifest
     usage, cost, cache, timing = (m.get(k) or {} for k in ("usage", "cost", "cache", "timing"))
     latencies = [v for v in run.samples.column("latency_s").to_pylist() if v is not None]
@@ -185,7 +185,7 @@ def _cost(run: Run) -> str:
     return "<h2>Cost and usage</h2>" + _table(["", ""], rows, numeric=(1,))
 
 
-def _errors(run: Run) -> str:
+def _errors(run: RunFolder) -> str:
     table = run.samples
     types = table.column("error_type").to_pylist()
     if not any(types):
@@ -204,7 +204,7 @@ def _errors(run: Run) -> str:
                                                "message"], rows, numeric=(1,))  # fmt: skip
 
 
-def _score_column(run: Run) -> str | None:
+def _score_column(run: RunFolder) -> str | None:
     columns = [str(m.get("column") or m["name"]) for m in run.metrics]
     columns = [c for c in columns if c in run.samples.schema.names]
     if "CIDEr" in columns:
@@ -234,7 +234,7 @@ def _refs(row: dict[str, Any]) -> str:
     return _e(shown)
 
 
-def _sample_cards(run: Run, rows: list[dict[str, Any]], images: dict[str, Any],
+def _sample_cards(run: RunFolder, rows: list[dict[str, Any]], images: dict[str, Any],
                   column: str | None) -> str:  # fmt: skip
     cards = []
     for row in rows:
@@ -265,8 +265,8 @@ def _worst(answered: list[dict[str, Any]], column: str | None,
 
 def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12) -> str:
     """The HTML page of ``run_dir`` (and of its comparison with ``cand_dir``)."""
-    run = load_run_folder(run_dir)
-    cand = load_run_folder(cand_dir) if cand_dir is not None else None
+    run = read_run(run_dir)
+    cand = read_run(cand_dir) if cand_dir is not None else None
     title = f"evalkit report: {run.task}" + (" (base vs candidate)" if cand else "")
     every = run.samples.to_pylist()
     answered = [r for r in every if r.get("error_type") is None]
@@ -282,7 +282,7 @@ def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12
                                   options=Options(worst=worst))  # fmt: skip
     flip_ids = {f.sample_id for t in (comparison.tasks if comparison else []) for f in t.worst}
     wanted = {str(r["sample_id"]) for r in (*chosen, *captions)} | flip_ids
-    images, note = sample_images(run.manifest, wanted)
+    images, note = sample_images(run, wanted)
     rows = _summary_rows(run)
     parts = [_header(run, title)]
     if note:
@@ -306,7 +306,7 @@ def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12
     )
 
 
-def _comparison(comparison: Any, cand: Run, by_id: dict[str, dict[str, Any]],
+def _comparison(comparison: Any, cand: RunFolder, by_id: dict[str, dict[str, Any]],
                 images: dict[str, Any]) -> str:  # fmt: skip
     """The comparison table and the flipped samples; ``by_id``: the base run's rows."""
     from evalkit.compare.render import p_text as _p

@@ -346,7 +346,8 @@ def test_caption_metrics_are_resampled_on_both_sides(
 
 
 def test_runs_cut_to_different_subsets_or_joined_differently_are_not_scored_alike() -> None:
-    from evalkit.compare.align import Run, scoring_differences
+    from evalkit.compare.align import scoring_differences
+    from evalkit.report.folder import RunFolder
 
     def manifest(subset: str | None, images: str | None) -> dict[str, object]:
         return {
@@ -356,16 +357,16 @@ def test_runs_cut_to_different_subsets_or_joined_differently_are_not_scored_alik
         }
 
     same = scoring_differences(
-        Run(Path("a"), manifest("/x/karpathy.txt", None), None),
-        Run(Path("b"), manifest("/y/karpathy.txt", None), None),
+        RunFolder(Path("a"), manifest("/x/karpathy.txt", None)),
+        RunFolder(Path("b"), manifest("/y/karpathy.txt", None)),
     )
     assert same == []  # one list, kept in two places
     [line] = scoring_differences(
-        Run(Path("a"), manifest("/x/karpathy.txt", None), None),
-        Run(Path("b"), manifest(None, None), None),
+        RunFolder(Path("a"), manifest("/x/karpathy.txt", None)),
+        RunFolder(Path("b"), manifest(None, None)),
     )
     assert line == "dataset.subset: karpathy.txt vs None"
     [line] = scoring_differences(
-        Run(Path("a"), manifest(None, "imgs"), None), Run(Path("b"), manifest(None, None), None)
+        RunFolder(Path("a"), manifest(None, "imgs")), RunFolder(Path("b"), manifest(None, None))
     )
     assert line == "dataset.images: imgs vs None"

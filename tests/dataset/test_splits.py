@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
@@ -61,11 +59,11 @@ def test_a_rescore_keeps_the_split_groups(run_eval) -> None:
 
 def test_the_report_finds_each_splits_images(run_eval) -> None:
     from evalkit.html_report.images import sample_images
+    from evalkit.report import read_run
 
     outcome = run_eval("task=refcoco", "dataset.splits=[testA,testB]", "dataset.limit=2")
-    manifest = json.loads((outcome.run_dir / "run.json").read_text())
     ids = list(load_run(outcome.run_dir).samples["sample_id"])
-    found, note = sample_images(manifest, ids)
+    found, note = sample_images(read_run(outcome.run_dir), ids)
     assert note is None and sorted(found) == sorted(ids)
 
 

@@ -1,0 +1,160 @@
+"""Hydra's composed output, kept between processes so that a repeated command starts quickly.
+
+Importing Hydra and composing costs about half a second here, more than a one-sample run's
+request. The same command line on the same files composes to the same result, so the first
+composition is kept (pickled: the typed :class:`~evalkit.config.RunConfig`, the ``.hydra/``
+record and the run folder's name) under a key that covers everything it was made from:
+
+* the overrides, in order, the working folder and ``EVALKIT_TASKS``;
+* the bytes of every config file and every task file Hydra could read;
+* the size and modification time of every module of evalkit (the schemas and the composer);
+* the versions of Python, evalkit, hydra-core and omegaconf.
+
+Nothing here knows Hydra's rules: what is kept is what Hydra returned. The one value that
+changes between runs, the time in the run folder's name (``${now:...}`` in ``hydra.run.dir``),
+is formatted again for the new run; a composition with ``${now:...}`` or an ``oc.`` resolver
+(an environment variable) anywhere else is not kept. A damaged or unreadable entry is
+ignored and composed again. Entries live in the user's cache folder
+(``~/.cache/evalkit/compose``); at most :data:`KEEP` of them are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from evalkit.config import RunConfig
+from evalkit.resources import configs_dir
+
+__all__ = ["KEEP", "Composed", "cache_folder", "cache_key", "keep", "lookup"]
+
+KEEP = 256
+"""Entries kept; past that the older half goes."""
+_NOW = re.compile(r"\$\{now:([^}]*)\}")
+_PACKAGES = ("evalkit", "hydra-core", "omegaconf")
+
+
+@dataclass
+class Composed:
+    """One composed job: the typed config, and the record of how it was made."""
+
+    config: RunConfig
+    run_dir: str
+    """``hydra.run.dir``, resolved: where the run folder goes."""
+    job: dict[str, Any]
+    """The composed config as plain data, interpolations as written (``.hydra/config.yaml``)."""
+    hydra: dict[str, Any] = field(default_factory=dict)
+    """Hydra's own node (``.hydra/hydra.yaml``)."""
+
+
+def cache_folder() -> Path:
+    """``compose/`` in the user's cache folder."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("evalkit")) / "compose"
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def cache_key(overrides: Sequence[str]) -> str:
+    """The hash of everything a composition of ``overrides`` is made from."""
+    from evalkit.tasks import task_folders
+
+    digest = hashlib.sha256()
+    head = {
+        "overrides": list(overrides),
+        "cwd": os.getcwd(),
+        "tasks_env": os.environ.get("EVALKIT_TASKS", ""),
+        "python": sys.version,
+        "versions": [_version(name) for name in _PACKAGES],
+    }
+    digest.update(json.dumps(head, sort_keys=True).encode())
+    files = sorted(configs_dir().rglob("*.yaml"))
+    files += [p for folder in task_folders() for p in sorted(folder.glob("*/*.yaml"))]
+    for path in files:
+        digest.update(f"\0{path}\0".encode())
+        digest.update(path.read_bytes())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        stat = path.stat()
+        digest.update(f"\0{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _stamps(template: str) -> list[tuple[str, str]]:
+    """Each ``${now:FORMAT}`` of ``template`` with the text Hydra gave it in this process.
+
+    Hydra's ``now`` resolver keeps its first answer for the life of the process, so asking it
+    again gives the text the run folder's name holds.
+    """
+    from omegaconf import OmegaConf
+
+    return [
+        (fmt, str(OmegaConf.create({"t": f"${{now:{fmt}}}"}).t)) for fmt in _NOW.findall(template)
+    ]
+
+
+def _keepable(job: Composed) -> bool:
+    """Whether the composition can be reused as it is: no time or environment in its values."""
+    text = json.dumps(job.job, default=str)
+    return "${now:" not in text and "${oc." not in text
+
+
+def lookup(overrides: Sequence[str]) -> Composed | None:
+    """The kept composition of ``overrides``, its run folder named for now; else ``None``."""
+    try:
+        path = cache_folder() / f"{cache_key(overrides)}.pickle"
+        with path.open("rb") as handle:
+            entry = pickle.load(handle)
+        job, stamps = entry["job"], entry["stamps"]
+    except Exception:  # noqa: BLE001 - anything wrong with an entry means: compose again
+        return None
+    now = datetime.now()
+    run_dir = job.run_dir
+    for fmt, text in stamps:
+        run_dir = run_dir.replace(text, now.strftime(fmt), 1)
+    job.run_dir = run_dir
+    return job  # type: ignore[no-any-return]
+
+
+def keep(overrides: Sequence[str], job: Composed) -> None:
+    """Keep Hydra's composition of ``overrides``, if it can be reused as it is."""
+    template = str((job.hydra.get("run") or {}).get("dir") or "")
+    stamps = _stamps(template)
+    texts = [text for _, text in stamps]
+    if not _keepable(job) or any(job.run_dir.count(text) != 1 for text in texts):
+        return
+    try:
+        folder = cache_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{cache_key(overrides)}.pickle"
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps({"job": job, "stamps": stamps}))
+        tmp.replace(path)
+        _prune(folder)
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
+        return
+
+
+def _prune(folder: Path) -> None:
+    entries = list(folder.glob("*.pickle"))
+    if len(entries) <= KEEP:
+        return
+    entries.sort(key=lambda p: p.stat().st_mtime)
+    for path in entries[: len(entries) // 2]:
+        path.unlink(missing_ok=True)
