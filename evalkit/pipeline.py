@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.backends.retry import in_flight_for
-from evalkit.config import DatasetConfig, RunConfig, TaskSpec, check_ranges
+from evalkit.config import RunConfig, TaskSpec, check_ranges
 from evalkit.dataset import (
     SPLIT_COLUMN,
     Item,
@@ -31,7 +31,6 @@ from evalkit.dataset import (
     expected_samples,
     iter_run_items,
     row_count_record,
-    run_grouping,
 )
 from evalkit.errors import (
     ConfigError,
@@ -41,15 +40,13 @@ from evalkit.errors import (
     Interrupted,
     is_disk_full,
 )
-from evalkit.parse import build_parser
-from evalkit.prompt import RenderPlan, plan_rendering
+from evalkit.prompt import plan_rendering
 from evalkit.report.manifest import (
     PARTIAL_NAME,
     CacheInfo,
     CostInfo,
     Counts,
     RunManifest,
-    Scoring,
     Timing,
     package_versions,
     to_jsonable,
@@ -62,12 +59,12 @@ from evalkit.run.interrupt import Interrupt
 from evalkit.run.progress import progress_bar
 from evalkit.run.record import Recorder, Tally, ask
 from evalkit.run.schedule import schedule
+from evalkit.run.scoring import ScoringPlan, plan_scoring
 from evalkit.run.session import RunSession, open_session
-from evalkit.score.aggregate import Aggregator, MetricValue
-from evalkit.score.registry import Metric
-from evalkit.tasks import prompt_families, task_metrics
+from evalkit.score.aggregate import MetricValue
+from evalkit.tasks import prompt_families
 
-__all__ = ["RunOutcome", "cost_rows", "run", "scoring_record"]
+__all__ = ["RunOutcome", "cost_rows", "run"]
 
 _log = logging.getLogger("evalkit")
 
@@ -91,17 +88,6 @@ def _number(items: Iterator[Item], order: dict[str, int]) -> Iterator[Item]:
             item = Item(f"{item.sample_id}~dup{len(order)}", error=error)
         order[item.sample_id] = len(order)
         yield item
-
-
-def scoring_record(
-    task: TaskSpec, plan: RenderPlan, metrics: list[Metric], unparsed: int, data: DatasetConfig
-) -> Scoring:  # fmt: skip
-    """How the run read and scored answers, for ``run.json``."""
-    unavailable = sorted({u for m in metrics if m.corpus for u in m.corpus.unavailable})
-    group_by = run_grouping(task, data)[1]
-    return Scoring(task.parser_for(plan.prompt), plan.family.name, plan.box_format,
-                   [m.describe() for m in metrics], group_by, unparsed,
-                   unavailable)  # fmt: skip
 
 
 def _dataset_record(
@@ -142,9 +128,9 @@ def cost_rows(tally: Tally, session: RunSession) -> list[MetricValue]:
 
 
 def _manifest(
-    cfg: RunConfig, *, run_id: str, plan: RenderPlan, metrics: list[Metric],
-    data: dict[str, Any], session: RunSession, recorder: Recorder, summary: list[MetricValue],
-    started: datetime, wall: float, overrides: list[str], failed: str | None,
+    cfg: RunConfig, *, run_id: str, scoring: ScoringPlan, data: dict[str, Any],
+    session: RunSession, recorder: Recorder, summary: list[MetricValue], started: datetime,
+    wall: float, overrides: list[str], failed: str | None,
     interrupted: str | None, budget: str | None, versions: dict[str, str | None],
 ) -> RunManifest:  # fmt: skip
     tally, view, price = recorder.tally, session.view, session.price
@@ -157,9 +143,7 @@ def _manifest(
         overrides=overrides,
         config=cfg,
         dataset={**data, "samples": tally.n},
-        scoring=scoring_record(
-            cfg.task, plan, metrics, recorder.aggregator.unparsed, cfg.dataset
-        ),  # fmt: skip
+        scoring=scoring.record(recorder.aggregator.unparsed),
         results={r.metric: r.value for r in summary if r.kind == "metric"},
         counts=Counts(tally.n, tally.failed, tally.skipped, dict(tally.errors)),
         usage=tally.usage,
@@ -239,18 +223,14 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
 async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:
     task = cfg.task
     infos = describe_sources(task, cfg.dataset)
-    keep, group_by = run_grouping(task, cfg.dataset)
-    plan = plan_rendering(task, cfg.backend, prompt_families)
     check_ranges(cfg)  # compose() checked; a RunConfig built in code is checked here
-    metrics = task_metrics(task, plan.prompt)  # the prompt family's protocol may re-parameterise
+    plan = plan_rendering(task, cfg.backend, prompt_families)
+    scoring = plan_scoring(task, cfg.dataset, cfg.report, plan)
+    metrics, keep = scoring.metrics, scoring.keep
     for metric in metrics:
         if metric.corpus is not None:
             metric.corpus.require()  # before any model call: the scores would be lost otherwise
-    parser = build_parser(task.parser_for(plan.prompt), family=plan.family,
-                          box_format=plan.box_format)  # fmt: skip
-    aggregator = Aggregator(metrics, group_by=group_by, resamples=cfg.report.bootstrap,
-                            confidence=cfg.report.confidence, seed=cfg.report.seed,
-                            circular=task.circular)  # fmt: skip
+    aggregator = scoring.aggregator()
 
     run_dir.mkdir(parents=True, exist_ok=True)
     async with open_session(cfg, log_dir=run_dir) as session:
@@ -271,11 +251,10 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
             "dataset": to_jsonable(infos[0] if len(infos) == 1 else infos),
             "timing": {"started": started.isoformat()}, "versions": versions,
         }, name=PARTIAL_NAME)  # fmt: skip
-        columns = [m.column for m in metrics]
-        writer = SampleWriter(run_dir, sample_schema(columns), meta=keep,
+        writer = SampleWriter(run_dir, sample_schema(scoring.columns), meta=keep,
                               flush_every=cfg.report.flush_every)  # fmt: skip
         recorder = Recorder(
-            run_id=run_id, task=task.name, session=session, parser=parser, metrics=metrics,
+            run_id=run_id, task=task.name, session=session, parser=scoring.parser, metrics=metrics,
             writer=writer, aggregator=aggregator, keep=keep,
             max_error_rate=cfg.limits.max_error_rate,
         )  # fmt: skip
@@ -324,7 +303,7 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
     for warning in rows_warnings if not failed else ():
         _log.warning(warning)
     write_manifest(run_dir, _manifest(
-        cfg, run_id=run_id, plan=plan, metrics=metrics, data=data, session=session,
+        cfg, run_id=run_id, scoring=scoring, data=data, session=session,
         recorder=recorder, summary=summary, started=started, wall=wall,
         overrides=overrides or [], failed=failed, interrupted=interrupted, budget=budget,
         versions=versions,

@@ -17,10 +17,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from evalkit.dataset import run_grouping
 from evalkit.errors import ConfigError
-from evalkit.families import family_named
-from evalkit.parse import build_parser
+from evalkit.prompt import plan_rendering
 from evalkit.records import Completion, ImageRef, Sample, SampleResult
 from evalkit.report.folder import read_run
 from evalkit.report.manifest import (
@@ -28,6 +26,7 @@ from evalkit.report.manifest import (
     MANIFEST_NAME,
     PARTIAL_NAME,
     package_versions,
+    to_jsonable,
     write_manifest,
 )
 from evalkit.report.rows import rows_to_table
@@ -35,8 +34,9 @@ from evalkit.report.schema import kept_type, sample_schema
 from evalkit.report.summary import SUMMARY_NAME, read_summary, write_summary
 from evalkit.report.writer import JOURNAL_NAME, SAMPLES_NAME, read_samples
 from evalkit.run.record import score_result
-from evalkit.score.aggregate import Aggregator, MetricValue
-from evalkit.tasks import task_metrics
+from evalkit.run.scoring import plan_scoring
+from evalkit.score.aggregate import MetricValue
+from evalkit.tasks import prompt_families
 
 __all__ = ["rescore", "seal_unfinished"]
 
@@ -115,24 +115,15 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     folder = read_run(run_dir)
     manifest = dict(folder.manifest)
     config = folder.config
-    task, report, data = config.task, config.report, config.dataset
-    keep_columns, group_by = run_grouping(task, data)
-    scoring = dict(manifest.get("scoring") or {})
-    family_name = config.backend.prompt_family
-    family = family_named(scoring.get("prompt_family") or family_name)
-    prompt = task.prompts.get(family_name) or task.prompts.get("default")
-    reader = task.parser_for(prompt)
-    box_format = scoring.get("box_format") or ("pixel" if reader == "box" else None)
-    metrics = task_metrics(task, prompt)
-    parser = build_parser(reader, family=family, box_format=box_format)
-    aggregator = Aggregator(metrics, group_by=group_by, resamples=report.bootstrap,
-                            confidence=report.confidence, seed=report.seed,
-                            circular=task.circular)  # fmt: skip
+    task = config.task
+    plan = plan_scoring(task, config.dataset, config.report,
+                        plan_rendering(task, config.backend, prompt_families))  # fmt: skip
+    metrics, aggregator = plan.metrics, plan.aggregator()
 
     table = folder.samples
     rows = table.to_pylist()
-    keep = [name for name in keep_columns if name in table.schema.names]
-    columns = [m.column for m in metrics]
+    keep = [name for name in plan.keep if name in table.schema.names]
+    columns = plan.columns
     for position, row in enumerate(rows):
         row.update(dict.fromkeys(columns))
         sample = _sample(row, keep)
@@ -143,7 +134,7 @@ def rescore(run_dir: Path) -> list[MetricValue]:
                 aggregator.leave_out(sample.id)
             continue
         answered = SampleResult(sample, None, Completion(row["prediction"] or ""), None, {})
-        result = score_result(answered, parser=parser, metrics=metrics)
+        result = score_result(answered, parser=plan.parser, metrics=metrics)
         assert result.prediction is not None
         row["parsed"] = result.prediction.answer
         row["pred_box"] = list(result.prediction.box) if result.prediction.box else None
@@ -168,10 +159,8 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     write_summary(run_dir, run_id=manifest["run_id"], task=task.name, rows=[*summary, *costs])
     manifest["format_version"] = FORMAT_VERSION
     manifest["results"] = {r.metric: r.value for r in summary if r.kind == "metric"}
-    unavailable = sorted({u for m in metrics if m.corpus for u in m.corpus.unavailable})
-    scoring.update(parser=reader, prompt_family=family.name, box_format=box_format,
-                   metrics=[m.describe() for m in metrics], group_by=group_by,
-                   unparsed=aggregator.unparsed, unavailable=unavailable)  # fmt: skip
+    record = to_jsonable(plan.record(aggregator.unparsed))
+    scoring = {**(manifest.get("scoring") or {}), **record}
     for stale in ("vqa_mode", "anls_threshold", "unparsed_boxes"):
         scoring.pop(stale, None)
     manifest["scoring"] = scoring

@@ -13,17 +13,33 @@ from evalkit.cli import main
 from evalkit.rescore import rescore
 
 
-@pytest.mark.parametrize("task", ["docvqa", "vqav2", "refcoco", "coco_caption"])
-def test_rescore_reproduces_the_summary(run_eval, task: str) -> None:
-    outcome = run_eval(f"task={task}", "dataset.limit=20")
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["task=docvqa"],
+        ["task=vqav2"],
+        ["task=refcoco"],
+        ["task=coco_caption"],
+        # a prompt family that re-parameterises a metric, and one with its own box convention
+        ["task=chartqa", "backend.prompt_family=qwen-vl"],
+        ["task=refcoco", "backend.prompt_family=qwen-vl"],
+        ["task=mmbench_en", "dataset.limit=6"],  # circular questions
+    ],
+    ids=" ".join,
+)
+def test_rescore_reproduces_the_summary(run_eval, overrides: list[str]) -> None:
+    outcome = run_eval("dataset.limit=20", *overrides)
     before = load_run(outcome.run_dir)
+    assert before.manifest is not None
     rescore(outcome.run_dir)
     after = load_run(outcome.run_dir)
     assert before.summary is not None and after.summary is not None
     pd.testing.assert_frame_equal(before.summary, after.summary)
-    metrics = [m for m in after.summary["metric"] if not m.startswith("cost_")]
+    metrics = [m for m in after.summary["metric"].unique() if m in after.samples.columns]
+    assert metrics
     pd.testing.assert_frame_equal(before.samples[metrics], after.samples[metrics])
     assert after.manifest is not None and len(after.manifest["rescored"]) == 1
+    assert after.manifest["scoring"] == before.manifest["scoring"]  # scored by the run's rules
 
 
 def test_rescore_uses_the_current_scorers(run_eval, capsys) -> None:
