@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from evalkit.config import RunConfig
-from evalkit.cost import estimate_request, high_resolution, usage_cost
 from evalkit.dataset import describe_sources, iter_run_items
 from evalkit.errors import DataError
 from evalkit.prompt import plan_rendering, render
@@ -39,9 +38,7 @@ async def estimate(cfg: RunConfig) -> Estimate:
     task = cfg.task
     infos = describe_sources(task, cfg.dataset)
     plan = plan_rendering(task, cfg.backend, prompt_families)
-    high_res = high_resolution(cfg.backend)
     async with open_session(cfg, send=False) as session:
-        model = session.backend.identity.model
         price = session.price
         result = Estimate(currency=price.currency if price else None)
         cost = 0.0
@@ -55,13 +52,13 @@ async def estimate(cfg: RunConfig) -> Estimate:
             except DataError:
                 result.unusable += 1
                 continue
-            if session.view.cached(request) is not None:
+            if session.calls.cached(request) is not None:
                 result.cached += 1
                 continue
             result.to_send += 1
-            usage = estimate_request(request, model, high_resolution=high_res)
+            usage = session.calls.estimate(request)
             result.usage = result.usage + usage
-            cost += usage_cost(usage, price) or 0.0
+            cost += session.calls.cost(usage) or 0.0
         if not session.backend.priced:
             result.cost = 0.0
         elif price is not None:

@@ -133,7 +133,7 @@ def _manifest(
     wall: float, overrides: list[str], failed: str | None,
     interrupted: str | None, budget: str | None, versions: dict[str, str | None],
 ) -> RunManifest:  # fmt: skip
-    tally, view, price = recorder.tally, session.view, session.price
+    tally, calls, price = recorder.tally, session.calls, session.price
     known = session.priced
     return RunManifest(
         run_id=run_id,
@@ -157,9 +157,9 @@ def _manifest(
         cache=CacheInfo(
             cfg.cache.mode.value,
             session.cache_path,
-            view.tally.hits,
-            view.tally.misses,
-            view.tally.saved,
+            calls.tally.hits,
+            calls.tally.misses,
+            calls.tally.saved,
         ),  # fmt: skip
         timing=Timing(
             started=started.isoformat(),

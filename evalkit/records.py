@@ -294,6 +294,9 @@ class SampleResult:
     error: str | None = None
     cache_hit: bool = False
     """The completion came from the response cache (no request was sent)."""
+    cost: float | None = None
+    """What the answer cost (cached: what it would have cost), settled once by the call path;
+    ``None`` when unanswered or unpriced."""
     stop: str | None = None
     """Set when the failure cannot be about this sample (a bad key, a wrong URL, a dead
     server): why the whole run must stop, with what to check."""

@@ -34,20 +34,30 @@ def test_text_tokens_approximation() -> None:
     assert text_tokens("合计: 12") == 2 + 1
 
 
-def test_tpm_limiter_uses_the_same_estimate() -> None:
+def test_the_budget_and_the_tpm_limiter_share_one_estimate() -> None:
     from evalkit.backends import build_backend
-    from evalkit.backends.retry import Caller
-    from evalkit.config import LimitsConfig, OpenAIConfig
+    from evalkit.config import CacheMode, DashScopeConfig, LimitsConfig, OpenAIConfig
     from evalkit.records import GenerationParams, ImagePart, ImageRef, Message, Request, TextPart
+    from evalkit.run.call import CallPath
 
     config = OpenAIConfig(
         name="openai", model="qwen-vl-plus", base_url="http://127.0.0.1:1/v1", api_key_env=None
     )
-    caller = Caller(build_backend(config), LimitsConfig(tpm=100_000))
+    calls = CallPath(build_backend(config), None, CacheMode.off, price=None,
+                     limits=LimitsConfig(tpm=100_000))  # fmt: skip
     image = ImageRef(b"", 448, 448, "JPEG")
     request = Request(
         "r",
         (Message("user", (ImagePart(image), TextPart("What is it?"))),),
         GenerationParams(max_tokens=16),
     )
-    assert caller._tokens(request) == 256 + text_tokens("What is it?") + 16
+    usage = calls.estimate(request)
+    assert (usage.input_tokens, usage.output_tokens) == (256 + text_tokens("What is it?"), 16)
+    # DashScope's high-resolution option lifts the image cap: the one estimate follows it
+    big = ImageRef(b"", 2800, 2800, "JPEG")
+    request = Request("r", (Message("user", (ImagePart(big),)),), GenerationParams(max_tokens=1))
+    on = {"vl_high_resolution_images": True}
+    config = DashScopeConfig(name="dashscope", model="qwen-vl-plus", extra_body=on)
+    calls = CallPath(build_backend(config), None, CacheMode.off, price=None,
+                     limits=LimitsConfig(tpm=100_000), high_resolution=True)  # fmt: skip
+    assert calls.estimate(request).image_tokens == 10_000

@@ -1,4 +1,7 @@
-"""Calling a backend under the run's limits: concurrency (adaptive), rate limits, retries.
+"""Calling a backend under the run's limits: concurrency (adaptive), timeouts, retries.
+
+The rate limiters and the budget are the call path's (:mod:`evalkit.run.call`): it passes
+``pace``, awaited before every attempt.
 
 Only transient failures are retried (``RetryDecision.retry`` / ``rate_limit``), with capped
 exponential backoff and full jitter; a server's ``Retry-After`` is honoured up to the cap, and
@@ -16,11 +19,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from aiolimiter import AsyncLimiter
-
 from evalkit.backends.base import Backend, RetryDecision, default_classify, storable
 from evalkit.config import LimitsConfig
-from evalkit.cost import estimate_request
 from evalkit.errors import BackendError, Timeout, Unreachable
 from evalkit.records import Completion, Request
 
@@ -99,8 +99,6 @@ class Caller:
         """The per-attempt timeout the backend asks for (``None``: none)."""
         self.reached = False
         """Whether the server has answered anything (a success or a status) in this run."""
-        self._rpm = AsyncLimiter(limits.rpm, 60) if limits.rpm else None
-        self._tpm = AsyncLimiter(limits.tpm, 60) if limits.tpm else None
         self._sleep = sleep
         self._rng = rng or random.Random()
 
@@ -130,19 +128,17 @@ class Caller:
             return "; the server has not answered once in this run"
         return None
 
-    def _tokens(self, request: Request) -> int:
-        """Expected tokens of a request, for the TPM limiter (input estimate + max_tokens)."""
-        usage = estimate_request(request, self.backend.identity.model)
-        return (usage.input_tokens or 0) + (usage.output_tokens or 0)
+    async def call(
+        self, request: Request, *, pace: Callable[[], Awaitable[None]] | None = None
+    ) -> Completion:
+        """Answer one request, retrying transient failures; raises the last error otherwise.
 
-    async def call(self, request: Request) -> Completion:
-        """Answer one request, retrying transient failures; raises the last error otherwise."""
+        ``pace`` is awaited before each attempt (the call path's rate limiters).
+        """
         attempt = 0
         while True:
-            if self._rpm is not None:
-                await self._rpm.acquire()
-            if self._tpm is not None:
-                await self._tpm.acquire(min(self._tokens(request), self.limits.tpm or 1))
+            if pace is not None:
+                await pace()
             started = time.perf_counter()
             try:
                 async with self.concurrency:

@@ -42,16 +42,17 @@ async def ask(item: Item, *, plan: RenderPlan, session: RunSession) -> SampleRes
         request = render(sample, plan)
     except DataError as exc:  # what the prompt needs of the sample is missing: its row's error
         return SampleResult(sample, None, None, None, {}, exc.kind, str(exc))
-    assert session.caller is not None, "a session opened with send=False cannot ask"
+    assert session.sends, "a session opened with send=False cannot ask"
     try:
-        completion, hit = await session.caller.answer(request)
+        answer = await session.calls.answer(request)
     except (BackendError, BudgetExhausted) as exc:
         stop = None
         if isinstance(exc, BackendError) and exc.wholesale:
             hint = session.backend.explain(exc)
             stop = f"{exc.kind}: {exc}" + (f"; {hint}" if hint else "")
         return SampleResult(sample, request, None, None, {}, exc.kind, str(exc), stop=stop)
-    return SampleResult(sample, request, completion, None, {}, cache_hit=hit)
+    return SampleResult(sample, request, answer.completion, None, {}, cache_hit=answer.cache_hit,
+                        cost=answer.cost)  # fmt: skip
 
 
 def score_result(
@@ -95,7 +96,7 @@ def sample_row(
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "image_tokens": usage.image_tokens,
-        "cost": session.cost(completion),
+        "cost": result.cost,
         "latency_s": completion.latency_s if completion else None,
         "ttft_s": completion.ttft_s if completion else None,
         "batch_size": completion.batch_size if completion else None,

@@ -1,4 +1,4 @@
-"""Opening what a run needs (backend, price, cache, caller, budget) and closing it in one place."""
+"""Opening what a run needs (server, backend, price, cache, call path), closing it in one place."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from evalkit.backends import Backend, build_backend
-from evalkit.backends.budget import Budget
-from evalkit.backends.retry import Caller
 from evalkit.backends.serve import Served, start_server, stop_server
 from evalkit.cache import ResponseCache, cache_path
-from evalkit.cache.cached import CachedCaller, CacheView
 from evalkit.config import ApiConfig, BackendConfig, CacheMode, Price, RunConfig
-from evalkit.cost import high_resolution, parse_prices, price_for, usage_cost
+from evalkit.cost import high_resolution, parse_prices, price_for
 from evalkit.errors import ConfigError
-from evalkit.records import Completion
+from evalkit.run.call import CallPath
 
 __all__ = ["RunSession", "backend_price", "open_session"]
 
@@ -32,21 +29,12 @@ class RunSession:
     backend: Backend
     price: Price | None
     """The model's price; ``None`` when unpriced (free backends have none either)."""
-    view: CacheView
-    """The backend's entries of the response cache (lookups and stores)."""
-    caller: CachedCaller | None
-    """Cache first, then the backend under the run's limits; ``None`` when nothing is sent."""
-    budget: Budget | None
+    calls: CallPath
+    """Cache, budget, rate limiters and retries: every request goes through it."""
+    sends: bool
+    """Whether the session may send (an estimate's does not)."""
     cache_path: str | None
     """The SQLite file in use, if any."""
-
-    def cost(self, completion: Completion | None) -> float | None:
-        """What one answer cost (0 for a free backend; ``None`` unpriced or unanswered)."""
-        if completion is None:
-            return None
-        if not self.backend.priced:
-            return 0.0
-        return usage_cost(completion.usage, self.price)
 
     @property
     def priced(self) -> bool:
@@ -68,13 +56,6 @@ def backend_price(cfg: RunConfig, backend: Backend) -> Price | None:
             )
         log.warning("no price for model '%s' in configs/pricing.yaml: cost is not tallied", model)
     return price
-
-
-def _budget(cfg: RunConfig, backend: Backend, price: Price | None) -> Budget | None:
-    if cfg.limits.max_cost is None or price is None:
-        return None  # no cap, or nothing to pay for
-    return Budget(cfg.limits.max_cost, price, backend.identity.model,
-                  high_resolution=high_resolution(cfg.backend))  # fmt: skip
 
 
 @asynccontextmanager
@@ -117,11 +98,10 @@ async def _session(
         path = cache_path(cfg.cache.path)
         if mode is not CacheMode.off and (send or (mode is CacheMode.use and path.exists())):
             cache = ResponseCache(path)
-        view = CacheView(backend, cache, mode)
-        budget = _budget(cfg, backend, price) if send else None
-        caller = CachedCaller(Caller(backend, cfg.limits), view, budget) if send else None
+        calls = CallPath(backend, cache, mode, price=price, limits=cfg.limits if send else None,
+                         high_resolution=high_resolution(cfg.backend))  # fmt: skip
         shown = str(cache.path) if cache is not None else None
-        yield RunSession(backend, price, view, caller, budget, shown)
+        yield RunSession(backend, price, calls, send, shown)
     finally:
         await backend.aclose()
         if cache is not None:

@@ -11,10 +11,10 @@ from evalkit.backends.base import Backend, BackendIdentity
 from evalkit.backends.baseline import BaselineBackend
 from evalkit.backends.retry import Caller
 from evalkit.cache import ResponseCache
-from evalkit.cache.cached import CachedCaller, CacheView
 from evalkit.config import BaselineConfig, CacheMode, LimitsConfig
 from evalkit.errors import RateLimited
 from evalkit.records import Completion, GenerationParams, Message, Request, TextPart, Usage
+from evalkit.run.call import CallPath
 
 
 class LocalModel(Backend):
@@ -71,16 +71,15 @@ def test_the_caller_honours_the_backends_policy() -> None:
 def test_a_free_backend_may_be_cached_and_a_sampled_request_never_is(tmp_path) -> None:  # type: ignore[no-untyped-def]
     backend = LocalModel()
     cache = ResponseCache(tmp_path / "c.sqlite")
-    view = CacheView(backend, cache, CacheMode.use)
-    caller = CachedCaller(Caller(backend, LimitsConfig()), view)
+    calls = CallPath(backend, cache, CacheMode.use, price=None, limits=LimitsConfig())
 
     async def ask(request: Request) -> bool:
-        return (await caller.answer(request))[1]
+        return (await calls.answer(request)).cache_hit
 
     greedy, sampled = _request("g"), _request("s", temperature=0.7)
     assert [asyncio.run(ask(greedy)), asyncio.run(ask(greedy))] == [False, True]
     assert [asyncio.run(ask(sampled)), asyncio.run(ask(sampled))] == [False, False]
-    assert len(cache) == 1 and view.key(greedy) in cache
+    assert len(cache) == 1 and calls.key(greedy) in cache
     assert backend.calls == 3
 
 

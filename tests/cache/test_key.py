@@ -110,7 +110,7 @@ def test_connection_knobs_do_not_change_the_key_a_run_computes(knob: str) -> Non
 
     async def key(*extra: str) -> str:
         async with open_session(compose_run([*base, *extra]), send=False) as session:
-            return session.view.key(REQUEST)
+            return session.calls.key(REQUEST)
 
     plain = asyncio.run(key())
     assert asyncio.run(key(knob)) == plain

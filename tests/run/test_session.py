@@ -22,9 +22,9 @@ def test_a_priced_backend_with_its_price_cache_and_caller(tmp_path: Path) -> Non
         async with open_session(cfg) as session:
             assert session.backend.priced and session.price is not None
             assert session.price.currency == "CNY"
-            assert session.caller is not None and session.view.cache is not None
+            assert session.sends and session.calls.cache is not None
             assert session.cache_path == str(tmp_path / "c.sqlite")
-            cache = session.view.cache
+            cache = session.calls.cache
         with pytest.raises(Exception, match="closed"):
             len(cache)  # the session closed its cache
 
@@ -36,7 +36,7 @@ def test_an_estimate_session_sends_nothing_and_creates_no_cache(tmp_path: Path) 
 
     async def go() -> None:
         async with open_session(cfg, send=False) as session:
-            assert session.caller is None and session.view.cache is None
+            assert not session.sends and session.calls.cache is None
             assert session.price is None and not session.priced
 
     asyncio.run(go())

@@ -1,0 +1,204 @@
+"""One request's way from the run to the backend and back, in the order it happens.
+
+:meth:`CallPath.answer` is the whole policy, read top to bottom:
+
+1. **cache**: a stored answer is returned as it is; nothing is sent, limited or paid;
+2. **admission**: the request is estimated once (:func:`evalkit.cost.estimate_request`, with
+   DashScope's high-resolution option when it is on) and the budget reserves that cost;
+3. **retry**: each attempt waits for the RPM and TPM limiters (the same estimate's tokens)
+   and a slot of the adaptive concurrency, then asks the backend
+   (:class:`evalkit.backends.retry.Caller`);
+4. **settle**: the answer's cost is computed once; the budget takes it in place of the
+   reservation and the sample's row records it;
+5. **store**: the answer goes into the response cache at once.
+
+An estimate (``evalkit estimate``) uses steps 1 and 2 without sending: :meth:`cached` and
+:meth:`estimate`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+
+from aiolimiter import AsyncLimiter
+
+from evalkit.backends.base import Backend
+from evalkit.backends.retry import Caller
+from evalkit.cache.key import cache_key
+from evalkit.cache.store import ResponseCache
+from evalkit.config import CacheMode, LimitsConfig, Price
+from evalkit.cost import estimate_request, usage_cost
+from evalkit.errors import BudgetExhausted, is_disk_full
+from evalkit.records import Completion, Request, Usage
+
+__all__ = ["Answer", "Budget", "CacheTally", "CallPath"]
+
+log = logging.getLogger("evalkit")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A request's answer, where it came from and what it cost."""
+
+    completion: Completion
+    cache_hit: bool
+    cost: float | None
+    """What it cost (a cached answer: what it would have cost); ``None`` when unpriced."""
+
+
+@dataclass
+class CacheTally:
+    """Hits, misses and what the hits saved."""
+
+    hits: int = 0
+    misses: int = 0
+    saved: Usage = Usage()
+
+
+class Budget:
+    """``limits.max_cost``: nothing more is sent once spent plus in-flight cost would pass it.
+
+    Once a request does not fit, no further request is sent in the run; cached answers are
+    free and still served.
+    """
+
+    def __init__(self, cap: float, currency: str) -> None:
+        self.cap = cap
+        self.currency = currency
+        self.spent = 0.0
+        self.reserved = 0.0
+        self.exhausted = False
+
+    def reserve(self, estimate: float) -> None:
+        """Reserve a request's estimated cost, or raise :class:`BudgetExhausted`."""
+        if self.exhausted or self.spent + self.reserved + estimate > self.cap:
+            self.exhausted = True
+            raise BudgetExhausted(
+                f"limits.max_cost={self.cap:g} {self.currency} reached "
+                f"(spent {self.spent:.4f}, in flight {self.reserved:.4f}): not sent"
+            )
+        self.reserved += estimate
+
+    def settle(self, reserved: float, cost: float | None) -> None:
+        """Release a reservation and add what the answer cost (nothing when it failed)."""
+        self.reserved -= reserved
+        if cost is not None:
+            self.spent += cost
+
+
+class CallPath:
+    """The response cache, the budget, the rate limiters and the retrying caller of one run.
+
+    ``limits=None`` builds a path that never sends (an estimate): only :meth:`cached` and
+    :meth:`estimate` are used.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        cache: ResponseCache | None,
+        mode: CacheMode,
+        *,
+        price: Price | None,
+        limits: LimitsConfig | None,
+        high_resolution: bool = False,
+    ) -> None:
+        self.backend = backend
+        self.cache = cache if mode is not CacheMode.off else None
+        self.mode = mode
+        self.price = price
+        self.high_resolution = high_resolution
+        self.tally = CacheTally()
+        self._options = backend.cache_options()
+        self.caller = Caller(backend, limits) if limits is not None else None
+        self.budget: Budget | None = None
+        self._rpm = self._tpm = None
+        if limits is not None:
+            if limits.max_cost is not None and price is not None:
+                self.budget = Budget(limits.max_cost, price.currency)
+            self._rpm = AsyncLimiter(limits.rpm, 60) if limits.rpm else None
+            self._tpm = AsyncLimiter(limits.tpm, 60) if limits.tpm else None
+
+    # ------------------------------------------------------------------------- the policy
+    async def answer(self, request: Request) -> Answer:
+        """The completion of ``request``: cached, or sent under the run's limits and stored."""
+        hit = self.cached(request)  # 1. cache
+        if hit is not None:
+            self.tally.hits += 1
+            self.tally.saved = self.tally.saved + hit.usage
+            return Answer(hit, True, self.cost(hit.usage))
+        assert self.caller is not None, "a call path built without limits cannot send"
+        usage = self.estimate(request)  # 2. admission: one estimate for the budget and limiters
+        reserved = 0.0
+        if self.budget is not None:
+            reserved = self.cost(usage) or 0.0
+            self.budget.reserve(reserved)
+        tokens = (usage.input_tokens or 0) + (usage.output_tokens or 0)
+        try:
+            completion = await self.caller.call(request, pace=lambda: self._pace(tokens))  # 3.
+        except BaseException:
+            if self.budget is not None:
+                self.budget.settle(reserved, None)
+            raise
+        cost = self.cost(completion.usage)  # 4. settle, once
+        if self.budget is not None:
+            self.budget.settle(reserved, cost if cost is not None else reserved)
+        self.tally.misses += 1
+        self.store(request, completion)  # 5. store
+        return Answer(completion, False, cost)
+
+    # -------------------------------------------------------------------------- the steps
+    def key(self, request: Request) -> str:
+        """The request's cache key."""
+        return cache_key(self.backend.identity, request, self._options)
+
+    def cached(self, request: Request) -> Completion | None:
+        """The cached answer, when the mode reads the cache and the backend may have one.
+
+        ``mode=use`` reads and writes, ``refresh`` only writes, ``off`` neither; a request
+        the backend does not cache (``Backend.may_cache``: a sampled answer, the baseline's)
+        is neither looked up nor stored.
+        """
+        if self.cache is None or self.mode is not CacheMode.use:
+            return None
+        if not self.backend.may_cache(request):
+            return None
+        return self.cache.get(self.key(request))
+
+    def estimate(self, request: Request) -> Usage:
+        """The request's expected usage: estimated input and image tokens, ``max_tokens`` out."""
+        model = self.backend.identity.model
+        return estimate_request(request, model, high_resolution=self.high_resolution)
+
+    def cost(self, usage: Usage) -> float | None:
+        """What ``usage`` costs: 0 on a free backend, ``None`` when the model has no price."""
+        if not self.backend.priced:
+            return 0.0
+        return usage_cost(usage, self.price)
+
+    async def _pace(self, tokens: int) -> None:
+        """Wait for the RPM and TPM limiters before an attempt (each attempt is a request)."""
+        if self._rpm is not None:
+            await self._rpm.acquire()
+        if self._tpm is not None:
+            await self._tpm.acquire(min(tokens, self._tpm.max_rate))
+
+    def store(self, request: Request, completion: Completion) -> None:
+        """Keep a new answer, when the mode writes and the backend allows it.
+
+        A cache whose disk is full stops taking answers, with one warning; the run goes on
+        (its rows are written elsewhere, or the run's own disk-full error follows).
+        """
+        if self.cache is None or not self.backend.may_cache(request):
+            return
+        try:
+            self.cache.put(self.key(request), self.backend.identity.model, completion)
+        except (OSError, sqlite3.Error) as exc:
+            if not is_disk_full(exc):
+                raise
+            log.warning("cache %s: the disk is full; answers from now on are not cached "
+                        "(free some space, or set cache.path=FILE elsewhere)",
+                        self.cache.path)  # fmt: skip
+            self.cache = None
