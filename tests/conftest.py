@@ -49,23 +49,28 @@ def run_eval(tmp_path: Path) -> Callable[..., pipeline.RunOutcome]:
     return _run
 
 
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m evalkit ARGS`` in ``cwd``, results under ``cwd/results`` unless given."""
+    # a subcommand and flags (-m, --cfg job) come first, then the overrides
+    results = [] if any(a.startswith("results_dir=") for a in args) else [
+        f"results_dir={cwd / 'results'}"
+    ]  # fmt: skip
+    quiet = [] if any(a.startswith("report.progress=") for a in args) else [
+        "report.progress=false"
+    ]  # fmt: skip
+    cmd = [sys.executable, "-m", "evalkit", *args, *results, *quiet]
+    full = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=full, timeout=300)
+
+
 @pytest.fixture
 def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``python -m evalkit`` as a user would, with results under tmp_path."""
 
     def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        # a subcommand and flags (-m, --cfg job) come first, then the overrides
-        results = [] if any(a.startswith("results_dir=") for a in args) else [
-            f"results_dir={tmp_path / 'results'}"
-        ]  # fmt: skip
-        quiet = [] if any(a.startswith("report.progress=") for a in args) else [
-            "report.progress=false"
-        ]  # fmt: skip
-        cmd = [sys.executable, "-m", "evalkit", *args, *results, *quiet]
-        full = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
-        return subprocess.run(
-            cmd, capture_output=True, text=True, cwd=tmp_path, env=full, timeout=300
-        )
+        return run_cli(*args, cwd=tmp_path, env=env)
 
     return _cli
 

@@ -18,6 +18,8 @@ from evalkit.errors import ConfigError
 from evalkit.testing.answers import answer_book
 from evalkit.testing.fake_server import FakeVLMServer
 
+from .conftest import run_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -29,20 +31,37 @@ def _run(cli: Cli, results: Path, *overrides: str, env: dict[str, str] | None = 
     return results.parent / line.removeprefix("results: ")
 
 
-@pytest.fixture
-def results(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> Path:
-    """Four runs: docvqa answered well then worse over the loopback server, two vqav2 runs."""
-    folder = tmp_path / "results"
+@pytest.fixture(scope="module")
+def _four_runs(tmp_path_factory: pytest.TempPathFactory,
+               fake_server_session: FakeVLMServer) -> Path:  # fmt: skip
+    """Four runs, made once per module: docvqa answered well then worse over the loopback
+    server, two vqav2 runs."""
+    server, where = fake_server_session, tmp_path_factory.mktemp("four-runs")
+    server.reset()
+    folder = where / "results"
     api = ["backend=openai", f"backend.base_url={server.openai_url}", "cache.mode=off"]
-    key = {"OPENAI_API_KEY": "k"}
+    env = {"OPENAI_API_KEY": "k", "XDG_CACHE_HOME": str(where / "xdg")}
+
+    def cli(*args: str, env: dict[str, str] | None = env) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, cwd=where, env=env)
+
     server.answer_book = answer_book("docvqa")
-    _run(cli, folder, "task=docvqa", *api, "backend.model=good", env=key)
+    _run(cli, folder, "task=docvqa", *api, "backend.model=good", env=env)
     server.answer_book = answer_book("docvqa", wrong=lambda i: i % 3 == 0)
-    _run(cli, folder, "task=docvqa", *api, "backend.model=worse", env=key)
-    _run(cli, folder, "task=vqav2")  # the baseline backend: 'yes' to everything
+    _run(cli, folder, "task=docvqa", *api, "backend.model=worse", env=env)
+    _run(cli, folder, "task=vqav2", env=env)  # the baseline backend: 'yes' to everything
     server.answer_book = answer_book("vqav2")
-    _run(cli, folder, "task=vqav2", *api, "backend.model=good", env=key)
+    _run(cli, folder, "task=vqav2", *api, "backend.model=good", env=env)
+    server.reset()
     return folder
+
+
+@pytest.fixture
+def results(_four_runs: Path, tmp_path: Path) -> Path:
+    """A copy of the four runs for this test alone."""
+    copy = tmp_path / "results"
+    shutil.copytree(_four_runs, copy)
+    return copy
 
 
 def test_load_runs_gives_runs_samples_and_summary(results: Path) -> None:

@@ -17,6 +17,8 @@ from evalkit.html_report import build_report
 from evalkit.testing.answers import answer_book
 from evalkit.testing.fake_server import FakeVLMServer, Fault
 
+from .conftest import run_cli
+
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 BROWSER = "chromium-headless-shell"  # Debian's headless Chromium: no background services
 _QUIET = [
@@ -35,8 +37,12 @@ def _run(cli: Cli, tmp_path: Path, *overrides: str, env: dict[str, str] | None =
     return tmp_path / line.removeprefix("results: ")
 
 
-@pytest.fixture
-def runs(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> dict[str, Path]:
+@pytest.fixture(scope="module")
+def _three_runs(tmp_path_factory: pytest.TempPathFactory,
+                fake_server_session: FakeVLMServer) -> Path:  # fmt: skip
+    """A good and a worse docvqa run (three failed requests) and a refcoco run, made once."""
+    server, where = fake_server_session, tmp_path_factory.mktemp("three-runs")
+    server.reset()
     api = [
         "backend=openai",
         f"backend.base_url={server.openai_url}",
@@ -45,16 +51,31 @@ def runs(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> dict[str, Path]:
         "limits.concurrency=1",
         "limits.max_error_rate=1.0",
     ]
-    key = {"OPENAI_API_KEY": "k"}
+    env = {"OPENAI_API_KEY": "k", "XDG_CACHE_HOME": str(where / "xdg")}
+
+    def cli(*args: str, env: dict[str, str] | None = env) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, cwd=where, env=env)
+
     server.answer_book = answer_book("docvqa")
-    good = _run(cli, tmp_path, "task=docvqa", *api, "backend.model=good", env=key)
+    good = _run(cli, where, "task=docvqa", *api, "backend.model=good", env=env)
     server.answer_book = answer_book("docvqa", wrong=lambda i: i % 3 == 0)
     server.faults.extend(
         Fault(status=400, body=b'{"error": {"message": "bad image"}}') for _ in range(3)
     )
-    worse = _run(cli, tmp_path, "task=docvqa", *api, "backend.model=worse", env=key)
-    boxes = _run(cli, tmp_path, "task=refcoco", "dataset.limit=6")
-    return {"good": good, "worse": worse, "boxes": boxes}
+    worse = _run(cli, where, "task=docvqa", *api, "backend.model=worse", env=env)
+    boxes = _run(cli, where, "task=refcoco", "dataset.limit=6", env=env)
+    server.reset()
+    folder = where / "made"
+    for name, run in {"good": good, "worse": worse, "boxes": boxes}.items():
+        shutil.copytree(run, folder / name)
+    return folder
+
+
+@pytest.fixture
+def runs(_three_runs: Path, tmp_path: Path) -> dict[str, Path]:
+    """A copy of the three runs for this test alone."""
+    shutil.copytree(_three_runs, tmp_path / "runs")
+    return {name: tmp_path / "runs" / name for name in ("good", "worse", "boxes")}
 
 
 def _external_references(page: str) -> list[str]:
@@ -159,10 +180,10 @@ def test_the_page_opens_in_headless_chromium(runs: dict[str, Path], tmp_path: Pa
     )
 
 
-def test_caption_examples_are_shown(cli: Cli, tmp_path: Path) -> None:
+def test_caption_examples_are_shown(run_eval) -> None:  # type: ignore[no-untyped-def]
     if shutil.which("java") is None:
         pytest.skip("caption metrics need Java")
-    run = _run(cli, tmp_path, "task=coco_caption", "dataset.limit=8")
+    run = run_eval("task=coco_caption", "dataset.limit=8").run_dir  # in-process: one METEOR JVM
     page = build_report(run)
     assert "<h2>Caption examples</h2>" in page
     assert "a picture of some objects" in page  # the baseline's caption
@@ -170,16 +191,13 @@ def test_caption_examples_are_shown(cli: Cli, tmp_path: Path) -> None:
     assert page.count('src="data:image/jpeg;base64,') >= 8 + 6
 
 
-def test_a_report_of_any_task_and_of_a_run_with_no_rows(cli: Cli, tmp_path: Path) -> None:
+def test_a_report_of_any_task_and_of_a_run_with_no_rows(run_eval, cli: Cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import pyarrow.parquet as pq
 
     from evalkit.html_report import write_report
 
-    folders = []
-    for task in ("infovqa", "vqav2", "mmbench_cn", "refcoco"):
-        done = cli(f"task={task}", "dataset.limit=3")
-        assert done.returncode == 0, done.stderr
-        folders.append(tmp_path / done.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    folders = [run_eval(f"task={task}", "dataset.limit=3").run_dir
+               for task in ("infovqa", "vqav2", "mmbench_cn", "refcoco")]  # fmt: skip
     empty = tmp_path / "empty.parquet"
     sample = Path(__file__).resolve().parent.parent / "evalkit/sample_data/okvqa/val2014.parquet"
     pq.write_table(pq.read_table(sample).slice(0, 0), empty)

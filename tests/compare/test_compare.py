@@ -309,27 +309,30 @@ def test_unusable_input_is_one_line_and_exit_2(
 
 
 def test_caption_metrics_are_resampled_on_both_sides(
-    cli: Cli, tmp_path: Path, server: FakeVLMServer
-) -> None:
+    run_eval, server: FakeVLMServer, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """In one process, as a notebook would: the two runs and the comparison share one METEOR
+    JVM (starting one takes about 8 s here)."""
     pytest.importorskip("pycocoevalcap")
     if not any((Path(p) / "java").exists() for p in os.environ.get("PATH", "").split(":")):
         pytest.skip("caption metrics need Java")
-    base = _run(cli, tmp_path, server, "coco_caption", "good", answer_book("coco_caption"))
-    cand = _run(
-        cli,
-        tmp_path,
-        server,
-        "coco_caption",
-        "worse",
-        answer_book(
-            "coco_caption", wrong=lambda i: i % 2 == 0, wrong_answer="a picture of some objects"
-        ),
+    from evalkit.cli import main
+
+    api = ["backend=openai", f"backend.base_url={server.openai_url}", "backend.api_key_env=null",
+           "cache.mode=off", "task=coco_caption"]  # fmt: skip
+    server.answer_book = answer_book("coco_caption")
+    base = run_eval(*api, "backend.model=good").run_dir
+    server.answer_book = answer_book(
+        "coco_caption", wrong=lambda i: i % 2 == 0, wrong_answer="a picture of some objects"
     )
-    proc = _compare(
-        base, cand, "--json", "--resamples", "300", "--permutations", "300", cwd=tmp_path
-    )
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    cand = run_eval(*api, "backend.model=worse").run_dir
+    capsys.readouterr()
+    try:
+        main(["compare", str(base), str(cand), "--json", "--resamples", "100",
+              "--permutations", "100"])  # fmt: skip
+    except SystemExit as exit_info:
+        assert exit_info.code in (0, None)
+    out = json.loads(capsys.readouterr().out)
     by_metric = {m["metric"]: m for m in out["metrics"]}
     assert list(by_metric) == ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR", "ROUGE_L", "CIDEr"]
     summary = {r["metric"]: r["value"] for r in pq.read_table(base / "summary.parquet").to_pylist()}
@@ -342,7 +345,7 @@ def test_caption_metrics_are_resampled_on_both_sides(
         assert m["cand"] == pytest.approx(cand_summary[name], abs=1e-12)
         assert m["test"] == "permutation-mc" and m["n_pairs"] == 50
         assert m["ci_low"] <= m["diff"] <= m["ci_high"] < 0
-        assert m["p_value"] == pytest.approx(1 / 301)  # no permutation beats a drop this large
+        assert m["p_value"] == pytest.approx(1 / 101)  # no permutation beats a drop this large
 
 
 def test_runs_cut_to_different_subsets_or_joined_differently_are_not_scored_alike() -> None:
