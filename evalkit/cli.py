@@ -38,6 +38,7 @@ from evalkit.compose import (
     sweep,
 )
 from evalkit.errors import ConfigError, EvalkitError, Interrupted, is_disk_full
+from evalkit.registry import Registry
 
 __all__ = [
     "COMMANDS",
@@ -463,20 +464,29 @@ def report_command(argv: Sequence[str]) -> None:
     print(f"report: {_shown(path)}", flush=True)
 
 
-COMMANDS: dict[str, tuple[Callable[[Sequence[str]], None], str]] = {
-    "run": (run_command, "evaluate a task with a backend (the default: evalkit task=...)"),
-    "estimate": (estimate_command, "tokens and cost of a run before spending; sends nothing"),
-    "rescore": (rescore_command, "score finished run folders again with the current scorers"),
-    "compare": (compare_command, "compare two runs sample by sample; --fail-on-drop gates CI"),
-    "report": (report_command, "one self-contained HTML page about a run (or two, compared)"),
-}
-"""Subcommand → (handler, one line of help). ``merge`` goes here next."""
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its handler (the arguments after its name) and one line of help."""
+
+    handler: Callable[[Sequence[str]], None]
+    help: str
+
+
+_C = Command
+COMMANDS: Registry[Command] = Registry("command", {
+    "run": _C(run_command, "evaluate a task with a backend (the default: evalkit task=...)"),
+    "estimate": _C(estimate_command, "tokens and cost of a run before spending; sends nothing"),
+    "rescore": _C(rescore_command, "score finished run folders again with the current scorers"),
+    "compare": _C(compare_command, "compare two runs sample by sample; --fail-on-drop gates CI"),
+    "report": _C(report_command, "one self-contained HTML page about a run (or two, compared)"),
+})  # fmt: skip
+"""Subcommand → command (``merge`` goes here next; a plugin may add its own)."""
 
 
 def _help() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: evalkit [COMMAND] [ARGS ...]   (no command: run)", "", "commands:"]
-    lines += [f"  {name.ljust(width)}  {text}" for name, (_, text) in COMMANDS.items()]
+    lines += [f"  {name.ljust(width)}  {command.help}" for name, command in COMMANDS.items()]
     lines += ["", "evalkit COMMAND --help shows a command's own options.",
               "example: evalkit task=docvqa dataset.limit=20"]  # fmt: skip
     return "\n".join(lines)
@@ -486,12 +496,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python -m evalkit`` and the ``evalkit`` script."""
     use_system_allocator()
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in ("-h", "--help", "help"):
-        print(_help())
-        return
-    explicit = bool(args) and args[0] in COMMANDS
-    handler = COMMANDS[args[0] if explicit else "run"][0]
     try:
+        if args and args[0] in ("-h", "--help", "help"):
+            print(_help())
+            return
+        explicit = bool(args) and args[0] in COMMANDS  # reading COMMANDS loads the plugins
+        handler = COMMANDS[args[0] if explicit else "run"].handler
         handler(args[1:] if explicit else args)
     except Interrupted as exc:
         print(f"evalkit: interrupted: {exc}", file=sys.stderr, flush=True)

@@ -55,7 +55,12 @@ def group_options(group: str) -> list[str]:
     """The option names of a config group (task names come from the task folders)."""
     if group == "task":
         return task_names()
-    return sorted(p.stem for p in (configs_dir() / group).glob("*.yaml"))
+    files = {p.stem for p in (configs_dir() / group).glob("*.yaml")}
+    if group == "backend":
+        from evalkit.backends.registry import BACKENDS
+
+        files |= set(BACKENDS)
+    return sorted(files)
 
 
 @cache
@@ -63,12 +68,15 @@ def register_schemas() -> None:
     """Store the run schema and each backend's schema in Hydra's ConfigStore (once)."""
     from hydra.core.config_store import ConfigStore
 
-    from evalkit.backends.registry import SCHEMAS
+    from evalkit.backends.registry import BACKENDS
 
     store = ConfigStore.instance()
     store.store(name="run_schema", node=RunConfig)
-    for name, schema in SCHEMAS.items():
-        store.store(group="backend", name=f"{name}_schema", node=schema)
+    files = {p.stem for p in (configs_dir() / "backend").glob("*.yaml")}
+    for name, entry in BACKENDS.items():
+        store.store(group="backend", name=f"{name}_schema", node=entry.schema)
+        if name not in files:  # a plugin's backend without a config file: its schema's defaults
+            store.store(group="backend", name=name, node=entry.schema(name=name))
 
 
 def _store_task(name: str) -> None:
@@ -185,15 +193,16 @@ def _closeness(key: str, names: Sequence[str]) -> float:
 
 def _unknown_key(key: str, schema: type, full_key: str) -> str:
     """``bad override 'limits.concurency': limits has no key 'concurency'; did you mean ...``."""
-    from evalkit.backends.registry import SCHEMAS
+    from evalkit.backends.registry import BACKENDS
 
+    schemas = {n: e.schema for n, e in BACKENDS.items()}
     names = _schema_fields(schema)
     where = full_key.rpartition(".")[0] or "the config"
     hint = did_you_mean("key", key, names).removeprefix("unknown key ")
-    backend = next((n for n, s in SCHEMAS.items() if s is schema), None)
+    backend = next((n for n, s in schemas.items() if s is schema), None)
     if backend is not None:
         where = f"backend '{backend}'"
-        others = {n: _schema_fields(s) for n, s in SCHEMAS.items() if s is not schema}
+        others = {n: _schema_fields(s) for n, s in schemas.items() if s is not schema}
         elsewhere = sorted({f for fields in others.values() for f in fields} - set(names))
         if _closeness(key, elsewhere) > _closeness(key, names):  # another backend has it
             match = max(elsewhere, key=lambda f: _closeness(key, [f]))

@@ -8,7 +8,8 @@ record and the run folder's name) under a key that covers everything it was made
 * the overrides, in order, the working folder and ``EVALKIT_TASKS``;
 * the bytes of every config file and every task file Hydra could read;
 * the size and modification time of every module of evalkit (the schemas and the composer);
-* the versions of Python, evalkit, hydra-core and omegaconf.
+* the versions of Python, evalkit, hydra-core and omegaconf, and the installed plugins
+  (``evalkit.plugins`` entry points, with their packages' versions).
 
 Nothing here knows Hydra's rules: what is kept is what Hydra returned. The one value that
 changes between runs, the time in the run folder's name (``${now:...}`` in ``hydra.run.dir``),
@@ -73,6 +74,7 @@ def _version(name: str) -> str | None:
 
 def cache_key(overrides: Sequence[str]) -> str:
     """The hash of everything a composition of ``overrides`` is made from."""
+    from evalkit.registry import plugin_fingerprint
     from evalkit.tasks import task_folders
 
     digest = hashlib.sha256()
@@ -82,6 +84,7 @@ def cache_key(overrides: Sequence[str]) -> str:
         "tasks_env": os.environ.get("EVALKIT_TASKS", ""),
         "python": sys.version,
         "versions": [_version(name) for name in _PACKAGES],
+        "plugins": plugin_fingerprint(),
     }
     digest.update(json.dumps(head, sort_keys=True).encode())
     files = sorted(configs_dir().rglob("*.yaml"))

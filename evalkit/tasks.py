@@ -18,6 +18,7 @@ import yaml
 
 from evalkit.config import MetricSpec, PromptSpec, TaskSpec, metric_specs
 from evalkit.errors import ConfigError, UnknownTask, did_you_mean
+from evalkit.registry import Registry
 from evalkit.resources import tasks_dir
 from evalkit.structured import to_object
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from evalkit.score.registry import Metric
 
 __all__ = [
+    "TASK_FOLDERS",
     "check_task",
     "load_task",
     "prompt_families",
@@ -40,9 +42,20 @@ TASKS_ENV = "EVALKIT_TASKS"
 """Environment variable naming extra task folders (``os.pathsep``-separated)."""
 
 
+TASK_FOLDERS: Registry[Path] = Registry("task folder")
+"""Folders of task definitions that other packages add (:mod:`evalkit.registry`), by name."""
+
+
 def task_folders() -> list[Path]:
-    """``tasks/``, then every folder ``EVALKIT_TASKS`` names (a missing one is an error)."""
+    """``tasks/``, the plugins' folders, then every folder ``EVALKIT_TASKS`` names.
+
+    A missing folder is an error.
+    """
     folders = [tasks_dir()]
+    for name, folder in TASK_FOLDERS.items():
+        if not folder.is_dir():
+            raise ConfigError(f"task folder '{name}' ({folder}) is not a folder")
+        folders.append(folder)
     for entry in os.environ.get(TASKS_ENV, "").split(os.pathsep):
         if entry.strip():
             folder = Path(entry).expanduser()
@@ -79,7 +92,7 @@ def task_metrics(task: TaskSpec, prompt: PromptSpec | None = None) -> list[Metri
     >>> [m.params["mode"] for m in task_metrics(spec, spec.prompts["qwen-vl"])]
     ['qwen-vl']
     """
-    from evalkit.parse import PARSER_OUTPUT
+    from evalkit.parse import PARSERS
     from evalkit.score.registry import build_metrics
 
     specs = task.metrics
@@ -95,7 +108,8 @@ def task_metrics(task: TaskSpec, prompt: PromptSpec | None = None) -> list[Metri
             MetricSpec(m.name, m.column, {**m.params, **overrides.get(m.column or m.name, {})})
             for m in specs
         ]
-    return build_metrics(specs, parser_output=PARSER_OUTPUT.get(task.parser_for(prompt), "text"))
+    entry = PARSERS.get(task.parser_for(prompt))
+    return build_metrics(specs, parser_output=entry.output if entry is not None else "text")
 
 
 def _check(spec: TaskSpec) -> None:
@@ -107,11 +121,13 @@ def _check(spec: TaskSpec) -> None:
         raise ConfigError("prompts.default is required")
     if not spec.metrics:
         raise ConfigError("metrics must not be empty")
-    if spec.parser not in PARSERS:
-        raise ConfigError(did_you_mean("parser", spec.parser, PARSERS))
+    PARSERS[spec.parser]  # an unknown parser is a one-line error with a did-you-mean
     for family, prompt in spec.prompts.items():
         if prompt.parser is not None and prompt.parser not in PARSERS:
-            raise ConfigError(f"prompts.{family}: {did_you_mean('parser', prompt.parser, PARSERS)}")
+            try:
+                PARSERS[prompt.parser]
+            except ConfigError as exc:
+                raise ConfigError(f"prompts.{family}: {exc}") from exc
     columns = [m.column for m in task_metrics(spec)]
     for family, prompt in spec.prompts.items():
         if ("{box}" in prompt.user or prompt.draw_box) and spec.columns.bbox is None:

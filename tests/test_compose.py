@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evalkit.backends.registry import SCHEMAS
+from evalkit.backends.registry import BACKENDS
 from evalkit.cli import group_options
 from evalkit.compose import compose, compose_job
 from evalkit.config import CacheMode, RunConfig, Source
@@ -68,7 +68,9 @@ def test_every_option_composes_with_its_values(group: str, option: str) -> None:
         if full not in given:  # a value the command line must give (openai's base_url: null)
             assert _get(cfg, full) == value, path
     if group == "backend":
-        assert type(cfg.backend) is SCHEMAS[option]  # each backend composes into its own schema
+        assert (
+            type(cfg.backend) is BACKENDS[option].schema
+        )  # each backend composes into its own schema
 
 
 def test_defaults_are_the_offline_run() -> None:

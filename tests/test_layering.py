@@ -1,7 +1,7 @@
 """The stages import only the foundation and earlier stages (shared/DESIGN.md §2).
 
 Foundation (any stage may use it): records, errors, config, resources, cost, families,
-structured, redact.
+structured, redact, registry.
 Stages in order: dataset ① → prompt ② → backends ③ → cache ④ → parse ⑤ → score ⑥ → report ⑦.
 The run parts, pipeline, rescore, estimate, compose and cli compose the stages.
 """
@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "evalkit"
 STAGES = ["dataset", "prompt", "backends", "cache", "parse", "score", "report"]
 FOUNDATION = {"records", "errors", "config", "resources", "cost", "families", "structured",
-              "redact"}  # fmt: skip
+              "redact", "registry"}  # fmt: skip
 
 
 def _imports(path: Path) -> set[str]:
@@ -44,7 +44,7 @@ def test_the_foundation_imports_no_stage() -> None:
         path = PACKAGE / f"{name}.py"
         assert not (_imports(path) & set(STAGES)), name
     for path in (PACKAGE / "families").rglob("*.py"):
-        assert _imports(path) <= {"records", "errors", "families"}, path.name
+        assert _imports(path) <= {"records", "errors", "families", "registry"}, path.name
 
 
 def test_nothing_branches_on_a_task_family() -> None:

@@ -22,6 +22,7 @@ from evalkit.families.generic import GENERIC, NORMALIZED, PIXEL
 from evalkit.families.qwen2_vl import QWEN2_BOX, QWEN2_VL, qwen2_vl_box
 from evalkit.families.qwen25_vl import QWEN25_BOX, QWEN25_VL
 from evalkit.families.qwen_vl import QWEN_VL, QWEN_VL_CHAT, qwen_vl_box
+from evalkit.registry import Registry
 
 __all__ = [
     "BOX_FORMATS",
@@ -33,10 +34,10 @@ __all__ = [
     "family_named",
 ]
 
-FAMILIES: dict[str, ModelFamily] = {
-    f.name: f for f in (GENERIC, QWEN_VL, QWEN_VL_CHAT, QWEN2_VL, QWEN25_VL)
-}
-"""Family name (the ``backend.prompt_family`` value) → family."""
+FAMILIES: Registry[ModelFamily] = Registry(
+    "model family", {f.name: f for f in (GENERIC, QWEN_VL, QWEN_VL_CHAT, QWEN2_VL, QWEN25_VL)}
+)
+"""Family name (the ``backend.prompt_family`` value) → family (plugins may add more)."""
 
 _BOXES: dict[str, BoxFormat] = {
     b.name: b
@@ -86,7 +87,7 @@ def family_named(name: str) -> ModelFamily:
     >>> family_named("qwen2.5-vl").box_format, family_named("my-model").name
     ('qwen2.5-vl', 'default')
     """
-    return FAMILIES.get(name, GENERIC)
+    return FAMILIES.get(name) or GENERIC
 
 
 def family_for_model(model: str) -> ModelFamily:
@@ -100,7 +101,7 @@ def family_for_model(model: str) -> ModelFamily:
     """
     best: tuple[int, ModelFamily] | None = None
     lowered = model.lower()
-    for family in FAMILIES.values():
+    for _, family in FAMILIES.items():
         for prefix in family.model_prefixes:
             if lowered.startswith(prefix) and (best is None or len(prefix) > best[0]):
                 best = (len(prefix), family)

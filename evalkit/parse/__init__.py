@@ -1,26 +1,29 @@
 """Stage ⑤: completion text → :class:`~evalkit.records.Prediction`.
 
 A task names its parser (``parser: answer | caption | box``); :func:`build_parser` binds it to
-the run's model family and box convention. Adding a parser is one entry in :data:`PARSERS`.
+the run's model family and box convention. Adding a parser is one entry in :data:`PARSERS`
+(another package adds one through :mod:`evalkit.registry`'s entry points).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Literal
 
-from evalkit.errors import ConfigError, did_you_mean
 from evalkit.families import ModelFamily
 from evalkit.parse.answers import clean_answer, parse_answer, parse_caption
 from evalkit.parse.boxes import BOX_FORMATS, box_parser, parse_box
 from evalkit.parse.choice import CHOICE_RULES, choose_letter
 from evalkit.records import Prediction, Sample
+from evalkit.registry import Registry
 
 __all__ = [
     "BOX_FORMATS",
     "CHOICE_RULES",
     "PARSERS",
-    "PARSER_OUTPUT",
+    "ParserEntry",
     "Parser",
     "build_parser",
     "clean_answer",
@@ -54,18 +57,24 @@ def _choice_parser(rule: str) -> Callable[[ModelFamily, str | None], Parser]:
     return factory
 
 
-PARSERS: dict[str, Callable[[ModelFamily, str | None], Parser]] = {
-    "answer": _answer,
-    "caption": _caption,
-    "box": _box,
-    "choice": _choice_parser("vlmevalkit"),
-    "choice-cjk": _choice_parser("vlmevalkit-cjk"),
-}
-"""Parser name → ``(family, box format) -> parser``."""
+@dataclass(frozen=True)
+class ParserEntry:
+    """One parser: how it is made for a run, and what its prediction carries."""
 
-PARSER_OUTPUT = {"answer": "text", "caption": "text", "box": "box", "choice": "text",
-                 "choice-cjk": "text"}  # fmt: skip
-"""What each parser's prediction carries for the metrics: an answer text or a box."""
+    factory: Callable[[ModelFamily, str | None], Parser]
+    """``(family, box format) -> parser``."""
+    output: Literal["text", "box"] = "text"
+    """What the metrics read of its prediction: an answer text or a box."""
+
+
+PARSERS: Registry[ParserEntry] = Registry("parser", {
+    "answer": ParserEntry(_answer),
+    "caption": ParserEntry(_caption),
+    "box": ParserEntry(_box, "box"),
+    "choice": ParserEntry(_choice_parser("vlmevalkit")),
+    "choice-cjk": ParserEntry(_choice_parser("vlmevalkit-cjk")),
+})  # fmt: skip
+"""Parser name → entry (another package adds one through :mod:`evalkit.registry`)."""
 
 
 def build_parser(name: str, *, family: ModelFamily, box_format: str | None = None) -> Parser:
@@ -77,7 +86,4 @@ def build_parser(name: str, *, family: ModelFamily, box_format: str | None = Non
     >>> parse("(0,0),(999,999)", Sample(id="1", images=(ImageRef(b"", 100, 100, "PNG"),))).box
     (0.0, 0.0, 100.0, 100.0)
     """
-    factory = PARSERS.get(name)
-    if factory is None:
-        raise ConfigError(did_you_mean("parser", name, PARSERS))
-    return factory(family, box_format)
+    return PARSERS[name].factory(family, box_format)

@@ -136,17 +136,20 @@ def upgrade_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
 
 def run_config(data: Any, where: str) -> RunConfig:
     """A recorded config as :class:`RunConfig`, its backend as its own schema."""
-    from evalkit.backends.registry import SCHEMAS
+    from evalkit.backends.registry import BACKENDS
 
     if not isinstance(data, dict) or not isinstance(data.get("task"), dict):
         raise ConfigError(f"{where} has no usable config: no task record")
     name = str((data.get("backend") or {}).get("name") or "")
-    if name not in SCHEMAS:
+    if name not in BACKENDS:
         raise ConfigError(
             f"{where} has no usable config: backend '{name}' is not one this evalkit knows"
         )
     return to_object(
-        RunConfig, data, what=f"{where} has no usable config", fields={"backend": SCHEMAS[name]}
+        RunConfig,
+        data,
+        what=f"{where} has no usable config",
+        fields={"backend": BACKENDS[name].schema},
     )
 
 

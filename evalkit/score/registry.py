@@ -3,7 +3,8 @@
 A task names its metrics with their parameters (``metrics: [{name: anls, threshold: 0.5}]``;
 the short form ``[anls]`` takes the defaults); :func:`build_metrics` checks them against the
 table below and binds them. Every bound metric is recorded in ``run.json`` with its parameters.
-Adding a metric is one entry in :data:`METRICS`; nothing else branches on what a task is.
+Adding a metric is one entry in :data:`METRICS` (another package adds one through
+:mod:`evalkit.registry`'s entry points); nothing else branches on what a task is.
 
 Per-sample metrics go into the sample's row as it finishes and are averaged (with a bootstrap
 interval); corpus metrics (CIDEr, BLEU, ...) are computed once over all answered samples by
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from evalkit.config import MetricSpec
 from evalkit.errors import ConfigError, did_you_mean
 from evalkit.records import Prediction, Sample, option_index
+from evalkit.registry import Registry
 from evalkit.score.anls import anls
 from evalkit.score.captions import (
     CAPTION_METRICS,
@@ -97,11 +99,14 @@ class CorpusScorer:
     runs' corpus scores on the same resamples, for ``evalkit compare``."""
 
 
-CORPUS_SCORERS: dict[str, CorpusScorer] = {
-    "coco-caption": CorpusScorer(
-        "coco-caption", caption_scores_per_image, ("SPICE",), require_java, paired_caption_draws
-    ),
-}
+CORPUS_SCORERS: Registry[CorpusScorer] = Registry(
+    "corpus scorer",
+    {
+        "coco-caption": CorpusScorer(
+            "coco-caption", caption_scores_per_image, ("SPICE",), require_java, paired_caption_draws
+        ),
+    },
+)
 """Corpus scorer name → scorer. ``coco-caption``: pycocoevalcap's BLEU, METEOR, ROUGE-L, CIDEr."""
 
 
@@ -167,7 +172,7 @@ def _acc(threshold: float) -> MetricKind:
     return MetricKind("box", doc, {"threshold": param}, _acc_iou)
 
 
-METRICS: dict[str, MetricKind] = {
+METRICS: Registry[MetricKind] = Registry("metric", {
     "vqa_accuracy": MetricKind(
         "text", "VQA accuracy: min(1, matches / 3), leave-one-out over the human answers",
         {"mode": Param("standard", str, tuple(VQA_MODES))}, _vqa,
@@ -195,7 +200,7 @@ METRICS: dict[str, MetricKind] = {
         name: MetricKind("text", f"{name} on pycocoevalcap's scale (corpus)", corpus="coco-caption")
         for name in CAPTION_METRICS
     },
-}  # fmt: skip
+})  # fmt: skip
 """Metric name → kind. ``acc_iou`` takes any threshold; ``acc_iou25/50/75`` are the usual ones."""
 
 
@@ -244,9 +249,7 @@ def build_metrics(specs: Sequence[MetricSpec], *, parser_output: str) -> list[Me
     """
     bound: list[Metric] = []
     for spec in specs:
-        kind = METRICS.get(spec.name)
-        if kind is None:
-            raise ConfigError(did_you_mean("metric", spec.name, METRICS))
+        kind = METRICS[spec.name]
         if kind.reads != parser_output:
             raise ConfigError(
                 f"metric '{spec.name}' reads a {kind.reads}, but the task's parser gives a "

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from evalkit.backends import build_backend
-from evalkit.backends.registry import SCHEMAS
+from evalkit.backends.registry import BACKENDS
 from evalkit.backends.retry import Caller
 from evalkit.config import LimitsConfig, OpenAIConfig
 from evalkit.errors import (
@@ -78,7 +78,7 @@ class BackendContract:
             self.sleeps.append(seconds)
 
         def _make(stream: bool = False, **limits: Any) -> Caller:
-            config = SCHEMAS[self.name](name=self.name, model="test-model", base_url=self.url(server),
+            config = BACKENDS[self.name].schema(name=self.name, model="test-model", base_url=self.url(server),
                                    api_key_env="EVALKIT_TEST_KEY", stream=stream,
                                    min_pixels=3136, max_pixels=1003520)  # fmt: skip
             backend = build_backend(config)
@@ -232,7 +232,7 @@ class BackendContract:
 
     def test_missing_key_is_a_config_error_for_remote_servers(self, monkeypatch) -> None:
         monkeypatch.delenv("EVALKIT_NO_SUCH_KEY", raising=False)
-        config = SCHEMAS[self.name](name=self.name, model="m", base_url="https://api.example.invalid/v1",
+        config = BACKENDS[self.name].schema(name=self.name, model="m", base_url="https://api.example.invalid/v1",
                                api_key_env="EVALKIT_NO_SUCH_KEY")  # fmt: skip
         with pytest.raises(ConfigError, match="set the environment variable EVALKIT_NO_SUCH_KEY"):
             build_backend(config)
@@ -343,7 +343,7 @@ class TestDashScope(BackendContract):
 
     def test_cumulative_stream(self, server: FakeVLMServer) -> None:
         server.answer = "cumulative text arrives whole each time"
-        config = SCHEMAS["dashscope"](name="dashscope", model="m", base_url=server.dashscope_url, api_key_env=None,
+        config = BACKENDS["dashscope"].schema(name="dashscope", model="m", base_url=server.dashscope_url, api_key_env=None,
                                stream=True, extra_body={"incremental_output": False})  # fmt: skip
         caller = Caller(build_backend(config), LimitsConfig())
         assert self.call(caller).text == "cumulative text arrives whole each time"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.backends.registry import SCHEMAS
+from evalkit.backends.registry import BACKENDS
 from evalkit.compose import compose
 from evalkit.errors import ConfigError
 from evalkit.report import read_run
@@ -25,11 +25,11 @@ def test_every_tasks_config_reads_back_as_it_was_composed(task: str) -> None:
     assert run_config(plain(cfg), "run.json") == cfg
 
 
-@pytest.mark.parametrize("backend", sorted(SCHEMAS))
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
 def test_every_backends_config_reads_back_as_its_own_schema(backend: str) -> None:
     cfg = compose([f"backend={backend}", *_NEEDS.get(backend, [])])
     back = run_config(plain(cfg), "run.json")
-    assert back == cfg and type(back.backend) is SCHEMAS[backend]
+    assert back == cfg and type(back.backend) is BACKENDS[backend].schema
 
 
 def test_a_finished_run_reads_back(run_eval) -> None:  # type: ignore[no-untyped-def]
