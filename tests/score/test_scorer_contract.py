@@ -8,15 +8,37 @@ from typing import Any
 
 import pytest
 
+from evalkit.config import MetricSpec
+from evalkit.records import Prediction, Sample
 from evalkit.score import anls, relaxed_accuracy, vqa_accuracy
-from evalkit.score.vqa import VQA_MODES
+from evalkit.score.registry import METRICS, Metric, build_metrics
 
-SCORERS: dict[str, Callable[..., float]] = {
-    **{f"vqa[{m}]": partial(vqa_accuracy, mode=m) for m in VQA_MODES},
-    "anls": anls,
-    "relaxed[pix2struct]": relaxed_accuracy,
-    "relaxed[qwen-vl]": partial(relaxed_accuracy, mode="qwen-vl"),
-}
+
+def _variants() -> dict[str, Callable[..., float]]:
+    """Every registered per-sample text metric, once per value of each of its choices (modes),
+    as a task binds it through the registry."""
+    out: dict[str, Callable[..., float]] = {}
+    for name, kind in METRICS.items():
+        if kind.per_sample is None or kind.reads != "text":
+            continue
+        options = [{}] + [{p: v} for p, param in kind.params.items() for v in param.choices]
+        for params in options:
+            [metric] = build_metrics([MetricSpec(name, params=params)], parser_output="text")
+            label = ",".join(f"{v}" for v in params.values())
+            out[f"{name}[{label}]" if label else name] = partial(_score, metric)
+    return out
+
+
+def _score(metric: Metric, *, prediction: str, answers: list[str]) -> float:
+    sample = Sample(id="s", images=(), references=tuple(answers))
+    if metric.params.get("target") == "option":  # the gold is a letter naming an option
+        sample = Sample(id="s", images=(), references=("B",), choices=tuple(answers))
+    value = metric.score(Prediction(answer=prediction), sample)
+    assert value is not None
+    return value
+
+
+SCORERS = _variants()
 ODD = ["", " ", "\n", "yes" * 1000, "合计金额", "1,000.", "N/A", "nan", "inf", "-0", "%", "\u2028"]
 
 
@@ -28,6 +50,11 @@ def test_scores_are_in_range_and_deterministic(name: str, prediction: str) -> No
     first = scorer(prediction=prediction, answers=answers)
     assert 0.0 <= first <= 1.0
     assert scorer(prediction=prediction, answers=answers) == first
+
+
+def test_every_text_metric_and_mode_is_held_to_the_contract() -> None:
+    assert {"vqa_accuracy[textvqa]", "anls", "relaxed_accuracy[qwen-vl]",
+            "exact_match[strict]"} <= set(SCORERS)  # fmt: skip
 
 
 @pytest.mark.parametrize("scorer", [vqa_accuracy, anls, relaxed_accuracy])
