@@ -1,0 +1,64 @@
+"""What every subcommand shares: the one-line error, paths as shown, logging, the allocator."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+__all__ = ["configure_logging", "fail", "shown", "use_system_allocator"]
+
+_LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
+
+
+def use_system_allocator() -> None:
+    """Let Arrow allocate with the C allocator in this process, unless the user chose a pool.
+
+    Arrow's default, mimalloc, keeps memory in per-thread segments: a run reads in one thread
+    and writes in another, and for the same 1000-sample run the process peaked about 10 MB
+    higher with it than with malloc, for no speed a streaming run could measure. Arrow reads
+    ``ARROW_DEFAULT_MEMORY_POOL`` once, when it loads, so this runs before anything imports it.
+    """
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``evalkit: error: MESSAGE`` (secrets masked) and exit with status 2."""
+    from evalkit.redact import redact_text
+
+    print(f"evalkit: error: {redact_text(message)}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def shown(path: Path) -> Path:
+    """``path`` relative to the working folder when it is inside it."""
+    cwd = Path.cwd()
+    return path.relative_to(cwd) if path.is_relative_to(cwd) else path
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Log lines with every credential masked (:mod:`evalkit.redact`), on screen and on disk."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from evalkit.redact import redact_text
+
+        return redact_text(super().format(record))
+
+
+def configure_logging(run_dir: Path | None) -> None:
+    """Log records to stderr, and to ``evalkit.log`` in the run folder (as Hydra's job did)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_evalkit", False):
+            root.removeHandler(handler)
+            handler.close()
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if run_dir is not None:
+        handlers.append(logging.FileHandler(run_dir / "evalkit.log", delay=True))
+    for handler in handlers:
+        handler.setFormatter(_RedactingFormatter(_LOG_FORMAT))
+        handler._evalkit = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)

@@ -1,0 +1,28 @@
+"""``evalkit rescore RUN_DIR ...``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from evalkit.cli.common import fail
+
+__all__ = ["rescore_command"]
+
+
+def rescore_command(argv: Sequence[str]) -> None:
+    """``evalkit rescore RUN_DIR ...``: score finished runs again with the current scorers."""
+    from evalkit.report.folder import read_run
+    from evalkit.report.summary import format_table
+    from evalkit.rescore import rescore
+
+    if not argv or argv[0] in ("-h", "--help"):
+        usage = "usage: evalkit rescore RUN_DIR [RUN_DIR ...]"
+        if not argv:
+            fail(f"rescore needs a run folder ({usage})")
+        print(usage)
+        return
+    for arg in argv:
+        summary = rescore(Path(arg))
+        print(format_table(read_run(arg).task, summary))
+        print(f"rescored: {arg}")
