@@ -15,14 +15,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evalkit.report import RunTables, load_run
+    from evalkit.runfolder import RunTables, load_run
     from evalkit.score import anls, caption_scores, iou, parse_box, relaxed_accuracy, vqa_accuracy
 
 __version__ = "0.1.0"
 
 _HOMES = {
-    "RunTables": "evalkit.report",
-    "load_run": "evalkit.report",
+    "RunTables": "evalkit.runfolder",
+    "load_run": "evalkit.runfolder",
     "anls": "evalkit.score",
     "caption_scores": "evalkit.score",
     "iou": "evalkit.score",

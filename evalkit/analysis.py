@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from evalkit.report.folder import read_run, run_folders
-from evalkit.report.schema import SAMPLE_COLUMNS, SUMMARY_SCHEMA
+from evalkit.runfolder.read import read_run, run_folders
+from evalkit.runfolder.schema import SAMPLE_COLUMNS, SUMMARY_SCHEMA
 
 if TYPE_CHECKING:
     import pandas as pd

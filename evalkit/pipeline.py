@@ -41,7 +41,13 @@ from evalkit.errors import (
     is_disk_full,
 )
 from evalkit.prompt import plan_rendering
-from evalkit.report.manifest import (
+from evalkit.run.interrupt import Interrupt
+from evalkit.run.progress import progress_bar
+from evalkit.run.record import Recorder, Tally, ask
+from evalkit.run.schedule import schedule
+from evalkit.run.scoring import ScoringPlan, plan_scoring
+from evalkit.run.session import RunSession, open_session
+from evalkit.runfolder.manifest import (
     PARTIAL_NAME,
     CacheInfo,
     CostInfo,
@@ -52,15 +58,9 @@ from evalkit.report.manifest import (
     to_jsonable,
     write_manifest,
 )
-from evalkit.report.schema import sample_schema
-from evalkit.report.summary import format_table, write_summary
-from evalkit.report.writer import SampleWriter
-from evalkit.run.interrupt import Interrupt
-from evalkit.run.progress import progress_bar
-from evalkit.run.record import Recorder, Tally, ask
-from evalkit.run.schedule import schedule
-from evalkit.run.scoring import ScoringPlan, plan_scoring
-from evalkit.run.session import RunSession, open_session
+from evalkit.runfolder.schema import sample_schema
+from evalkit.runfolder.summary import format_table, write_summary
+from evalkit.runfolder.writer import SampleWriter
 from evalkit.score.aggregate import MetricValue
 from evalkit.tasks import prompt_families
 

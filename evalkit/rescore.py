@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 from evalkit.errors import ConfigError
 from evalkit.prompt import plan_rendering
 from evalkit.records import Completion, ImageRef, Sample, SampleResult
-from evalkit.report.folder import read_run
-from evalkit.report.manifest import (
+from evalkit.run.record import score_result
+from evalkit.run.scoring import plan_scoring
+from evalkit.runfolder.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     PARTIAL_NAME,
@@ -29,12 +30,11 @@ from evalkit.report.manifest import (
     to_jsonable,
     write_manifest,
 )
-from evalkit.report.rows import rows_to_table
-from evalkit.report.schema import kept_type, sample_schema
-from evalkit.report.summary import SUMMARY_NAME, read_summary, write_summary
-from evalkit.report.writer import JOURNAL_NAME, SAMPLES_NAME, read_samples
-from evalkit.run.record import score_result
-from evalkit.run.scoring import plan_scoring
+from evalkit.runfolder.read import read_run
+from evalkit.runfolder.rows import rows_to_table
+from evalkit.runfolder.schema import kept_type, sample_schema
+from evalkit.runfolder.summary import SUMMARY_NAME, read_summary, write_summary
+from evalkit.runfolder.writer import JOURNAL_NAME, SAMPLES_NAME, read_samples
 from evalkit.score.aggregate import MetricValue
 from evalkit.tasks import prompt_families
 

@@ -115,7 +115,7 @@ def task_metrics(task: TaskSpec, prompt: PromptSpec | None = None) -> list[Metri
 def _check(spec: TaskSpec) -> None:
     """What the schema cannot say: defaults present, names known, columns distinct."""
     from evalkit.parse import PARSERS
-    from evalkit.report.schema import SAMPLE_COLUMNS
+    from evalkit.runfolder.schema import SAMPLE_COLUMNS
 
     if "default" not in spec.prompts:
         raise ConfigError("prompts.default is required")

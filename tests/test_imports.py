@@ -96,5 +96,5 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 def test_evalkit_has_no_import_cycle() -> None:
     modules = _modules()
-    assert "evalkit.cli" in modules and "evalkit.report.writer" in modules
+    assert "evalkit.cli" in modules and "evalkit.runfolder.writer" in modules
     assert _cycles(_graph(modules)) == []

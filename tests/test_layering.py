@@ -2,7 +2,7 @@
 
 Foundation (any stage may use it): records, errors, config, resources, cost, families,
 structured, redact, registry.
-Stages in order: dataset ① → prompt ② → backends ③ → cache ④ → parse ⑤ → score ⑥ → report ⑦.
+Stages in order: dataset ① → prompt ② → backends ③ → cache ④ → parse ⑤ → score ⑥ → runfolder ⑦.
 The run parts, pipeline, rescore, estimate, compose and cli compose the stages.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "evalkit"
-STAGES = ["dataset", "prompt", "backends", "cache", "parse", "score", "report"]
+STAGES = ["dataset", "prompt", "backends", "cache", "parse", "score", "runfolder"]
 FOUNDATION = {"records", "errors", "config", "resources", "cost", "families", "structured",
               "redact", "registry"}  # fmt: skip
 

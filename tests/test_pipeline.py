@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from evalkit import load_run
-from evalkit.report.schema import SUMMARY_SCHEMA, sample_schema
 from evalkit.resources import sample_data_dir
+from evalkit.runfolder.schema import SUMMARY_SCHEMA, sample_schema
 from evalkit.score import anls, vqa_accuracy
 from evalkit.tasks import load_task
 
@@ -200,8 +200,8 @@ def test_a_failure_while_recording_fails_the_run_and_keeps_earlier_rows(
 ) -> None:
     """Scoring and journaling run in their own task: a bug there must stop the run loudly,
     not leave the workers asking while rows go nowhere."""
-    from evalkit.report.writer import read_samples
     from evalkit.run import record
+    from evalkit.runfolder.writer import read_samples
 
     real_score = record.score_result
     seen: list[str] = []

@@ -14,7 +14,7 @@ def report_command(argv: Sequence[str]) -> None:
     """``evalkit report RUN_DIR [CAND_DIR] [-o FILE]``: one self-contained HTML page."""
     import argparse
 
-    from evalkit.html_report import write_report
+    from evalkit.page import write_report
 
     parser = argparse.ArgumentParser(
         prog="evalkit report",

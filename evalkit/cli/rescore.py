@@ -12,9 +12,9 @@ __all__ = ["rescore_command"]
 
 def rescore_command(argv: Sequence[str]) -> None:
     """``evalkit rescore RUN_DIR ...``: score finished runs again with the current scorers."""
-    from evalkit.report.folder import read_run
-    from evalkit.report.summary import format_table
     from evalkit.rescore import rescore
+    from evalkit.runfolder.read import read_run
+    from evalkit.runfolder.summary import format_table
 
     if not argv or argv[0] in ("-h", "--help"):
         usage = "usage: evalkit rescore RUN_DIR [RUN_DIR ...]"

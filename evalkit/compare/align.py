@@ -23,8 +23,8 @@ from typing import Any
 import pyarrow as pa
 
 from evalkit.errors import ConfigError
-from evalkit.report.folder import RunFolder, read_run, run_folders
-from evalkit.report.manifest import MANIFEST_NAME
+from evalkit.runfolder.manifest import MANIFEST_NAME
+from evalkit.runfolder.read import RunFolder, read_run, run_folders
 
 __all__ = [
     "Pairing",

@@ -40,7 +40,7 @@ from evalkit.compare.stats import (
     sign_flip_test,
 )
 from evalkit.errors import ConfigError, did_you_mean
-from evalkit.report.folder import RunFolder
+from evalkit.runfolder.read import RunFolder
 from evalkit.score.bootstrap import percentile_interval
 from evalkit.score.registry import CORPUS_SCORERS
 

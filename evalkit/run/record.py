@@ -18,8 +18,8 @@ from evalkit.errors import BackendError, BudgetExhausted, DataError
 from evalkit.parse import Parser
 from evalkit.prompt import RenderPlan, render
 from evalkit.records import Sample, SampleResult, Usage
-from evalkit.report.writer import SampleWriter
 from evalkit.run.session import RunSession
+from evalkit.runfolder.writer import SampleWriter
 from evalkit.score.aggregate import Aggregator
 from evalkit.score.registry import Metric
 
@@ -73,7 +73,7 @@ def score_result(
 def sample_row(
     result: SampleResult, *, run_id: str, task: str, session: RunSession, keep: Sequence[str]
 ) -> dict[str, Any]:
-    """The ``samples.parquet`` row of one result (columns: :mod:`evalkit.report.schema`)."""
+    """The ``samples.parquet`` row of one result (columns: :mod:`evalkit.runfolder.schema`)."""
     sample, completion, prediction = result.sample, result.completion, result.prediction
     usage = completion.usage if completion else Usage()
     identity = session.backend.identity

@@ -13,7 +13,7 @@ from evalkit.config import DatasetConfig, ReportConfig, TaskSpec
 from evalkit.dataset import run_grouping
 from evalkit.parse import Parser, build_parser
 from evalkit.prompt import RenderPlan
-from evalkit.report.manifest import Scoring
+from evalkit.runfolder.manifest import Scoring
 from evalkit.score.aggregate import Aggregator
 from evalkit.score.registry import Metric
 from evalkit.tasks import task_metrics

@@ -350,7 +350,7 @@ def test_caption_metrics_are_resampled_on_both_sides(
 
 def test_runs_cut_to_different_subsets_or_joined_differently_are_not_scored_alike() -> None:
     from evalkit.compare.align import scoring_differences
-    from evalkit.report.folder import RunFolder
+    from evalkit.runfolder.read import RunFolder
 
     def manifest(subset: str | None, images: str | None) -> dict[str, object]:
         return {

@@ -58,8 +58,8 @@ def test_a_rescore_keeps_the_split_groups(run_eval) -> None:
 
 
 def test_the_report_finds_each_splits_images(run_eval) -> None:
-    from evalkit.html_report.images import sample_images
-    from evalkit.report import read_run
+    from evalkit.page.images import sample_images
+    from evalkit.runfolder import read_run
 
     outcome = run_eval("task=refcoco", "dataset.splits=[testA,testB]", "dataset.limit=2")
     ids = list(load_run(outcome.run_dir).samples["sample_id"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from evalkit.errors import DiskFull
-from evalkit.report.writer import SampleWriter
+from evalkit.runfolder.writer import SampleWriter
 from evalkit.testing.fake_server import FakeVLMServer
 
 

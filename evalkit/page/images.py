@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from evalkit.errors import EvalkitError
 from evalkit.records import ImageRef
-from evalkit.report.folder import RunFolder
+from evalkit.runfolder.read import RunFolder
 
 __all__ = ["Thumbnail", "boxes_svg", "sample_images", "thumbnail"]
 

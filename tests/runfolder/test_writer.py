@@ -9,8 +9,8 @@ import pytest
 
 import evalkit
 from evalkit.records import Usage
-from evalkit.report.schema import SAMPLE_COLUMNS, sample_schema
-from evalkit.report.writer import JOURNAL_NAME, SampleWriter, read_samples
+from evalkit.runfolder.schema import SAMPLE_COLUMNS, sample_schema
+from evalkit.runfolder.writer import JOURNAL_NAME, SampleWriter, read_samples
 
 
 def test_public_names() -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ConfigError
-from evalkit.html_report.images import boxes_svg, sample_images, thumbnail
-from evalkit.report.folder import RunFolder, read_run
+from evalkit.page.images import boxes_svg, sample_images, thumbnail
+from evalkit.runfolder.read import RunFolder, read_run
 
 __all__ = ["REPORT_NAME", "build_report", "write_report"]
 
@@ -96,7 +96,7 @@ def _ci_bar(value: float | None, low: float | None, high: float | None, top: flo
 
 def _summary_rows(run: RunFolder) -> list[dict[str, Any]]:
 
-    from evalkit.report.writer import read_parquet
+    from evalkit.runfolder.writer import read_parquet
 
     path = run.path / "summary.parquet"
     return read_parquet(path).to_pylist() if path.exists() else []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from evalkit.html_report import build_report
+from evalkit.page import build_report
 from evalkit.testing.answers import answer_book
 from evalkit.testing.fake_server import FakeVLMServer, Fault
 
@@ -194,7 +194,7 @@ def test_caption_examples_are_shown(run_eval) -> None:  # type: ignore[no-untype
 def test_a_report_of_any_task_and_of_a_run_with_no_rows(run_eval, cli: Cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import pyarrow.parquet as pq
 
-    from evalkit.html_report import write_report
+    from evalkit.page import write_report
 
     folders = [run_eval(f"task={task}", "dataset.limit=3").run_dir
                for task in ("infovqa", "vqav2", "mmbench_cn", "refcoco")]  # fmt: skip

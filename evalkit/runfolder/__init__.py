@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalkit.report.folder import RunFolder, read_run, run_folders
+from evalkit.runfolder.read import RunFolder, read_run, run_folders
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,8 +32,8 @@ def load_run(run_dir: str | Path) -> RunTables:
     An unsealed folder (a journal, ``run.partial.json``, no ``run.json``) loads its rows,
     without summary or manifest.
     """
-    from evalkit.report.manifest import MANIFEST_NAME, PARTIAL_NAME
-    from evalkit.report.writer import read_samples
+    from evalkit.runfolder.manifest import MANIFEST_NAME, PARTIAL_NAME
+    from evalkit.runfolder.writer import read_samples
 
     path = Path(run_dir)
     if not ((path / MANIFEST_NAME).exists() or (path / PARTIAL_NAME).exists()):

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from evalkit.config import RunConfig, metric_specs
 from evalkit.errors import ConfigError
-from evalkit.report.manifest import MANIFEST_NAME, PARTIAL_NAME, read_manifest
-from evalkit.report.summary import SUMMARY_NAME, read_summary
-from evalkit.report.writer import JOURNAL_NAME, SAMPLES_NAME, read_parquet, read_sample_file
-from evalkit.report.writer import read_samples as _read_rows
+from evalkit.runfolder.manifest import MANIFEST_NAME, PARTIAL_NAME, read_manifest
+from evalkit.runfolder.summary import SUMMARY_NAME, read_summary
+from evalkit.runfolder.writer import JOURNAL_NAME, SAMPLES_NAME, read_parquet, read_sample_file
+from evalkit.runfolder.writer import read_samples as _read_rows
 from evalkit.structured import to_object
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalkit.errors import ConfigError
-from evalkit.report.rows import column, rows_to_table
-from evalkit.report.schema import SAMPLE_COLUMNS, conform_kept, kept_type, meta_value
+from evalkit.runfolder.rows import column, rows_to_table
+from evalkit.runfolder.schema import SAMPLE_COLUMNS, conform_kept, kept_type, meta_value
 
 __all__ = [
     "JOURNAL_NAME",
@@ -41,8 +41,8 @@ class SampleWriter:
     """Append sample rows as they finish; ``close()`` writes ``samples.parquet``.
 
     ``meta`` names the task's kept dataset columns. Each has its one type, whatever the task
-    (:func:`~evalkit.report.schema.kept_type`); a value of the other shape is stored in the
-    column's shape (:func:`~evalkit.report.schema.meta_value`). They go after the fixed
+    (:func:`~evalkit.runfolder.schema.kept_type`); a value of the other shape is stored in the
+    column's shape (:func:`~evalkit.runfolder.schema.meta_value`). They go after the fixed
     columns, before the metrics.
     """
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from evalkit.report.rows import rows_to_table
-from evalkit.report.schema import SUMMARY_SCHEMA
+from evalkit.runfolder.rows import rows_to_table
+from evalkit.runfolder.schema import SUMMARY_SCHEMA
 from evalkit.score.aggregate import Kind, MetricValue
 
 __all__ = ["SUMMARY_NAME", "format_table", "read_summary", "write_summary"]
@@ -49,7 +49,7 @@ def _num(value: float | None) -> str:
 def read_summary(run_dir: Path) -> list[MetricValue]:
     """The rows of a run's ``summary.parquet`` (format 1 files, without ``kind``, read too)."""
     rows = []
-    from evalkit.report.writer import read_parquet
+    from evalkit.runfolder.writer import read_parquet
 
     for r in read_parquet(run_dir / SUMMARY_NAME).to_pylist():
         old: Kind = "cost" if str(r["metric"]).startswith("cost_") else "metric"

@@ -10,8 +10,8 @@ import pytest
 from evalkit.backends.registry import BACKENDS
 from evalkit.compose import compose
 from evalkit.errors import ConfigError
-from evalkit.report import read_run
-from evalkit.report.folder import run_config
+from evalkit.runfolder import read_run
+from evalkit.runfolder.read import run_config
 from evalkit.structured import plain
 from evalkit.tasks import task_names
 

@@ -1,4 +1,4 @@
-"""Python rows → Arrow through pyarrow's JSON reader (evalkit.report.rows)."""
+"""Python rows → Arrow through pyarrow's JSON reader (evalkit.runfolder.rows)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from evalkit.report.rows import column, rows_to_table
+from evalkit.runfolder.rows import column, rows_to_table
 
 SCHEMA = pa.schema(
     [
@@ -91,8 +91,8 @@ def test_sample_rows_never_import_pandas() -> None:
     """The point of the module: pyarrow's own converters import pandas (about 50 MB)."""
     code = (
         "import sys\n"
-        "from evalkit.report.rows import rows_to_table\n"
-        "from evalkit.report.schema import sample_schema\n"
+        "from evalkit.runfolder.rows import rows_to_table\n"
+        "from evalkit.runfolder.schema import sample_schema\n"
         "rows_to_table([{'run_id': 'r', 'task': 't', 'sample_id': '1', 'backend': 'b', "
         "'model': 'm', 'anls': 1.0}], sample_schema(['anls']))\n"
         "print('pandas' in sys.modules)\n"
