@@ -284,13 +284,13 @@ class MetricSpec:
 
 @dataclass
 class TaskSpec:
-    """One task definition (``tasks/<family>/<name>.yaml``)."""
+    """One task definition (``tasks/<kind>/<name>.yaml``)."""
 
     name: str = MISSING
     """Task name used on the command line (must equal the file name)."""
-    family: str = MISSING
-    """The folder it lives in (captioning, vqa, docvqa, grounding, ...): for listings only,
-    nothing branches on it."""
+    kind: str = MISSING
+    """What kind of task it is, and the folder it lives in (captioning, vqa, docvqa, grounding,
+    ...): for listings only, nothing branches on it. ("Family" means a model family.)"""
     description: str = ""
     dataset: TaskDataset = field(default_factory=TaskDataset)
     columns: Columns = field(default_factory=Columns)

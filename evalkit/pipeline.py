@@ -138,7 +138,7 @@ def _manifest(
     return RunManifest(
         run_id=run_id,
         task=cfg.task.name,
-        family=cfg.task.family,
+        kind=cfg.task.kind,
         backend=session.backend.identity,
         overrides=overrides,
         config=cfg,
@@ -246,7 +246,7 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
         run_id = f"{task.name}-{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         versions = package_versions()
         write_manifest(run_dir, {  # replaced by run.json when sealed; rescore seals from it
-            "run_id": run_id, "task": task.name, "family": task.family,
+            "run_id": run_id, "task": task.name, "kind": task.kind,
             "backend": session.backend.identity, "overrides": overrides or [], "config": cfg,
             "dataset": to_jsonable(infos[0] if len(infos) == 1 else infos),
             "timing": {"started": started.isoformat()}, "versions": versions,

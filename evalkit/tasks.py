@@ -1,10 +1,10 @@
-"""Task definitions: load ``tasks/<family>/<name>.yaml`` and validate it.
+"""Task definitions: load ``tasks/<kind>/<name>.yaml`` and validate it.
 
 Each file is merged onto the :class:`~evalkit.config.TaskSpec` schema, so an unknown key or a
 wrong type fails at load time with the file's name; its parser and metrics (with their
 parameters) are checked against the registries. A new task is one YAML file: in ``tasks/``,
 or in a folder of the user's own named by ``EVALKIT_TASKS`` (folders separated by ``:``, laid
-out as ``<family>/<name>.yaml`` like ``tasks/``).
+out as ``<kind>/<name>.yaml`` like ``tasks/``).
 """
 
 from __future__ import annotations
@@ -172,6 +172,11 @@ def task_node(name: str) -> dict[str, Any]:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
             raise ConfigError("expected a mapping")
+        if "family" in raw and "kind" not in raw:
+            raise ConfigError(
+                "'family' is now 'kind' (what kind of task: vqa, documents, ...); 'family' "
+                "means a model family (backend.prompt_family)"
+            )
         raw["metrics"] = metric_specs(raw.get("metrics"))
         subset = (raw.get("dataset") or {}).get("subset")
         if isinstance(subset, dict) and isinstance(subset.get("file"), str):

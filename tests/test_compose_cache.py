@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OVERRIDES = ["task=chartqa", "backend=openai", "backend.model=m",
              "backend.base_url=http://127.0.0.1:9/v1", "dataset.limit=3"]  # fmt: skip
 TASK = """name: mine
-family: vqa
+kind: vqa
 dataset: {hf_id: me/mine}
 columns: {id: qid}
 prompts: {default: {user: "{question}"}}

@@ -47,8 +47,9 @@ def test_the_foundation_imports_no_stage() -> None:
         assert _imports(path) <= {"records", "errors", "families", "registry"}, path.name
 
 
-def test_nothing_branches_on_a_task_family() -> None:
-    """Tasks say what they are with their parser and metrics; no code asks their family."""
+def test_nothing_branches_on_a_task_kind() -> None:
+    """Tasks say what they are with their parser and metrics; no code asks their kind."""
     for path in sorted(PACKAGE.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        assert not re.search(r"\.family\s*(==|is|in)\b|\bFamily\.", text), path
+        pattern = r"\b(task|spec)\.(kind|family)\s*(==|!=|is|in)\b|\bFamily\."
+        assert not re.search(pattern, text), path

@@ -52,7 +52,7 @@ def _check_folder(run_dir: Path, task: str, n: int) -> pd.DataFrame:
     assert list(overall["metric"]) == [*metrics, "cost_spent", "cost_saved"]
     assert list(overall["kind"]) == ["metric"] * len(metrics) + ["cost", "cost"]
     assert (overall["n"] == n).all() and (summary["n_failed"] == 0).all()
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == 3
     assert [m["column"] for m in manifest["scoring"]["metrics"]] == metrics
     costs = summary.set_index("metric").loc[["cost_spent", "cost_saved"], "value"]
     assert list(costs) == [0.0, 0.0]  # the baseline is free

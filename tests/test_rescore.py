@@ -74,7 +74,8 @@ def test_rescore_reads_a_format_1_run_folder(run_eval) -> None:
     task = manifest["config"]["task"]
     task["metrics"] = ["vqa_accuracy"]
     task["vqa_mode"], task["anls_threshold"] = "textvqa", 0.5
-    task["family"] = "vqa"
+    task["family"] = task.pop("kind")  # formats 1 and 2 called a task's kind its family
+    manifest["family"] = manifest.pop("kind")
     task.pop("parser"), task.pop("group_by")
     manifest["scoring"] = {"metrics": ["vqa_accuracy"], "vqa_mode": "textvqa", "box_format": None}
     (folder / "run.json").write_text(json.dumps(manifest))
@@ -84,7 +85,9 @@ def test_rescore_reads_a_format_1_run_folder(run_eval) -> None:
     )
     rescore(folder)
     after = load_run(folder)
-    assert after.manifest is not None and after.manifest["format_version"] == 2
+    assert after.manifest is not None and after.manifest["format_version"] == 3
+    assert after.manifest["kind"] == "vqa" and "family" not in after.manifest
+    assert after.manifest["config"]["task"]["kind"] == "vqa"
     assert after.manifest["scoring"]["metrics"][0]["params"] == {"mode": "textvqa"}
     assert "vqa_mode" not in after.manifest["scoring"]
     assert before.summary is not None and after.summary is not None

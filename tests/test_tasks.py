@@ -20,7 +20,7 @@ def task_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 GOOD = """name: mine
-family: vqa
+kind: vqa
 dataset: {hf_id: me/mine}
 columns: {id: qid}
 prompts: {default: {user: "{question}"}}
@@ -45,9 +45,10 @@ def test_a_valid_definition_loads(task_folder: Path) -> None:
         (("metrics: [vqa_accuracy]", "metrics: []"), "metrics must not be empty"),
         (("name: mine", "name: yours"), "name 'yours' != file name 'mine'"),
         (
-            ("family: vqa", "family: vqa\nparser: anwser"),
+            ("kind: vqa", "kind: vqa\nparser: anwser"),
             "unknown parser 'anwser'; did you mean 'answer'",
         ),
+        (("kind: vqa", "family: vqa"), "'family' is now 'kind' .what kind of task"),
         (
             ("metrics: [vqa_accuracy]", "metrics: [{name: vqa_accuracy, mode: loose}]"),
             "metric 'vqa_accuracy': unknown mode 'loose'",

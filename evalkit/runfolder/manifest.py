@@ -5,7 +5,9 @@ plain dict (``format_version`` 1 files, from before it was written, read as 1).
 
 Format history: 1, the first wave (no ``format_version`` key); 2, ``format_version``, the
 metrics with their parameters in ``scoring.metrics``, ``scoring.parser``, ``group_by`` and
-``unparsed``, and ``kind`` / ``group_by`` / ``group`` columns in ``summary.parquet``.
+``unparsed``, and ``kind`` / ``group_by`` / ``group`` columns in ``summary.parquet``; 3, the
+task's ``family`` is named ``kind`` (in ``run.json`` and its task record), so that "family"
+means a model family only.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ PARTIAL_NAME = "run.partial.json"
 by ``run.json`` when the folder is sealed. Found beside the journal and without ``run.json``,
 it marks a run that ended without sealing (a second Ctrl-C, a kill, a crash), which
 ``evalkit rescore`` seals from it."""
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bumped whenever a run folder's files change shape."""
 _PACKAGES = ("evalkit", "datasets", "pandas", "pyarrow", "pycocoevalcap", "hydra-core", "pillow")
 
@@ -116,7 +118,8 @@ class RunManifest:
 
     run_id: str
     task: str
-    family: str
+    kind: str
+    """The task's kind (``vqa``, ``documents``, ...; ``family`` before format 3)."""
     backend: Any
     """The backend's identity (kind, model, URL, revision)."""
     overrides: list[str]

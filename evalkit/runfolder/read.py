@@ -124,13 +124,20 @@ def read_run(path: str | Path, *, unsealed: bool = False) -> RunFolder:
 def upgrade_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     """``run.json`` of any format in today's shape (the format number is left as written).
 
-    Format 1 kept the VQA mode and the ANLS threshold on the task and had no parser.
+    Format 1 kept the VQA mode and the ANLS threshold on the task and had no parser; formats 1
+    and 2 called the task's kind its ``family``.
     """
+    version = manifest.get("format_version", 1)
     config = manifest.get("config")
-    if manifest.get("format_version", 1) < 2 and isinstance(config, dict):
-        if isinstance(config.get("task"), dict):
-            config = {**config, "task": upgrade_task(config["task"])}
-        manifest = {**manifest, "config": config}
+    task = config.get("task") if isinstance(config, dict) else None
+    if isinstance(task, dict):
+        if version < 2:
+            task = upgrade_task(task)
+        if version < 3 and "family" in task:
+            task = {("kind" if k == "family" else k): v for k, v in task.items()}
+        manifest = {**manifest, "config": {**(config or {}), "task": task}}
+    if version < 3 and "family" in manifest:
+        manifest = {("kind" if k == "family" else k): v for k, v in manifest.items()}
     return manifest
 
 
@@ -190,7 +197,7 @@ def upgrade_task(task: dict[str, Any]) -> dict[str, Any]:
         if spec["name"] == "anls" and threshold is not None:
             spec.setdefault("params", {})["threshold"] = threshold
     task["metrics"] = specs
-    task.setdefault("parser", _V1_PARSERS.get(str(task.get("family")), "answer"))
+    task.setdefault("parser", _V1_PARSERS.get(str(task.get("kind", task.get("family"))), "answer"))
     baseline = dict(task.get("baseline") or {})
     caption = baseline.pop("caption", None)
     if task["parser"] == "caption" and caption is not None:

@@ -91,7 +91,7 @@ def register() -> None:
 """
 
 TASK = """name: echo_words
-family: vqa
+kind: vqa
 description: the last word of the question, as the plugin's backend says it
 dataset: {hf_id: local/echo-words, split: test}
 columns: {id: qid, answers: answers}
