@@ -320,7 +320,7 @@ def row_count_record(
     ``subset_kept`` is how many rows it named (it warns when some of its ids were not found).
 
     >>> from evalkit.config import TaskDataset
-    >>> spec = TaskSpec(name="t", family="vqa", dataset=TaskDataset(hf_id="d", rows={"val": 10}))
+    >>> spec = TaskSpec(name="t", kind="vqa", dataset=TaskDataset(hf_id="d", rows={"val": 10}))
     >>> info = SourceInfo("hf", "d", None, "val", None)
     >>> row_count_record(spec, info, RowCount(9, complete=True))[1]
     "dataset: read 9 rows of d split 'val', the task expects 10 (its Hub copy has changed?); scores are not comparable with runs over the expected rows"
