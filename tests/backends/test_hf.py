@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -206,21 +205,33 @@ def test_make_eval_on_the_tiny_model_writes_the_usual_folder_and_caches(
         (["backend.dtype=int4"], "backend.dtype=int4: write auto, bfloat16, float16 or float32"),
     ],
 )
+def _main(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
+    """The command line in this process (torch is loaded once per test process, not per
+    command): its exit status and what it wrote to stderr."""
+    from evalkit.cli import main
+
+    capsys.readouterr()
+    try:
+        main([*args, f"results_dir={tmp_path / 'results'}", "report.progress=false"])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    return code, capsys.readouterr().err
+
+
 def test_a_model_that_cannot_load_is_one_line(
-    checkpoint: Path, cli: Callable[..., subprocess.CompletedProcess[str]],
-    extra: list[str], message: str,
+    checkpoint: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, extra: list[str], message: str,
 ) -> None:  # fmt: skip
-    env = {"CUDA_VISIBLE_DEVICES": ""}
-    proc = cli("task=vqav2", "backend=hf", f"backend.model={checkpoint}", "dataset.limit=2", *extra,
-               env={**os.environ, **env})  # fmt: skip
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith(f"evalkit: error: {message}"), (
-        proc.stderr
-    )
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    code, err = _main(capsys, tmp_path, "task=vqav2", "backend=hf", f"backend.model={checkpoint}",
+                      "dataset.limit=2", *extra)  # fmt: skip
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith(f"evalkit: error: {message}"), err
 
 
 def test_a_checkpoint_without_a_chat_template_is_one_line(
-    checkpoint: Path, cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+    checkpoint: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     bare = tmp_path / "no-template"
     shutil.copytree(checkpoint, bare)
@@ -228,9 +239,10 @@ def test_a_checkpoint_without_a_chat_template_is_one_line(
     config = json.loads((bare / "tokenizer_config.json").read_text())
     config.pop("chat_template", None)
     (bare / "tokenizer_config.json").write_text(json.dumps(config))
-    proc = cli("task=vqav2", "backend=hf", f"backend.model={bare}", "dataset.limit=2")
-    assert proc.returncode == 2
-    assert "has no chat template" in proc.stderr.strip().splitlines()[-1], proc.stderr
+    code, err = _main(capsys, tmp_path, "task=vqav2", "backend=hf", f"backend.model={bare}",
+                      "dataset.limit=2")  # fmt: skip
+    assert code == 2
+    assert "has no chat template" in err.strip().splitlines()[-1], err
 
 
 def test_out_of_memory_splits_the_batch_and_fails_only_what_does_not_fit(
@@ -316,7 +328,7 @@ def test_examples_reach_the_chat_template_and_their_images_are_counted(
     ids=["truncated-weights", "empty-weights", "corrupt-config", "corrupt-tokenizer"],
 )
 def test_a_damaged_checkpoint_file_is_one_line_naming_it(
-    checkpoint: Path, cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path,
+    checkpoint: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
     name: str, damage: Callable[[bytes], bytes], expected: str,
 ) -> None:  # fmt: skip
     import shutil
@@ -324,9 +336,9 @@ def test_a_damaged_checkpoint_file_is_one_line_naming_it(
     broken = tmp_path / "broken"
     shutil.copytree(checkpoint, broken)
     (broken / name).write_bytes(damage((broken / name).read_bytes()))
-    proc = cli("task=vqav2", "backend=hf", f"backend.model={broken}", "dataset.limit=1",
-               "backend.device=cpu")  # fmt: skip
-    assert proc.returncode == 2, proc.stderr
-    [line] = proc.stderr.strip().splitlines()[-1:]
-    assert line.startswith(f"evalkit: error: backend.model={broken}: {expected}"), proc.stderr
-    assert "Traceback" not in proc.stderr
+    code, err = _main(capsys, tmp_path, "task=vqav2", "backend=hf", f"backend.model={broken}",
+                      "dataset.limit=1", "backend.device=cpu")  # fmt: skip
+    assert code == 2, err
+    [line] = err.strip().splitlines()[-1:]
+    assert line.startswith(f"evalkit: error: backend.model={broken}: {expected}"), err
+    assert "Traceback" not in err
