@@ -79,9 +79,9 @@ def worker(
     from evalkit.cli import use_system_allocator
 
     use_system_allocator()  # as the command line does, before pyarrow loads
-    from evalkit import pipeline
     from evalkit.backends import openai  # noqa: F401
     from evalkit.compose import compose
+    from evalkit.run import pipeline
 
     overrides = ["task=docvqa", "backend=openai", f"backend.base_url=http://127.0.0.1:{port}/v1",
                  "backend.model=bench", "backend.api_key_env=null", "dataset=local", f"dataset.path={data}",

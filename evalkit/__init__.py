@@ -3,7 +3,7 @@
 The scoring API (keyword-only, official-scorer parity) and the run-folder loader are the public
 surface; runs are made through the command line (``evalkit run | estimate | rescore``, or
 ``python -m evalkit task=...``) or, in code, ``evalkit.compose.compose`` and
-``evalkit.pipeline.run``.
+``evalkit.run.pipeline.run``.
 
 The names load on first use, so ``import evalkit`` (and the command line, before it has read its
 arguments) does not pull in pyarrow and numpy.

@@ -16,7 +16,7 @@ and in ``evalkit_mine/__init__.py``::
     def register() -> None:
         from evalkit.backends.registry import BACKENDS, BackendEntry
         from evalkit.score.registry import METRICS, MetricKind
-        from evalkit.tasks import TASK_FOLDERS
+        from evalkit.compose.tasks import TASK_FOLDERS
 
         TASK_FOLDERS.add("mine", Path(__file__).parent / "tasks")
         METRICS.add("shouting", MetricKind("text", "...", per_sample=...))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import pipeline
 from evalkit.compose import compose
 from evalkit.config import RunConfig
+from evalkit.run import pipeline
 from evalkit.testing.fake_server import FakeVLMServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,9 @@ import yaml
 from evalkit.backends.registry import BACKENDS
 from evalkit.cli import group_options
 from evalkit.compose import compose, compose_job
+from evalkit.compose.tasks import load_task
 from evalkit.config import CacheMode, RunConfig, Source
 from evalkit.resources import configs_dir
-from evalkit.tasks import load_task
 
 from .conftest import compose_run
 
@@ -156,7 +156,7 @@ def test_an_overlay_may_choose_a_task_of_its_own(
     """Only the chosen task is stored in Hydra's ConfigStore; an overlay's choice is found too."""
     from hydra.core.global_hydra import GlobalHydra
 
-    from evalkit import compose as compose_module
+    from evalkit.compose import hydra as compose_module
 
     configs = tmp_path / "configs"
     shutil.copytree(configs_dir(), configs)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import compose_cache
+from evalkit.compose import cache as compose_cache
 from evalkit.compose import compose_job
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def test_a_repeated_command_is_hydras_kept_output() -> None:
 
 
 def test_a_changed_task_file_composes_anew(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from evalkit import tasks
+    from evalkit.compose import tasks
 
     (tmp_path / "vqa").mkdir()
     path = tmp_path / "vqa" / "mine.yaml"
@@ -91,7 +91,7 @@ def test_the_second_process_does_not_import_hydra(tmp_path: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def _tasks_read_afresh() -> Iterator[None]:
-    from evalkit import tasks
+    from evalkit.compose import tasks
 
     yield
     for cached in (tasks.task_files, tasks.task_node, tasks.load_task):

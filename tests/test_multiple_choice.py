@@ -9,8 +9,8 @@ import pytest
 
 from evalkit import load_run
 from evalkit.parse.choice import choose_letter
-from evalkit.rescore import rescore
 from evalkit.resources import sample_data_dir
+from evalkit.run.rescore import rescore
 from evalkit.testing.fake_server import FakeVLMServer
 
 OPTIONS = ["a red circle", "a blue square", "a green triangle", "nothing"]

@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from evalkit import load_run
+from evalkit.compose.tasks import load_task
 from evalkit.resources import sample_data_dir
 from evalkit.runfolder.schema import SUMMARY_SCHEMA, sample_schema
 from evalkit.score import anls, vqa_accuracy
-from evalkit.tasks import load_task
 
 TASKS = {"docvqa": 60, "vqav2": 60, "textvqa": 50, "coco_caption": 50, "refcoco": 126}
 TEXT, TEXTS = pa.string(), pa.list_(pa.string())

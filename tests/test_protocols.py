@@ -14,9 +14,9 @@ import yaml
 
 from evalkit import load_run
 from evalkit.cache.key import key_components
+from evalkit.compose.tasks import check_task, load_task, task_metrics, task_names
 from evalkit.config import PromptSpec
 from evalkit.errors import ConfigError
-from evalkit.tasks import check_task, load_task, task_metrics, task_names
 from evalkit.testing.fake_server import FakeVLMServer
 
 # eval_mm (QwenLM/Qwen-VL cfe66a7): evaluate_vqa.py, evaluate_caption.py, evaluate_grounding.py
@@ -168,8 +168,8 @@ def test_ai2d_scores_the_letter_by_default_and_the_option_text_for_qwen_vl(
 ) -> None:
     import pandas as pd
 
-    from evalkit.rescore import rescore
     from evalkit.resources import sample_data_dir
+    from evalkit.run.rescore import rescore
 
     rows = pd.read_parquet(sample_data_dir() / "ai2d" / "test.parquet").head(6)
     texts = [r["options"][int(r["answer"])] for _, r in rows.iterrows()]
@@ -275,8 +275,8 @@ def test_a_qwen2_vl_multiple_choice_run_reads_the_letter_and_says_so(
 ) -> None:
     import pandas as pd
 
-    from evalkit.rescore import rescore
     from evalkit.resources import sample_data_dir
+    from evalkit.run.rescore import rescore
 
     rows = pd.read_parquet(sample_data_dir() / "ai2d" / "test.parquet").head(5)
     letters = [chr(65 + int(a)) for a in rows["answer"]]

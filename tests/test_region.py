@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from evalkit import load_run
+from evalkit.compose.tasks import load_task
 from evalkit.families import box_format
-from evalkit.tasks import load_task
 from evalkit.testing.fake_server import FakeVLMServer
 
 FAMILIES = {"default": "normalized", "qwen-vl": "qwen-vl", "qwen-vl-chat": "qwen-vl",

@@ -10,7 +10,7 @@ import pytest
 
 from evalkit import load_run
 from evalkit.cli import main
-from evalkit.rescore import rescore
+from evalkit.run.rescore import rescore
 
 
 @pytest.mark.parametrize(

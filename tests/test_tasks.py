@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import tasks
+from evalkit.compose import tasks
 from evalkit.errors import ConfigError, UnknownTask
 
 

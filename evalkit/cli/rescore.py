@@ -12,7 +12,7 @@ __all__ = ["rescore_command"]
 
 def rescore_command(argv: Sequence[str]) -> None:
     """``evalkit rescore RUN_DIR ...``: score finished runs again with the current scorers."""
-    from evalkit.rescore import rescore
+    from evalkit.run.rescore import rescore
     from evalkit.runfolder.read import read_run
     from evalkit.runfolder.summary import format_table
 

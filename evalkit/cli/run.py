@@ -130,12 +130,12 @@ def claim_run_dir(run_dir: Path) -> Path:
 
 def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bool) -> None:
     """Run (or estimate) one composed job and print its folder."""
-    from evalkit import pipeline
+    from evalkit.run import pipeline
 
     cfg = job.config
     if estimate or cfg.estimate:
-        from evalkit.estimate import estimate as estimate_run
-        from evalkit.estimate import format_estimate
+        from evalkit.run.estimate import estimate as estimate_run
+        from evalkit.run.estimate import format_estimate
 
         configure_logging(None)
         print(format_estimate(cfg, asyncio.run(estimate_run(cfg))), flush=True)

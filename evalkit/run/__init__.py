@@ -10,6 +10,6 @@
     score.aggregate        rows → per-sample, corpus and per-group metrics → summary rows
     report.manifest        the typed, versioned run.json
 
-``evalkit.pipeline.run`` composes them into a run; ``rescore`` makes the same scoring plan
+``evalkit.run.pipeline.run`` composes them into a run; ``rescore`` makes the same scoring plan
 from a run folder; ``estimate`` opens a session that sends nothing.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evalkit.compose.tasks import task_metrics
 from evalkit.config import DatasetConfig, ReportConfig, TaskSpec
 from evalkit.dataset import run_grouping
 from evalkit.parse import Parser, build_parser
@@ -16,7 +17,6 @@ from evalkit.prompt import RenderPlan
 from evalkit.runfolder.manifest import Scoring
 from evalkit.score.aggregate import Aggregator
 from evalkit.score.registry import Metric
-from evalkit.tasks import task_metrics
 
 __all__ = ["ScoringPlan", "plan_scoring"]
 

@@ -18,9 +18,9 @@ from collections.abc import Callable
 
 import pyarrow.parquet as pq
 
+from evalkit.compose.tasks import load_task
 from evalkit.dataset.images import image_bytes
 from evalkit.resources import sample_data_dir
-from evalkit.tasks import load_task
 
 __all__ = ["answer_book", "main"]
 

@@ -14,6 +14,7 @@ from PIL import Image
 from evalkit.backends import build_backend
 from evalkit.backends.registry import BACKENDS
 from evalkit.backends.retry import Caller
+from evalkit.compose.tasks import load_task
 from evalkit.config import LimitsConfig, OpenAIConfig
 from evalkit.errors import (
     AuthError,
@@ -27,7 +28,6 @@ from evalkit.errors import (
 )
 from evalkit.prompt import plan_rendering, render
 from evalkit.records import GenerationParams, ImagePart, ImageRef, Message, Request, TextPart
-from evalkit.tasks import load_task
 from evalkit.testing.fake_server import DASHSCOPE_PATH, OPENAI_PATH, FakeVLMServer, Fault
 
 KEY = "sk-test-SECRET-123"

@@ -258,7 +258,7 @@ def test_a_subset_file_wins_over_the_dataset_it_would_be_read_from(
 
 
 def test_the_karpathy_tasks_name_where_their_lists_come_from() -> None:
-    from evalkit.tasks import load_task
+    from evalkit.compose.tasks import load_task
 
     coco = load_task("coco_karpathy").dataset.subset
     assert coco is not None and coco.file is None

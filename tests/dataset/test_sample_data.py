@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evalkit.compose.tasks import load_task, task_names
 from evalkit.resources import sample_data_dir
-from evalkit.tasks import load_task, task_names
 
 # column → dtype as on the lmms-lab dataset cards (shared/reference/datasets.md §1.1)
 HF_COLUMNS = {

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from evalkit import load_run
+from evalkit.compose.tasks import load_task
 from evalkit.resources import sample_data_dir
-from evalkit.tasks import load_task
 
 
 def _png(color: str = "white") -> bytes:

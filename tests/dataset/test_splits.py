@@ -7,7 +7,7 @@ import pytest
 
 from evalkit import load_run
 from evalkit.errors import ConfigError
-from evalkit.rescore import rescore
+from evalkit.run.rescore import rescore
 
 SPLITS = ["val", "testA", "testB"]
 

@@ -81,7 +81,7 @@ def shouted(prediction, sample) -> float:
 def register() -> None:
     from evalkit.backends.registry import BACKENDS, BackendEntry
     from evalkit.score.registry import METRICS, MetricKind
-    from evalkit.tasks import TASK_FOLDERS
+    from evalkit.compose.tasks import TASK_FOLDERS
 
     from evalkit_demo.echo import EchoConfig
 
@@ -120,8 +120,8 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     _forget_plugins()
     yield site
     from evalkit.backends.registry import BACKENDS
+    from evalkit.compose.tasks import TASK_FOLDERS
     from evalkit.score.registry import METRICS
-    from evalkit.tasks import TASK_FOLDERS
 
     BACKENDS.remove("echo"), METRICS.remove("shouted"), TASK_FOLDERS.remove("demo")
     sys.modules.pop("evalkit_demo", None), sys.modules.pop("evalkit_demo.echo", None)
@@ -129,7 +129,8 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def _forget_plugins() -> None:
-    from evalkit import compose, tasks
+    from evalkit.compose import hydra as compose
+    from evalkit.compose import tasks
 
     registry._points.cache_clear()
     registry._load_plugins.cache_clear()

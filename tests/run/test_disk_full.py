@@ -96,7 +96,7 @@ def test_a_disk_filling_during_the_run_is_one_line(
         run_eval("task=docvqa", "report.flush_every=8")
     [folder] = [p for p in tmp_path.iterdir() if (p / "run.partial.json").exists()]
     monkeypatch.setattr(SampleWriter, "flush", real)
-    from evalkit.rescore import rescore
+    from evalkit.run.rescore import rescore
 
     rescore(folder)
     manifest = json.loads((folder / "run.json").read_text())

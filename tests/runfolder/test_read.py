@@ -9,11 +9,11 @@ import pytest
 
 from evalkit.backends.registry import BACKENDS
 from evalkit.compose import compose
+from evalkit.compose.tasks import task_names
 from evalkit.errors import ConfigError
 from evalkit.runfolder import read_run
 from evalkit.runfolder.read import run_config
 from evalkit.structured import plain
-from evalkit.tasks import task_names
 
 _NEEDS = {"openai": ["backend.model=m", "backend.base_url=http://127.0.0.1:9/v1"],
           "dashscope": [], "hf": ["backend.model=/models/tiny"], "baseline": []}  # fmt: skip

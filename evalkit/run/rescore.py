@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from evalkit.compose.tasks import prompt_families
 from evalkit.errors import ConfigError
 from evalkit.prompt import plan_rendering
 from evalkit.records import Completion, ImageRef, Sample, SampleResult
@@ -36,7 +37,6 @@ from evalkit.runfolder.schema import kept_type, sample_schema
 from evalkit.runfolder.summary import SUMMARY_NAME, read_summary, write_summary
 from evalkit.runfolder.writer import JOURNAL_NAME, SAMPLES_NAME, read_samples
 from evalkit.score.aggregate import MetricValue
-from evalkit.tasks import prompt_families
 
 __all__ = ["rescore", "seal_unfinished"]
 

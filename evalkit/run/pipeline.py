@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.backends.retry import in_flight_for
+from evalkit.compose.tasks import prompt_families
 from evalkit.config import RunConfig, TaskSpec, check_ranges
 from evalkit.dataset import (
     SPLIT_COLUMN,
@@ -62,7 +63,6 @@ from evalkit.runfolder.schema import sample_schema
 from evalkit.runfolder.summary import format_table, write_summary
 from evalkit.runfolder.writer import SampleWriter
 from evalkit.score.aggregate import MetricValue
-from evalkit.tasks import prompt_families
 
 __all__ = ["RunOutcome", "cost_rows", "run"]
 

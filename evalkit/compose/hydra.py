@@ -8,7 +8,7 @@ names the key and never echoes a value that may be a secret typed in the wrong p
 
 Hydra's cost here is where evalkit can cut it: Hydra is initialised once per process, the
 schemas are stored once, and only the task a job chooses is stored in the ConfigStore, not
-all of ``tasks/``; :mod:`evalkit.compose_cache` keeps Hydra's output for a repeated command.
+all of ``tasks/``; :mod:`evalkit.compose.cache` keeps Hydra's output for a repeated command.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from evalkit import compose_cache
-from evalkit.compose_cache import Composed
+from evalkit.compose import cache as compose_cache
+from evalkit.compose.cache import Composed
+from evalkit.compose.tasks import check_task, load_task, task_files, task_names, task_node
 from evalkit.config import ApiConfig, RunConfig, check_ranges, check_source_options
 from evalkit.errors import BadOverride, ConfigError, UnknownBackend, UnknownTask, did_you_mean
 from evalkit.resources import configs_dir
 from evalkit.structured import to_object
-from evalkit.tasks import check_task, load_task, task_files, task_names, task_node
 
 __all__ = [
     "GROUPS",
@@ -419,7 +419,7 @@ def from_node(node: Any) -> Composed:
 def compose_job(overrides: Sequence[str] = ()) -> Composed:
     """One job, composed by Hydra: the typed config, its folder and its record.
 
-    A command composed before on the same files is taken from :mod:`evalkit.compose_cache`
+    A command composed before on the same files is taken from :mod:`evalkit.compose.cache`
     (Hydra's own output, kept); its config is checked again all the same.
     """
     refuse_secrets(overrides)

@@ -74,8 +74,8 @@ def _version(name: str) -> str | None:
 
 def cache_key(overrides: Sequence[str]) -> str:
     """The hash of everything a composition of ``overrides`` is made from."""
+    from evalkit.compose.tasks import task_folders
     from evalkit.registry import plugin_fingerprint
-    from evalkit.tasks import task_folders
 
     digest = hashlib.sha256()
     head = {

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from evalkit.compose.tasks import prompt_families
 from evalkit.config import RunConfig
 from evalkit.dataset import describe_sources, iter_run_items
 from evalkit.errors import DataError
 from evalkit.prompt import plan_rendering, render
 from evalkit.records import Usage
 from evalkit.run.session import open_session
-from evalkit.tasks import prompt_families
 
 __all__ = ["Estimate", "estimate", "format_estimate"]
 
