@@ -197,14 +197,6 @@ def test_make_eval_on_the_tiny_model_writes_the_usual_folder_and_caches(
     ]
 
 
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        (["backend.model=/nowhere/at/all"], "backend.model=/nowhere/at/all: no such folder"),
-        (["backend.device=cuda:3"], "backend.device=cuda:3: this machine has 0 CUDA device(s)"),
-        (["backend.dtype=int4"], "backend.dtype=int4: write auto, bfloat16, float16 or float32"),
-    ],
-)
 def _main(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
     """The command line in this process (torch is loaded once per test process, not per
     command): its exit status and what it wrote to stderr."""
@@ -219,6 +211,14 @@ def _main(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tup
     return code, capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["backend.model=/nowhere/at/all"], "backend.model=/nowhere/at/all: no such folder"),
+        (["backend.device=cuda:3"], "backend.device=cuda:3: this machine has 0 CUDA device(s)"),
+        (["backend.dtype=int4"], "backend.dtype=int4: write auto, bfloat16, float16 or float32"),
+    ],
+)
 def test_a_model_that_cannot_load_is_one_line(
     checkpoint: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, extra: list[str], message: str,
