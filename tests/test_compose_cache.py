@@ -28,7 +28,10 @@ metrics: [vqa_accuracy]
 def test_a_repeated_command_is_hydras_kept_output() -> None:
     first = compose_job(OVERRIDES)
     kept = compose_cache.lookup(OVERRIDES)
-    assert kept is not None
+    assert kept is not None and kept.config is not first.config  # a copy, each time
+    compose_cache.forget()
+    again = compose_cache.lookup(OVERRIDES)  # from the file, as a new process reads it
+    assert again is not None and (again.config, again.job) == (kept.config, kept.job)
     assert kept.config == first.config
     assert kept.job == first.job and kept.hydra == first.hydra
     assert Path(kept.run_dir).parent == Path(first.run_dir).parent  # the time is today's
@@ -46,6 +49,7 @@ def test_a_changed_task_file_composes_anew(tmp_path: Path, monkeypatch: pytest.M
     def new_process() -> None:  # a task file is read once per process
         for cached in (tasks.task_files, tasks.task_node, tasks.load_task):
             cached.cache_clear()
+        compose_cache.forget()
 
     new_process()
     assert compose_job(["task=mine"]).config.task.description == ""
@@ -67,6 +71,7 @@ def test_a_damaged_entry_is_composed_again() -> None:
     first = compose_job(OVERRIDES)
     for entry in compose_cache.cache_folder().glob("*.pickle"):
         entry.write_bytes(b"not a pickle")
+    compose_cache.forget()  # as a new process would: only the damaged file is left
     assert compose_cache.lookup(OVERRIDES) is None
     assert compose_job(OVERRIDES).config == first.config
 

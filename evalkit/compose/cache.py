@@ -16,7 +16,8 @@ changes between runs, the time in the run folder's name (``${now:...}`` in ``hyd
 is formatted again for the new run; a composition with ``${now:...}`` or an ``oc.`` resolver
 (an environment variable) anywhere else is not kept. A damaged or unreadable entry is
 ignored and composed again. Entries live in the user's cache folder
-(``~/.cache/evalkit/compose``); at most :data:`KEEP` of them are kept.
+(``~/.cache/evalkit/compose``), and in the process that kept or read them; at most
+:data:`KEEP` of them are kept in each.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 from evalkit.config import RunConfig
 from evalkit.resources import configs_dir
 
-__all__ = ["KEEP", "Composed", "cache_folder", "cache_key", "keep", "lookup"]
+__all__ = ["KEEP", "Composed", "cache_folder", "cache_key", "forget", "keep", "lookup"]
 
 KEEP = 256
 """Entries kept; past that the older half goes."""
@@ -118,13 +119,25 @@ def _keepable(job: Composed) -> bool:
     return "${now:" not in text and "${oc." not in text
 
 
+_IN_PROCESS: dict[str, bytes] = {}
+"""Entries this process kept or read, by key (a notebook or a test session composes often)."""
+
+
+def forget() -> None:
+    """Drop the entries held in this process (the files stay)."""
+    _IN_PROCESS.clear()
+
+
 def lookup(overrides: Sequence[str]) -> Composed | None:
     """The kept composition of ``overrides``, its run folder named for now; else ``None``."""
     try:
-        path = cache_folder() / f"{cache_key(overrides)}.pickle"
-        with path.open("rb") as handle:
-            entry = pickle.load(handle)
+        key = cache_key(overrides)
+        data = _IN_PROCESS.get(key)
+        if data is None:
+            data = (cache_folder() / f"{key}.pickle").read_bytes()
+        entry = pickle.loads(data)  # a fresh copy each time: callers may change their config
         job, stamps = entry["job"], entry["stamps"]
+        _remember(key, data)
     except Exception:  # noqa: BLE001 - anything wrong with an entry means: compose again
         return None
     now = datetime.now()
@@ -143,15 +156,24 @@ def keep(overrides: Sequence[str], job: Composed) -> None:
     if not _keepable(job) or any(job.run_dir.count(text) != 1 for text in texts):
         return
     try:
+        key = cache_key(overrides)
+        data = pickle.dumps({"job": job, "stamps": stamps})
+        _remember(key, data)
         folder = cache_folder()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{cache_key(overrides)}.pickle"
+        path = folder / f"{key}.pickle"
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps({"job": job, "stamps": stamps}))
+        tmp.write_bytes(data)
         tmp.replace(path)
         _prune(folder)
     except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
         return
+
+
+def _remember(key: str, data: bytes) -> None:
+    if len(_IN_PROCESS) >= KEEP:
+        _IN_PROCESS.pop(next(iter(_IN_PROCESS)))
+    _IN_PROCESS[key] = data
 
 
 def _prune(folder: Path) -> None:

@@ -8,7 +8,8 @@ registry (:func:`~evalkit.score.registry.build_metrics`) exactly as a task binds
 per-sample metric added to the registry without a golden file fails here. Corpus metrics
 (the caption metrics) are held to pycocoevalcap itself in ``test_scorers.py``.
 
-Box parsing (a parser, not a metric) keeps its own cases in ``golden/boxes.jsonl``.
+Box parsing (a parser, not a metric) keeps its own cases in ``golden/boxes.jsonl``, run by
+``tests/parse/test_boxes.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import pytest
 
 from evalkit.config import MetricSpec
 from evalkit.records import Prediction, Sample
-from evalkit.score import parse_box
 from evalkit.score.registry import METRICS, build_metrics
 
 GOLDEN = Path(__file__).parent / "golden"  # tests/score/golden
@@ -60,15 +60,3 @@ def test_metric(name: str, case: dict[str, Any]) -> None:
                     box=gold, choices=tuple(case.get("choices", ())))  # type: ignore[arg-type]  # fmt: skip
     got = metric.score(prediction, sample)
     assert got is not None and abs(got - case["expected"]) <= TOL, case["source"]
-
-
-@pytest.mark.parametrize(
-    "case", [pytest.param(c, id=f"boxes-{i}") for i, c in enumerate(_read("boxes"))]
-)
-def test_boxes(case: dict[str, Any]) -> None:
-    got = parse_box(text=case["text"], fmt=case["fmt"], width=case["width"], height=case["height"])
-    if case["expected"] is None:
-        assert got is None, case["source"]
-    else:
-        assert got is not None, case["source"]
-        assert all(abs(g - e) <= TOL for g, e in zip(got, case["expected"], strict=True))
