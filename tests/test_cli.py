@@ -116,15 +116,41 @@ BAD = [
 ]
 
 
+def _in_process(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
+    """``main`` as the command line calls it, in this process: exit status and stderr."""
+    from evalkit.cli import main
+
+    capsys.readouterr()
+    try:
+        main([*args, f"results_dir={tmp_path / 'results'}", "report.progress=false"])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    return code, capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("args", "expected"), BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_input_is_one_line_and_nonzero(cli, args: list[str], expected: str) -> None:
-    proc = cli(*args)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
+def test_bad_input_is_one_line_and_nonzero(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], expected: str
+) -> None:
+    code, err = _in_process(capsys, tmp_path, *args)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
     assert lines[0].startswith("evalkit: error: ")
     assert expected in lines[0]
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("args", "expected"), BAD[:3], ids=[" ".join(a) for a, _ in BAD[:3]])
+def test_bad_input_is_one_line_and_nonzero_from_a_new_process(
+    cli, args: list[str], expected: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The same through ``python -m evalkit`` (its exit, its streams), for a few of them."""
+    proc = cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert proc.stderr.startswith("evalkit: error: ") and expected in proc.stderr
 
 
 def test_a_key_typed_on_the_command_line_is_refused_and_not_echoed(cli, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -32,21 +34,19 @@ def _run(
     *extra: str,
     where: str = "results",
 ) -> Path:
+    """One run through the command line's ``main``, in this process (the comparisons are what
+    these tests look at; ``test_cli.py`` runs whole processes)."""
+    from evalkit.cli import main
+
     server.answer_book = book
-    proc = cli(
-        f"task={task}",
-        "backend=openai",
-        f"backend.base_url={server.openai_url}",
-        f"backend.model={model}",
-        "cache.mode=off",
-        "limits.max_retries=0",
-        f"results_dir={tmp_path / where}",
-        *extra,
-        env={"OPENAI_API_KEY": "k"},
-    )
-    assert proc.returncode == 0, proc.stderr
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("results: "))
-    return tmp_path / line.removeprefix("results: ")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main([f"task={task}", "backend=openai", f"backend.base_url={server.openai_url}",
+              f"backend.model={model}", "backend.api_key_env=null", "cache.mode=off",
+              "limits.max_retries=0", f"results_dir={tmp_path / where}",
+              "report.progress=false", *extra])  # fmt: skip
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("results: "))
+    return Path(line.removeprefix("results: ")).resolve()
 
 
 def _compare(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
