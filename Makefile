@@ -33,7 +33,7 @@ eval: setup ## Run one evaluation: make eval task=docvqa backend=openai dataset.
 	$(PY) -m evalkit task=$(task) $(OVERRIDES) $(ARGS)
 
 test: setup ## Run the test suite (on every core: pytest-xdist's -n auto)
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist worksteal
 
 lint: setup ## ruff lint + format check
 	$(PY) -m ruff check evalkit tests bench scripts
