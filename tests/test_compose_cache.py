@@ -25,17 +25,21 @@ metrics: [vqa_accuracy]
 """
 
 
+def _lookup(overrides: list[str]) -> compose_cache.Composed | None:
+    return compose_cache.lookup(compose_cache.cache_key(overrides))
+
+
 def test_a_repeated_command_is_hydras_kept_output() -> None:
     first = compose_job(OVERRIDES)
-    kept = compose_cache.lookup(OVERRIDES)
+    kept = _lookup(OVERRIDES)
     assert kept is not None and kept.config is not first.config  # a copy, each time
     compose_cache.forget()
-    again = compose_cache.lookup(OVERRIDES)  # from the file, as a new process reads it
+    again = _lookup(OVERRIDES)  # from the file, as a new process reads it
     assert again is not None and (again.config, again.job) == (kept.config, kept.job)
     assert kept.config == first.config
     assert kept.job == first.job and kept.hydra == first.hydra
     assert Path(kept.run_dir).parent == Path(first.run_dir).parent  # the time is today's
-    assert compose_cache.lookup([*OVERRIDES[:-1], "dataset.limit=4"]) is None
+    assert _lookup([*OVERRIDES[:-1], "dataset.limit=4"]) is None
 
 
 def test_a_changed_task_file_composes_anew(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,10 +57,10 @@ def test_a_changed_task_file_composes_anew(tmp_path: Path, monkeypatch: pytest.M
 
     new_process()
     assert compose_job(["task=mine"]).config.task.description == ""
-    assert compose_cache.lookup(["task=mine"]) is not None
+    assert _lookup(["task=mine"]) is not None
     path.write_text(TASK + "description: changed\n")
     new_process()
-    assert compose_cache.lookup(["task=mine"]) is None
+    assert _lookup(["task=mine"]) is None
     assert compose_job(["task=mine"]).config.task.description == "changed"
 
 
@@ -64,7 +68,7 @@ def test_a_time_or_an_environment_variable_in_a_value_is_not_kept() -> None:
     for value in ("${now:%Y}", "${oc.env:HOME}"):
         overrides = [f"task.description='{value}'"]
         assert compose_job(overrides).config.task.description
-        assert compose_cache.lookup(overrides) is None
+        assert _lookup(overrides) is None
 
 
 def test_a_damaged_entry_is_composed_again() -> None:
@@ -72,7 +76,7 @@ def test_a_damaged_entry_is_composed_again() -> None:
     for entry in compose_cache.cache_folder().glob("*.pickle"):
         entry.write_bytes(b"not a pickle")
     compose_cache.forget()  # as a new process would: only the damaged file is left
-    assert compose_cache.lookup(OVERRIDES) is None
+    assert _lookup(OVERRIDES) is None
     assert compose_job(OVERRIDES).config == first.config
 
 

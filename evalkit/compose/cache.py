@@ -73,8 +73,19 @@ def _version(name: str) -> str | None:
         return None
 
 
-def cache_key(overrides: Sequence[str]) -> str:
-    """The hash of everything a composition of ``overrides`` is made from."""
+def cache_key(overrides: Sequence[str]) -> str | None:
+    """The hash of everything a composition of ``overrides`` is made from.
+
+    ``None`` when those files cannot be read: the command is composed and not kept (composing
+    says what is wrong with them).
+    """
+    try:
+        return _hash(overrides)
+    except Exception:  # noqa: BLE001 - a cache key that cannot be made only means: no cache
+        return None
+
+
+def _hash(overrides: Sequence[str]) -> str:
     from evalkit.compose.tasks import task_folders
     from evalkit.registry import plugin_fingerprint
 
@@ -128,10 +139,11 @@ def forget() -> None:
     _IN_PROCESS.clear()
 
 
-def lookup(overrides: Sequence[str]) -> Composed | None:
-    """The kept composition of ``overrides``, its run folder named for now; else ``None``."""
+def lookup(key: str | None) -> Composed | None:
+    """The composition kept under ``key`` (:func:`cache_key`), its run folder named for now."""
+    if key is None:
+        return None
     try:
-        key = cache_key(overrides)
         data = _IN_PROCESS.get(key)
         if data is None:
             data = (cache_folder() / f"{key}.pickle").read_bytes()
@@ -148,15 +160,14 @@ def lookup(overrides: Sequence[str]) -> Composed | None:
     return job  # type: ignore[no-any-return]
 
 
-def keep(overrides: Sequence[str], job: Composed) -> None:
-    """Keep Hydra's composition of ``overrides``, if it can be reused as it is."""
+def keep(key: str | None, job: Composed) -> None:
+    """Keep Hydra's composition under ``key``, if it can be reused as it is."""
     template = str((job.hydra.get("run") or {}).get("dir") or "")
     stamps = _stamps(template)
     texts = [text for _, text in stamps]
-    if not _keepable(job) or any(job.run_dir.count(text) != 1 for text in texts):
+    if key is None or not _keepable(job) or any(job.run_dir.count(t) != 1 for t in texts):
         return
     try:
-        key = cache_key(overrides)
         data = pickle.dumps({"job": job, "stamps": stamps})
         _remember(key, data)
         folder = cache_folder()

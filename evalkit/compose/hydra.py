@@ -423,12 +423,13 @@ def compose_job(overrides: Sequence[str] = ()) -> Composed:
     (Hydra's own output, kept); its config is checked again all the same.
     """
     refuse_secrets(overrides)
-    kept = compose_cache.lookup(overrides)
+    key = compose_cache.cache_key(overrides)  # hashed once: the lookup and the keeping share it
+    kept = compose_cache.lookup(key)
     if kept is not None:
         _checked(kept.config)
         return kept
     job = from_node(compose_node(overrides, hydra=True))
-    compose_cache.keep(overrides, job)
+    compose_cache.keep(key, job)
     return job
 
 
