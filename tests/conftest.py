@@ -65,6 +65,21 @@ def run_cli(
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=full, timeout=300)
 
 
+def run_main(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
+    """The command line's ``main`` in this process, results under ``tmp_path``: its exit status
+    and what it wrote to stderr (for checks that need no new process, e.g. once torch is
+    loaded, or many bad inputs)."""
+    from evalkit.cli import main
+
+    capsys.readouterr()
+    try:
+        main([*args, f"results_dir={tmp_path / 'results'}", "report.progress=false"])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    return code, capsys.readouterr().err
+
+
 @pytest.fixture
 def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``python -m evalkit`` as a user would, with results under tmp_path."""

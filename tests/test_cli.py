@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from .conftest import run_main
+
 ROOT = Path(__file__).resolve().parent.parent
 
 BAD = [
@@ -116,24 +118,11 @@ BAD = [
 ]
 
 
-def _in_process(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
-    """``main`` as the command line calls it, in this process: exit status and stderr."""
-    from evalkit.cli import main
-
-    capsys.readouterr()
-    try:
-        main([*args, f"results_dir={tmp_path / 'results'}", "report.progress=false"])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    return code, capsys.readouterr().err
-
-
 @pytest.mark.parametrize(("args", "expected"), BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_input_is_one_line_and_nonzero(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], expected: str
 ) -> None:
-    code, err = _in_process(capsys, tmp_path, *args)
+    code, err = run_main(capsys, tmp_path, *args)
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err

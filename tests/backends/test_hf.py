@@ -31,6 +31,8 @@ from evalkit.records import (  # noqa: E402
 )
 from evalkit.testing.tiny_vlm import build_tiny_qwen2_5_vl, build_tiny_qwen2_vl  # noqa: E402
 
+from ..conftest import run_main  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -197,20 +199,6 @@ def test_make_eval_on_the_tiny_model_writes_the_usual_folder_and_caches(
     ]
 
 
-def _main(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
-    """The command line in this process (torch is loaded once per test process, not per
-    command): its exit status and what it wrote to stderr."""
-    from evalkit.cli import main
-
-    capsys.readouterr()
-    try:
-        main([*args, f"results_dir={tmp_path / 'results'}", "report.progress=false"])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    return code, capsys.readouterr().err
-
-
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -224,7 +212,7 @@ def test_a_model_that_cannot_load_is_one_line(
     monkeypatch: pytest.MonkeyPatch, extra: list[str], message: str,
 ) -> None:  # fmt: skip
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    code, err = _main(capsys, tmp_path, "task=vqav2", "backend=hf", f"backend.model={checkpoint}",
+    code, err = run_main(capsys, tmp_path, "task=vqav2", "backend=hf", f"backend.model={checkpoint}",
                       "dataset.limit=2", *extra)  # fmt: skip
     assert code == 2
     assert err.strip().splitlines()[-1].startswith(f"evalkit: error: {message}"), err
@@ -239,7 +227,7 @@ def test_a_checkpoint_without_a_chat_template_is_one_line(
     config = json.loads((bare / "tokenizer_config.json").read_text())
     config.pop("chat_template", None)
     (bare / "tokenizer_config.json").write_text(json.dumps(config))
-    code, err = _main(capsys, tmp_path, "task=vqav2", "backend=hf", f"backend.model={bare}",
+    code, err = run_main(capsys, tmp_path, "task=vqav2", "backend=hf", f"backend.model={bare}",
                       "dataset.limit=2")  # fmt: skip
     assert code == 2
     assert "has no chat template" in err.strip().splitlines()[-1], err
@@ -336,7 +324,7 @@ def test_a_damaged_checkpoint_file_is_one_line_naming_it(
     broken = tmp_path / "broken"
     shutil.copytree(checkpoint, broken)
     (broken / name).write_bytes(damage((broken / name).read_bytes()))
-    code, err = _main(capsys, tmp_path, "task=vqav2", "backend=hf", f"backend.model={broken}",
+    code, err = run_main(capsys, tmp_path, "task=vqav2", "backend=hf", f"backend.model={broken}",
                       "dataset.limit=1", "backend.device=cpu")  # fmt: skip
     assert code == 2, err
     [line] = err.strip().splitlines()[-1:]
