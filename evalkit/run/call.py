@@ -130,14 +130,17 @@ class CallPath:
             self.tally.saved = self.tally.saved + hit.usage
             return Answer(hit, True, self.cost(hit.usage))
         assert self.caller is not None, "a call path built without limits cannot send"
-        usage = self.estimate(request)  # 2. admission: one estimate for the budget and limiters
-        reserved = 0.0
-        if self.budget is not None:
-            reserved = self.cost(usage) or 0.0
-            self.budget.reserve(reserved)
-        tokens = (usage.input_tokens or 0) + (usage.output_tokens or 0)
+        reserved, tokens = 0.0, 0
+        if self.budget is not None or self._tpm is not None:  # 2. admission: one estimate,
+            usage = self.estimate(request)  # made only when the budget or the TPM limiter reads it
+            tokens = (usage.input_tokens or 0) + (usage.output_tokens or 0)
+            if self.budget is not None:
+                reserved = self.cost(usage) or 0.0
+                self.budget.reserve(reserved)
+        limited = self._rpm is not None or self._tpm is not None
+        pace = (lambda: self._pace(tokens)) if limited else None
         try:
-            completion = await self.caller.call(request, pace=lambda: self._pace(tokens))  # 3.
+            completion = await self.caller.call(request, pace=pace)  # 3. retry
         except BaseException:
             if self.budget is not None:
                 self.budget.settle(reserved, None)
