@@ -115,6 +115,8 @@ class ImageJoin:
     """The image configuration's id column."""
     split: str | None = None
     """Its split; ``None``: the same split as the rows."""
+    features: dict[str, Any] = field(default_factory=dict)
+    """The image configuration's Hub schema, as ``dataset.features`` declares the rows'."""
 
 
 @dataclass
@@ -167,6 +169,11 @@ class TaskDataset:
     """Images kept in another configuration and joined by id (GQA); ``None``: in the rows."""
     subset: Subset | None = None
     """Keep only the rows an id list names (the Karpathy test split of Flickr30k)."""
+    features: dict[str, Any] = field(default_factory=dict)
+    """The Hub copy's columns in short form (``string``, ``int64``, ``image``, ``[T]`` a list,
+    ``{field: T}`` a struct; :mod:`evalkit.dataset.features`): what the bundled sample is
+    generated in and the task's column names are checked against when the file is loaded.
+    Empty: not declared, nothing checked."""
 
 
 @dataclass

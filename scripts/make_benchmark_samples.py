@@ -1,14 +1,14 @@
 """Bundled offline samples for the Qwen-VL paper's other benchmarks (run by `make samples`).
 
 Each split is written in the schema of the Hub copy its task reads (the dataset cards'
-``dataset_info``): OK-VQA, VizWiz-VQA, GQA (questions and images as two files, joined by id as
-the Hub copy's two configurations are), ChartQA, InfographicVQA, OCR-VQA (one row per book
-cover with parallel question and answer lists), AI2D and ScienceQA-IMG (options and the right
-one's index), NoCaps, Flickr30k and COCO-Caption 2014. The
-pictures are synthetic, drawn with the fonts and shape scenes of make_samples.py; the gold
-answers have the real datasets' shapes (ten answers with annotator variation, one string,
-several references), including the awkward cases: VizWiz's unanswerable blurred photos,
-ChartQA's percentages, GQA answers that need the eval_mm clean-up.
+``dataset_info``, declared once in the task's YAML as ``dataset.features``): OK-VQA,
+VizWiz-VQA, GQA (questions and images as two files, joined by id as the Hub copy's two
+configurations are), ChartQA, InfographicVQA, OCR-VQA (one row per book cover with parallel
+question and answer lists), AI2D and ScienceQA-IMG (options and the right one's index), NoCaps,
+Flickr30k and COCO-Caption 2014. The pictures are synthetic, drawn with the fonts and shape
+scenes of make_samples.py; the gold answers have the real datasets' shapes (ten answers with
+annotator variation, one string, several references), including the awkward cases: VizWiz's
+unanswerable blurred photos, ChartQA's percentages, GQA answers that need the eval_mm clean-up.
 """
 
 from __future__ import annotations
@@ -35,10 +35,6 @@ from make_samples import (
 )
 from PIL import Image, ImageDraw, ImageFilter
 
-S = datasets.Value("string")
-STRINGS = datasets.Sequence(S)
-
-
 # ----------------------------------------------------------------------------- OK-VQA
 KNOWLEDGE = [  # (question about a shape's colour, answer for each colour, category)
     ("Which fruit often has the color of the {shape}?",
@@ -56,7 +52,7 @@ KNOWLEDGE_ALTS = {"apple": ["cherry", "apples"], "go": ["drive", "go ahead"],
                   "slow down": ["caution", "slow"]}  # fmt: skip
 
 
-def build_okvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_okvqa() -> list[dict[str, Any]]:
     rng = random.Random(31)
     rows = []
     n = 0
@@ -73,21 +69,11 @@ def build_okvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
                          "question": template.format(shape=o["shape"]), "answers": answers,
                          "question_type": category, "answer_type": "other"})  # fmt: skip
             n += 1
-    features = datasets.Features(
-        {
-            "question_id": S,
-            "image": datasets.Image(),
-            "question": S,
-            "answers": STRINGS,
-            "question_type": S,
-            "answer_type": S,
-        }
-    )
-    return rows[:50], features
+    return rows[:50]
 
 
 # ----------------------------------------------------------------------------- VizWiz
-def build_vizwiz() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_vizwiz() -> list[dict[str, Any]]:
     rng = random.Random(37)
     rows = []
     for n in range(50):
@@ -120,21 +106,12 @@ def build_vizwiz() -> tuple[list[dict[str, Any]], datasets.Features]:
             category = "other"
         rows.append({"question_id": f"VizWiz_val_{n:08d}", "image": encode(img, "JPEG"),
                      "question": question, "answers": answers, "category": category})  # fmt: skip
-    features = datasets.Features(
-        {
-            "question_id": S,
-            "image": datasets.Image(),
-            "question": S,
-            "answers": STRINGS,
-            "category": S,
-        }
-    )
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- GQA
-def build_gqa() -> tuple[list[dict[str, Any]], datasets.Features, list[dict[str, Any]],
-                         datasets.Features]:  # fmt: skip
+def build_gqa() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The question rows and the image rows (two configurations on the Hub)."""
     rng = random.Random(41)
     rows: list[dict[str, Any]] = []
     images: list[dict[str, Any]] = []
@@ -176,14 +153,7 @@ def build_gqa() -> tuple[list[dict[str, Any]], datasets.Features, list[dict[str,
                 "types": {"structural": structural, "semantic": semantic, "detailed": detailed},
                 "semanticStr": f"select: {left['shape']} -> {structural}",
             })  # fmt: skip
-    features = datasets.Features({
-        "id": S, "imageId": S, "question": S, "answer": S, "fullAnswer": S,
-        "isBalanced": datasets.Value("bool"), "groups": {"global": S, "local": S},
-        "entailed": S, "equivalent": S, "types": {"structural": S, "semantic": S, "detailed": S},
-        "semanticStr": S,
-    })  # fmt: skip
-    image_features = datasets.Features({"id": S, "image": datasets.Image()})
-    return rows, features, images, image_features
+    return rows, images
 
 
 # ----------------------------------------------------------------------------- ChartQA
@@ -213,7 +183,7 @@ def bar_chart(rng: random.Random) -> tuple[Image.Image, str, list[str], list[flo
     return img, title, labels, values, unit
 
 
-def build_chartqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_chartqa() -> list[dict[str, Any]]:
     rng = random.Random(43)
     rows = []
     for n in range(25):
@@ -238,8 +208,7 @@ def build_chartqa() -> tuple[list[dict[str, Any]], datasets.Features]:
                 "image": image,
             }
         )
-    features = datasets.Features({"type": S, "question": S, "answer": S, "image": datasets.Image()})
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- InfographicVQA
@@ -249,7 +218,7 @@ FACTS = [("of adults read a book last year", "read a book"),
          ("的居民每天运动", "每天运动")]  # fmt: skip
 
 
-def build_infovqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_infovqa() -> list[dict[str, Any]]:
     rng = random.Random(47)
     rows = []
     for doc in range(17):
@@ -292,12 +261,7 @@ def build_infovqa() -> tuple[list[dict[str, Any]], datasets.Features]:
                          "image_url": f"synthetic://infovqa/{doc}.png",
                          "operation/reasoning": reasoning, "ocr": "{}",
                          "data_split": "val"})  # fmt: skip
-    features = datasets.Features({
-        "questionId": S, "question": S, "answers": STRINGS, "answer_type": STRINGS,
-        "image": datasets.Image(), "image_url": S, "operation/reasoning": STRINGS, "ocr": S,
-        "data_split": S,
-    })  # fmt: skip
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- OCR-VQA
@@ -311,7 +275,7 @@ BOOKS = [("The Silent Harbor", "Mara Lindqvist", "Mystery, Thriller & Suspense")
          ("Mindful Running", "Aisha Khan", "Health, Fitness & Dieting")]  # fmt: skip
 
 
-def build_ocrvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_ocrvqa() -> list[dict[str, Any]]:
     rng = random.Random(53)
     rows = []
     genres = sorted({g for _, _, g in BOOKS})
@@ -345,19 +309,7 @@ def build_ocrvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
             "title": title, "authorName": author, "genre": genre, "image_width": w,
             "image_height": h, "image_url": f"synthetic://ocrvqa/{n}.jpg", "set_name": "test",
         })  # fmt: skip
-    box = {
-        "width": datasets.Value("float64"),
-        "height": datasets.Value("float64"),
-        "top_left_x": datasets.Value("float64"),
-        "top_left_y": datasets.Value("float64"),
-    }
-    features = datasets.Features({
-        "image": datasets.Image(), "image_id": S, "questions": STRINGS, "answers": STRINGS,
-        "ocr_tokens": STRINGS, "ocr_info": [{"word": S, "bounding_box": box}], "title": S,
-        "authorName": S, "genre": S, "image_width": datasets.Value("int64"),
-        "image_height": datasets.Value("int64"), "image_url": S, "set_name": S,
-    })  # fmt: skip
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- AI2D
@@ -384,7 +336,7 @@ def food_web(rng: random.Random, chain: list[str]) -> Image.Image:
     return img
 
 
-def build_ai2d() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_ai2d() -> list[dict[str, Any]]:
     rng = random.Random(73)
     rows = []
     every = sorted({x for chain in CHAINS for x in chain})
@@ -414,14 +366,11 @@ def build_ai2d() -> tuple[list[dict[str, Any]], datasets.Features]:
                 "image": image,
             }
         )
-    features = datasets.Features(
-        {"question": S, "options": STRINGS, "answer": S, "image": datasets.Image()}
-    )
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- ScienceQA-IMG
-def build_scienceqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_scienceqa() -> list[dict[str, Any]]:
     rng = random.Random(79)
     rows = []
     for n in range(50):
@@ -464,12 +413,7 @@ def build_scienceqa() -> tuple[list[dict[str, Any]], datasets.Features]:
             "category": category, "skill": f"Identify {category.lower()}", "lecture": "",
             "solution": f"The answer is {choices[answer]}.",
         })  # fmt: skip
-    features = datasets.Features({
-        "image": datasets.Image(), "question": S, "choices": STRINGS,
-        "answer": datasets.Value("int8"), "hint": S, "task": S, "grade": S, "subject": S,
-        "topic": S, "category": S, "skill": S, "lecture": S, "solution": S,
-    })  # fmt: skip
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- MMBench
@@ -478,7 +422,7 @@ CN_COLOURS = {"red": "红色", "green": "绿色", "blue": "蓝色", "yellow": "�
 CN_SHAPES = {"circle": "圆形", "square": "正方形", "triangle": "三角形"}
 
 
-def build_mmbench(chinese: bool) -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_mmbench(chinese: bool) -> list[dict[str, Any]]:
     rng = random.Random(83 if chinese else 89)
     rows = []
     for n in range(50):
@@ -526,13 +470,7 @@ def build_mmbench(chinese: bool) -> tuple[list[dict[str, Any]], datasets.Feature
             **cells, "category": category, "image": encode(img, "JPEG"), "source": "synthetic",
             "L2-category": l2, "comment": "", "split": "dev",
         })  # fmt: skip
-    index = datasets.Value("int64") if chinese else S
-    features = datasets.Features({
-        "index": index, "question": S, "hint": S, "answer": S, "A": S, "B": S, "C": S, "D": S,
-        "category": S, "image": datasets.Image(), "source": S, "L2-category": S, "comment": S,
-        "split": S,
-    })  # fmt: skip
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- Chinese OCR
@@ -540,7 +478,7 @@ SHOPS = ["华联超市", "新华书店", "美食广场", "平安药房", "老王
 STREETS = ["人民路", "中山路", "解放大街", "长江路", "和平街"]
 
 
-def build_chinese_ocr() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_chinese_ocr() -> list[dict[str, Any]]:
     rng = random.Random(97)
     rows = []
     for n in range(50):
@@ -563,10 +501,7 @@ def build_chinese_ocr() -> tuple[list[dict[str, Any]], datasets.Features]:
             question, answer, name = "图中的文字是什么?", text, "ReCTS"
         rows.append({"image": encode(img, "JPEG"), "dataset_name": name, "id": n,
                      "question": question, "answers": answer, "type": "Chinese"})  # fmt: skip
-    features = datasets.Features({"image": datasets.Image(), "dataset_name": S,
-                                  "id": datasets.Value("int64"), "question": S, "answers": S,
-                                  "type": S})  # fmt: skip
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- captions
@@ -576,7 +511,7 @@ def _ten(rng: random.Random, objs: list[dict[str, Any]]) -> list[str]:
     return first + [c.replace("shapes", "figures").replace("image", "picture") for c in second]
 
 
-def build_nocaps() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_nocaps() -> list[dict[str, Any]]:
     rng = random.Random(59)
     rows = []
     for n in range(50):
@@ -590,18 +525,10 @@ def build_nocaps() -> tuple[list[dict[str, Any]], datasets.Features]:
             "image_open_images_id": name[:-4], "annotations_ids": list(range(n * 10, n * 10 + 10)),
             "annotations_captions": _ten(rng, objs),
         })  # fmt: skip
-    features = datasets.Features({
-        "image": datasets.Image(), "image_coco_url": S, "image_date_captured": S,
-        "image_file_name": S, "image_height": datasets.Value("int32"),
-        "image_width": datasets.Value("int32"), "image_id": datasets.Value("int32"),
-        "image_license": datasets.Value("int8"), "image_open_images_id": S,
-        "annotations_ids": datasets.Sequence(datasets.Value("int32")),
-        "annotations_captions": STRINGS,
-    })  # fmt: skip
-    return rows, features
+    return rows
 
 
-def build_flickr30k() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_flickr30k() -> list[dict[str, Any]]:
     rng = random.Random(61)
     rows = []
     for n in range(50):
@@ -610,37 +537,28 @@ def build_flickr30k() -> tuple[list[dict[str, Any]], datasets.Features]:
         rows.append({"image": encode(img, "JPEG"), "caption": caption_set(rng, objs),
                      "sentids": [str(n * 5 + k) for k in range(5)], "img_id": str(n),
                      "filename": f"{img_id}.jpg"})  # fmt: skip
-    features = datasets.Features(
-        {
-            "image": datasets.Image(),
-            "caption": STRINGS,
-            "sentids": STRINGS,
-            "img_id": S,
-            "filename": S,
-        }
-    )
-    return rows, features
+    return rows
 
 
 def main() -> None:
     datasets.disable_progress_bars()
-    write("okvqa", "val2014", *build_okvqa())
-    write("vizwiz", "val", *build_vizwiz())
-    rows, features, images, image_features = build_gqa()
-    write("gqa", "testdev", rows, features)
-    write("gqa/images", "testdev", images, image_features)
-    write("chartqa", "test", *build_chartqa())
-    write("infovqa", "validation", *build_infovqa())
-    write("ocrvqa", "test", *build_ocrvqa())
-    write("ai2d", "test", *build_ai2d())
-    write("scienceqa_img", "test", *build_scienceqa())
-    write("mmbench_en", "dev", *build_mmbench(chinese=False))
-    write("mmbench_cn", "dev", *build_mmbench(chinese=True))
-    write("chinese_ocr", "test", *build_chinese_ocr())
-    write("nocaps", "validation", *build_nocaps())
-    write("flickr30k", "test", *build_flickr30k())
-    write("coco_caption_2014", "val", *build_coco_caption(67, release="val2014", license=3))
-    write("coco_karpathy", "val", *build_coco_caption(71, release="val2014", license=3))
+    write("okvqa", "val2014", build_okvqa())
+    write("vizwiz", "val", build_vizwiz())
+    rows, images = build_gqa()
+    write("gqa", "testdev", rows)
+    write("gqa/images", "testdev", images)
+    write("chartqa", "test", build_chartqa())
+    write("infovqa", "validation", build_infovqa())
+    write("ocrvqa", "test", build_ocrvqa())
+    write("ai2d", "test", build_ai2d())
+    write("scienceqa_img", "test", build_scienceqa())
+    write("mmbench_en", "dev", build_mmbench(chinese=False))
+    write("mmbench_cn", "dev", build_mmbench(chinese=True))
+    write("chinese_ocr", "test", build_chinese_ocr())
+    write("nocaps", "validation", build_nocaps())
+    write("flickr30k", "test", build_flickr30k())
+    write("coco_caption_2014", "val", build_coco_caption(67, release="val2014", license=3))
+    write("coco_karpathy", "val", build_coco_caption(71, release="val2014", license=3))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Render the bundled offline sample splits (deterministic; run `make samples` to rebuild).
 
 Each split is written in exactly the schema of the Hugging Face dataset the task reads
-(lmms-lab copies: DocVQA, VQAv2, textvqa, COCO-Caption2017, RefCOCO), as Parquet with the
-`datasets` feature metadata, under evalkit/sample_data/<task>/<split>.parquet.
+(lmms-lab copies: DocVQA, VQAv2, textvqa, COCO-Caption2017, RefCOCO), as its task's YAML
+declares it (``dataset.features``), as Parquet with the `datasets` feature metadata, under
+evalkit/sample_data/<task>/<split>.parquet.
 
 The pictures are synthetic: printed documents (forms, receipts, tables; some in Chinese),
 scenes of coloured shapes, signs with text. Gold answers follow the real datasets' shape:
@@ -23,6 +24,9 @@ from typing import Any
 
 import datasets
 from PIL import Image, ImageDraw, ImageFont
+
+from evalkit.compose.tasks import load_task
+from evalkit.dataset.features import hub_features
 
 OUT = Path(__file__).resolve().parent.parent / "evalkit" / "sample_data"
 LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -60,10 +64,24 @@ def encode(img: Image.Image, fmt: str) -> dict[str, Any]:
     return {"bytes": buf.getvalue(), "path": None}
 
 
-def write(task: str, split: str, rows: list[dict[str, Any]], features: datasets.Features) -> None:
+def task_features(task: str) -> datasets.Features:
+    """The Hub schema the task's YAML declares (``dataset.features``).
+
+    ``gqa/images``: the schema of the image configuration it joins (``dataset.images``).
+    """
+    name, _, part = task.partition("/")
+    data = load_task(name).dataset
+    if part:
+        assert part == "images" and data.images is not None, task
+        return hub_features(data.images.features)
+    return hub_features(data.features)
+
+
+def write(task: str, split: str, rows: list[dict[str, Any]]) -> None:
+    """``rows`` as ``<task>/<split>.parquet``, in the schema the task's YAML declares."""
     folder = OUT / task
     folder.mkdir(parents=True, exist_ok=True)
-    ds = datasets.Dataset.from_list(rows, features=features)
+    ds = datasets.Dataset.from_list(rows, features=task_features(task))
     path = folder / f"{split}.parquet"
     ds.to_parquet(str(path))
     print(
@@ -187,7 +205,7 @@ def doc_chinese(rng: random.Random) -> tuple[Image.Image, list[tuple[str, list[s
     ]
 
 
-def build_docvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_docvqa() -> list[dict[str, Any]]:
     rng = random.Random(2024)
     makers = [doc_receipt, doc_form, doc_table, doc_chinese]
     rows = []
@@ -208,20 +226,7 @@ def build_docvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
                     "data_split": "val",
                 }
             )
-    features = datasets.Features(
-        {
-            "questionId": datasets.Value("string"),
-            "question": datasets.Value("string"),
-            "question_types": datasets.Sequence(datasets.Value("string")),
-            "image": datasets.Image(),
-            "docId": datasets.Value("int64"),
-            "ucsf_document_id": datasets.Value("string"),
-            "ucsf_document_page_no": datasets.Value("string"),
-            "answers": datasets.Sequence(datasets.Value("string")),
-            "data_split": datasets.Value("string"),
-        }
-    )
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- shape scenes
@@ -275,7 +280,7 @@ def annotators(
     ]
 
 
-def build_vqav2() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_vqav2() -> list[dict[str, Any]]:
     rng = random.Random(7)
     rows = []
     for img_no in range(20):
@@ -350,25 +355,7 @@ def build_vqav2() -> tuple[list[dict[str, Any]], datasets.Features]:
                     "image": image,
                 }
             )
-    features = datasets.Features(
-        {
-            "question_type": datasets.Value("string"),
-            "multiple_choice_answer": datasets.Value("string"),
-            "answers": [
-                {
-                    "answer": datasets.Value("string"),
-                    "answer_confidence": datasets.Value("string"),
-                    "answer_id": datasets.Value("int64"),
-                }
-            ],
-            "image_id": datasets.Value("int64"),
-            "answer_type": datasets.Value("string"),
-            "question_id": datasets.Value("int64"),
-            "question": datasets.Value("string"),
-            "image": datasets.Image(),
-        }
-    )
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- TextVQA
@@ -386,7 +373,7 @@ CN_SIGNS = [
 ]
 
 
-def build_textvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
+def build_textvqa() -> list[dict[str, Any]]:
     rng = random.Random(11)
     rows = []
     for n in range(50):
@@ -435,24 +422,7 @@ def build_textvqa() -> tuple[list[dict[str, Any]], datasets.Features]:
                 "ocr_tokens": word.lower().split(),
             }
         )
-    features = datasets.Features(
-        {
-            "image_id": datasets.Value("string"),
-            "question_id": datasets.Value("int32"),
-            "question": datasets.Value("string"),
-            "question_tokens": datasets.Sequence(datasets.Value("string")),
-            "image": datasets.Image(),
-            "image_width": datasets.Value("int32"),
-            "image_height": datasets.Value("int32"),
-            "flickr_original_url": datasets.Value("string"),
-            "flickr_300k_url": datasets.Value("string"),
-            "answers": datasets.Sequence(datasets.Value("string")),
-            "image_classes": datasets.Sequence(datasets.Value("string")),
-            "set_name": datasets.Value("string"),
-            "ocr_tokens": datasets.Sequence(datasets.Value("string")),
-        }
-    )
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- COCO captions
@@ -482,7 +452,7 @@ def caption_set(rng: random.Random, objs: list[dict[str, Any]]) -> list[str]:
 
 def build_coco_caption(
     seed: int = 5, *, release: str = "val2017", license: int = 4
-) -> tuple[list[dict[str, Any]], datasets.Features]:
+) -> list[dict[str, Any]]:
     """50 COCO-Caption rows: ``release`` ``val2017`` (COCO-Caption2017's naming) or ``val2014``."""
     rng = random.Random(seed)
     rows = []
@@ -513,22 +483,7 @@ def build_coco_caption(
                 "date_captured": date,
             }
         )
-    features = datasets.Features(
-        {
-            "question_id": datasets.Value("string"),
-            "image": datasets.Image(),
-            "question": datasets.Value("string"),
-            "answer": datasets.Sequence(datasets.Value("string")),
-            "id": datasets.Value("int64"),
-            "license": datasets.Value("int8"),
-            "file_name": datasets.Value("string"),
-            "coco_url": datasets.Value("string"),
-            "height": datasets.Value("int32"),
-            "width": datasets.Value("int32"),
-            "date_captured": datasets.Value("string"),
-        }
-    )
-    return rows, features
+    return rows
 
 
 # ----------------------------------------------------------------------------- RefCOCO
@@ -574,7 +529,7 @@ def build_refcoco(
     seed: int,
     task: str = "refcoco",
     exprs: Any = None,
-) -> tuple[list[dict[str, Any]], datasets.Features]:
+) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     rows = []
     img_no = 0
@@ -599,45 +554,33 @@ def build_refcoco(
                     "file_name": file_name,
                 }
             )
-    features = datasets.Features(
-        {
-            "question_id": datasets.Value("string"),
-            "image": datasets.Image(),
-            "question": datasets.Value("string"),
-            "answer": datasets.Sequence(datasets.Value("string")),
-            "segmentation": datasets.Sequence(datasets.Value("float32")),
-            "bbox": datasets.Sequence(datasets.Value("float32")),
-            "iscrowd": datasets.Value("int8"),
-            "file_name": datasets.Value("string"),
-        }
-    )
-    return rows, features
+    return rows
 
 
 def main() -> None:
     datasets.disable_progress_bars()
-    write("docvqa", "validation", *build_docvqa())
-    write("vqav2", "validation", *build_vqav2())
-    write("textvqa", "validation", *build_textvqa())
-    write("coco_caption", "val", *build_coco_caption())
-    write("refcoco", "val", *build_refcoco("val", 51, seed=3))
-    write("refcoco", "testA", *build_refcoco("testA", 21, seed=4))
-    write("refcoco", "testB", *build_refcoco("testB", 21, seed=6))
+    write("docvqa", "validation", build_docvqa())
+    write("vqav2", "validation", build_vqav2())
+    write("textvqa", "validation", build_textvqa())
+    write("coco_caption", "val", build_coco_caption())
+    write("refcoco", "val", build_refcoco("val", 51, seed=3))
+    write("refcoco", "testA", build_refcoco("testA", 21, seed=4))
+    write("refcoco", "testB", build_refcoco("testB", 21, seed=6))
     main_more()
 
 
 def main_more() -> None:
     """RefCOCO+ and RefCOCOg: the same scenes and schema, their own kinds of expression."""
     plus = {"task": "refcoco_plus", "exprs": expressions_plus}
-    write("refcoco_plus", "val", *build_refcoco("val", 51, seed=11, **plus))
-    write("refcoco_plus", "testA", *build_refcoco("testA", 15, seed=12, **plus))
-    write("refcoco_plus", "testB", *build_refcoco("testB", 15, seed=13, **plus))
+    write("refcoco_plus", "val", build_refcoco("val", 51, seed=11, **plus))
+    write("refcoco_plus", "testA", build_refcoco("testA", 15, seed=12, **plus))
+    write("refcoco_plus", "testB", build_refcoco("testB", 15, seed=13, **plus))
     g = {"task": "refcocog", "exprs": expressions_g}
-    write("refcocog", "val", *build_refcoco("val", 51, seed=21, **g))
-    write("refcocog", "test", *build_refcoco("test", 15, seed=22, **g))
+    write("refcocog", "val", build_refcoco("val", 51, seed=21, **g))
+    write("refcocog", "test", build_refcoco("test", 15, seed=22, **g))
     reg = {"task": "refcocog_reg", "exprs": expressions_g}  # region description: the same kind
-    write("refcocog_reg", "val", *build_refcoco("val", 51, seed=31, **reg))
-    write("refcocog_reg", "test", *build_refcoco("test", 15, seed=32, **reg))
+    write("refcocog_reg", "val", build_refcoco("val", 51, seed=31, **reg))
+    write("refcocog_reg", "test", build_refcoco("test", 15, seed=32, **reg))
 
 
 if __name__ == "__main__":

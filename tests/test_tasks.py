@@ -96,6 +96,48 @@ def test_invalid_definitions_are_one_line_errors(
     assert "\n" not in str(info.value)
 
 
+WITH_SCHEMA = GOOD.replace(
+    "dataset: {hf_id: me/mine}",
+    "dataset:\n  hf_id: me/mine\n  features: {qid: string, question: string, answers: [string],"
+    " image: image, types: {structural: string}, votes: [{text: string, n: int8}]}",
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("answers: [string]", "answers: [strin]"), r"dataset.features.answers\[0\]: unknown type "
+         "'strin'; did you mean 'string'"),
+        (("answers: [string]", "answers: [string, int8]"),
+         r"dataset.features.answers: a list type is \[T\], one element type \(2 given\)"),
+        (("structural: string}", "}"), "dataset.features.types: a struct needs at least one"),
+        (("columns: {id: qid}", "columns: {id: qid, question: qestion}"),
+         "columns.question: dataset.features has no column 'qestion'; did you mean 'question'"),
+        (("columns: {id: qid}", "columns: {id: qid, keep: [types.structurl]}"),
+         r"columns.keep\[0\]: dataset.features has no column 'types.structurl'"),
+        (("columns: {id: qid}", "columns: {id: qid, answers: votes, answer_key: txt}"),
+         "columns.answer_key: 'txt' is not a field of 'votes' in dataset.features"),
+    ],
+)  # fmt: skip
+def test_the_declared_hub_schema_is_checked_and_columns_against_it(
+    task_folder: Path, change: tuple[str, str], message: str
+) -> None:
+    """``dataset.features`` declares the Hub copy's columns once; a typo in it, or a column the
+    task names that it lacks, is a one-line error naming the file before anything is read."""
+    (task_folder / "vqa" / "mine.yaml").write_text(WITH_SCHEMA)
+    spec = tasks.load_task("mine")
+    assert spec.dataset.features["votes"] == [{"text": "string", "n": "int8"}]
+    tasks.load_task.cache_clear()
+    tasks.task_node.cache_clear()
+    (task_folder / "vqa" / "mine.yaml").write_text(WITH_SCHEMA.replace(*change))
+    with pytest.raises(ConfigError, match=message) as info:
+        tasks.load_task("mine")
+    assert "\n" not in str(info.value)
+    assert str(info.value).startswith(
+        f"invalid task definition {task_folder / 'vqa' / 'mine.yaml'}"
+    )
+
+
 def test_a_task_that_is_only_a_yaml_file_reaches_relaxed_accuracy(cli, tmp_path: Path) -> None:
     """tests/tasks/documents/chart_mini.yaml: three relaxed-accuracy variants, a group_by, a
     baseline answer; no code knows the task. The baseline answers "12" to every question."""

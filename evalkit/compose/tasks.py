@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TASK_FOLDERS",
+    "check_declared_columns",
     "check_task",
     "load_task",
     "prompt_families",
@@ -216,7 +217,64 @@ def load_task(name: str) -> TaskSpec:
             f"invalid task definition {path}: name '{spec.name}' != file name '{name}'"
         )
     check_task(spec)
+    try:
+        check_declared_columns(spec)
+    except ConfigError as exc:
+        raise ConfigError(f"invalid task definition {path}: {exc}") from exc
     return spec
+
+
+def check_declared_columns(spec: TaskSpec) -> None:
+    """Every column the task file names is in its declared Hub schema (when it declares one).
+
+    Checked on the file as written, not on a composed run: a run that points the task at
+    another copy (``task.dataset.hf_id=...``) may rename columns on the command line.
+    """
+    from evalkit.dataset.features import check_features, has_column
+
+    data = spec.dataset
+    features = data.features
+    if not features:
+        return
+    check_features(features)
+    columns = spec.columns
+    named = {
+        "columns.id": columns.id,
+        "columns.question": columns.question,
+        "columns.answers": columns.answers,
+        "columns.bbox": columns.bbox,
+        "columns.choices": columns.choices,
+        "columns.context": columns.context,
+        "dataset.subset.column": data.subset.column if data.subset is not None else None,
+    }
+    named |= {f"columns.choice_columns[{i}]": c for i, c in enumerate(columns.choice_columns)}
+    named |= {f"columns.keep[{i}]": c for i, c in enumerate(columns.keep)}
+    images = features
+    if data.images is not None:
+        named["dataset.images.key"] = data.images.key
+        images = data.images.features
+        if images:
+            check_features(images, "dataset.images.features")
+            if not has_column(images, data.images.id):
+                raise ConfigError(_not_declared("dataset.images.id", data.images.id, images))
+    if images and not has_column(images, columns.image):
+        raise ConfigError(_not_declared("columns.image", columns.image, images))
+    for where, column in named.items():
+        if column is not None and not has_column(features, column):
+            raise ConfigError(_not_declared(where, column, features))
+    if columns.answer_key is not None:
+        answers = features[columns.answers]
+        inner = answers[0] if isinstance(answers, list) else answers
+        if not isinstance(inner, dict) or columns.answer_key not in inner:
+            raise ConfigError(
+                f"columns.answer_key: '{columns.answer_key}' is not a field of "
+                f"'{columns.answers}' in dataset.features"
+            )
+
+
+def _not_declared(where: str, column: str, features: dict[str, Any]) -> str:
+    hint = did_you_mean("column", column, features).removeprefix("unknown ")
+    return f"{where}: dataset.features has no {hint}"
 
 
 def prompt_families() -> set[str]:

@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from evalkit import load_run
+from evalkit.compose.tasks import load_task
+from evalkit.dataset.features import hub_features
 from evalkit.errors import ConfigError
 from evalkit.resources import sample_data_dir
-
-S = datasets.Value("string")
 
 
 def _jpeg(colour: str) -> dict[str, object]:
@@ -33,22 +33,16 @@ def _gqa_files(tmp_path: Path) -> tuple[Path, Path]:
         {"id": "q3", "imageId": "n9", "question": "What is it?", "answer": "box",
          "types": {"structural": "query", "semantic": "obj", "detailed": "objQuery"}},
     ]  # fmt: skip
-    features = datasets.Features(
-        {
-            "id": S,
-            "imageId": S,
-            "question": S,
-            "answer": S,
-            "types": {"structural": S, "semantic": S, "detailed": S},
-        }
-    )
+    data = load_task("gqa").dataset  # the schemas its YAML declares, the columns used here
+    assert data.images is not None
+    features = hub_features({name: data.features[name] for name in questions[0]})
     rows = tmp_path / "instructions.parquet"
     datasets.Dataset.from_list(questions, features=features).to_parquet(str(rows))
     images = tmp_path / "images.parquet"
     image_rows = [{"id": "n1", "image": _jpeg("red")}, {"id": "n2", "image": _jpeg("blue")}]
-    datasets.Dataset.from_list(
-        image_rows, features=datasets.Features({"id": S, "image": datasets.Image()})
-    ).to_parquet(str(images))
+    datasets.Dataset.from_list(image_rows, features=hub_features(data.images.features)).to_parquet(
+        str(images)
+    )
     return rows, images
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from evalkit import load_run
 from evalkit.compose.tasks import load_task
+from evalkit.dataset.features import hub_features
 from evalkit.resources import sample_data_dir
 
 
@@ -22,17 +23,7 @@ def _png(color: str = "white") -> bytes:
     return buf.getvalue()
 
 
-DOCVQA_FEATURES = datasets.Features({
-    "questionId": datasets.Value("string"),
-    "question": datasets.Value("string"),
-    "question_types": datasets.Sequence(datasets.Value("string")),
-    "image": datasets.Image(),
-    "docId": datasets.Value("int64"),
-    "ucsf_document_id": datasets.Value("string"),
-    "ucsf_document_page_no": datasets.Value("string"),
-    "answers": datasets.Sequence(datasets.Value("string")),
-    "data_split": datasets.Value("string"),
-})  # fmt: skip
+DOCVQA_FEATURES = hub_features(load_task("docvqa").dataset.features)  # as the YAML declares
 
 
 def _doc_row(qid: str, answers: list[str] | None, image: bytes) -> dict[str, object]:
