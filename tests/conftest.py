@@ -65,19 +65,29 @@ def run_cli(
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=full, timeout=300)
 
 
-def run_main(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
-    """The command line's ``main`` in this process, results under ``tmp_path``: its exit status
-    and what it wrote to stderr (for checks that need no new process, e.g. once torch is
-    loaded, or many bad inputs)."""
+def main_in_process(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """The command line's ``main`` in this process, results under ``tmp_path/results``, as
+    :func:`run_cli` reports a new process's (exit status, stdout, stderr): for checks that need
+    no new process, e.g. once torch is loaded, or many bad inputs."""
     from evalkit.cli import main
 
     capsys.readouterr()
+    argv = [*args, f"results_dir={tmp_path / 'results'}", "report.progress=false"]
     try:
-        main([*args, f"results_dir={tmp_path / 'results'}", "report.progress=false"])
+        main(argv)
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
-    return code, capsys.readouterr().err
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(argv, code, out.out, out.err)
+
+
+def run_main(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
+    """:func:`main_in_process`'s exit status and stderr."""
+    proc = main_in_process(capsys, tmp_path, *args)
+    return proc.returncode, proc.stderr
 
 
 @pytest.fixture
@@ -88,6 +98,28 @@ def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         return run_cli(*args, cwd=tmp_path, env=env)
 
     return _cli
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_meteor_jvm_per_worker() -> Iterator[None]:
+    """evalkit keeps its METEOR JVM (about 12 s to start here) for the next caption scoring
+    within a minute; a test process keeps it for the whole session (closed at exit)."""
+    from evalkit.score import captions
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(captions, "IDLE_S", 3600.0)
+        yield
+
+
+@pytest.fixture(scope="session")
+def reference_meteor() -> Iterator[object]:
+    """pycocoevalcap's own ``Meteor`` (its own JVM), started once per test process, for the
+    tests that hold evalkit's METEOR against it."""
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    meteor = Meteor()
+    yield meteor
+    del meteor  # its __del__ stops the JVM
 
 
 @pytest.fixture(scope="session")

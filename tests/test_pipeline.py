@@ -141,10 +141,9 @@ def test_refcoco_qwen2_vl_prompt_family(run_eval, task: str) -> None:
     assert manifest["scoring"]["box_format"] == "qwen2-vl"
 
 
-def test_coco_caption_matches_pycocoevalcap_called_directly(run_eval) -> None:
+def test_coco_caption_matches_pycocoevalcap_called_directly(run_eval, reference_meteor) -> None:
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.meteor.meteor import Meteor
     from pycocoevalcap.rouge.rouge import Rouge
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
@@ -167,7 +166,7 @@ def test_coco_caption_matches_pycocoevalcap_called_directly(run_eval) -> None:
         assert row.CIDEr == pytest.approx(by_id[row.sample_id], abs=1e-9)
     # every one of the seven, not just the cheap ones: METEOR's JVM and ROUGE-L as well
     rouge, rouge_each = Rouge().compute_score(gts_t, res_t)
-    meteor, meteor_each = Meteor().compute_score(gts_t, res_t)
+    meteor, meteor_each = reference_meteor.compute_score(gts_t, res_t)  # pycocoevalcap's
     assert values["ROUGE_L"] == pytest.approx(float(rouge), abs=1e-9)
     assert values["METEOR"] == pytest.approx(float(meteor), abs=1e-9)
     rouge_by_id = dict(zip(list(gts_t), rouge_each, strict=True))

@@ -42,9 +42,9 @@ IMAGE = "image"
 def check_features(spec: Mapping[str, Any], where: str = "dataset.features") -> None:
     """Raise :class:`ConfigError` naming the first entry of ``spec`` that is not a type.
 
-    >>> check_features({"answers": ["strin"]}, "features")
+    >>> check_features({"answers": ["strin"]}, "features")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    evalkit.errors.ConfigError: features.answers[0]: unknown type 'strin'; did you mean 'string'?
+    evalkit.errors.ConfigError: features.answers[0]: unknown type 'strin'; did you mean 'string'?...
     """
     for name, kind in spec.items():
         _check_type(kind, f"{where}.{name}")

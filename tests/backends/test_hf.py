@@ -31,7 +31,7 @@ from evalkit.records import (  # noqa: E402
 )
 from evalkit.testing.tiny_vlm import build_tiny_qwen2_5_vl, build_tiny_qwen2_vl  # noqa: E402
 
-from ..conftest import run_main  # noqa: E402
+from ..conftest import main_in_process, run_main  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +169,12 @@ def test_a_changed_checkpoint_at_the_same_path_gets_a_new_cache_key(
 
 
 def test_make_eval_on_the_tiny_model_writes_the_usual_folder_and_caches(
-    checkpoint: Path, cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+    checkpoint: Path,
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
+    """From a new process as a user runs it; the rerun, in this one, answers from the cache."""
     import pyarrow.parquet as pq
 
     args = ("task=vqav2", "backend=hf", f"backend.model={checkpoint}", "backend.batch_size=4",
@@ -189,7 +193,7 @@ def test_make_eval_on_the_tiny_model_writes_the_usual_folder_and_caches(
     assert all(r["cost"] == 0.0 for r in rows)  # a local model costs nothing
     manifest = json.loads((run / "run.json").read_text())
     assert manifest["backend"]["name"] == "hf"
-    again = cli(*args)
+    again = main_in_process(capsys, tmp_path, *args)
     assert again.returncode == 0, again.stderr
     second = tmp_path / again.stdout.strip().splitlines()[-1].removeprefix("results: ")
     hits = pq.read_table(second / "samples.parquet").column("cache_hit").to_pylist()
@@ -277,7 +281,7 @@ def test_qwen2_5_vl_batches_as_it_answers_alone(tmp_path: Path) -> None:
 
 
 def test_examples_reach_the_chat_template_and_their_images_are_counted(
-    checkpoint: Path, cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+    checkpoint: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     import pyarrow.parquet as pq
 
@@ -285,7 +289,7 @@ def test_examples_reach_the_chat_template_and_their_images_are_counted(
             "backend.dtype=float32", "dataset.limit=3", "cache.mode=off")  # fmt: skip
     rows = {}
     for k in (0, 2):
-        proc = cli(*args, f"task.fewshot.k={k}")
+        proc = main_in_process(capsys, tmp_path, *args, f"task.fewshot.k={k}")
         assert proc.returncode == 0, proc.stderr
         run = tmp_path / proc.stdout.strip().splitlines()[-1].removeprefix("results: ")
         rows[k] = pq.read_table(run / "samples.parquet").to_pylist()

@@ -131,10 +131,9 @@ def test_iou() -> None:
     assert iou(a=(0, 0, 0, 0), b=(0, 0, 0, 0)) == 0.0  # zero union is a miss
 
 
-def test_caption_scores_match_pycocoevalcap() -> None:
+def test_caption_scores_match_pycocoevalcap(reference_meteor) -> None:  # type: ignore[no-untyped-def]
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
-    from pycocoevalcap.meteor.meteor import Meteor
     from pycocoevalcap.rouge.rouge import Rouge
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
@@ -163,7 +162,7 @@ def test_caption_scores_match_pycocoevalcap() -> None:
     res = tok.tokenize({k: [{"caption": v}] for k, v in preds.items()})
     bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
     expected = {f"Bleu_{n + 1}": bleu[n] for n in range(4)}
-    expected["METEOR"] = Meteor().compute_score(gts, res)[0]
+    expected["METEOR"] = reference_meteor.compute_score(gts, res)[0]  # pycocoevalcap's
     expected["ROUGE_L"] = Rouge().compute_score(gts, res)[0]
     expected["CIDEr"] = Cider().compute_score(gts, res)[0]
     assert set(ours) == set(expected)
@@ -235,7 +234,7 @@ def test_pooled_meteor_statistics_give_the_corpus_meteor() -> None:
 
     import numpy as np
 
-    from evalkit.score.captions import _Meteor, _score_side, _tokenize_groups
+    from evalkit.score.captions import _METEOR, _score_side, _tokenize_groups
 
     refs = {
         "a": ["a red ball on the grass"],
@@ -250,19 +249,15 @@ def test_pooled_meteor_statistics_give_the_corpus_meteor() -> None:
         "d": "the cat is asleep on a sofa",
     }
     ids = list(refs)
-    meteor = _Meteor()
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            side = _score_side(
-                _tokenize_groups(refs),
-                _tokenize_groups({k: [v] for k, v in preds.items()}),
-                ids,
-                meteor,
-                pool,
-            )
-            pooled = side.pooled(np.ones((1, len(ids))), meteor)
-    finally:
-        meteor.close()
+    with _METEOR.session() as meteor, ThreadPoolExecutor(max_workers=2) as pool:
+        side = _score_side(
+            _tokenize_groups(refs),
+            _tokenize_groups({k: [v] for k, v in preds.items()}),
+            ids,
+            meteor,
+            pool,
+        )
+        pooled = side.pooled(np.ones((1, len(ids))), meteor)
     for metric in ("METEOR", "ROUGE_L", "CIDEr", "Bleu_4"):
         assert pooled[metric][0] == pytest.approx(side.scores.corpus[metric], abs=1e-9), metric
 
