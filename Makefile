@@ -32,8 +32,10 @@ setup: $(VENV)/.installed ## Create .venv and install evalkit with the dev extra
 eval: setup ## Run one evaluation: make eval task=docvqa backend=openai dataset.limit=100
 	$(PY) -m evalkit task=$(task) $(OVERRIDES) $(ARGS)
 
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: pytest's rewritten test modules
+# and evalkit's own, compiled once instead of in every test process and every `evalkit` it starts.
 test: setup ## Run the test suite (on every core: pytest-xdist's -n auto)
-	$(PY) -m pytest -n auto --dist worksteal
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist worksteal
 
 lint: setup ## ruff lint + format check
 	$(PY) -m ruff check evalkit tests bench scripts

@@ -100,6 +100,20 @@ def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     return _cli
 
 
+class lazy_import:  # noqa: N801 (stands for a module)
+    """A module imported when a test first uses it, skipping that test when it is missing:
+    ``pytest.importorskip`` at a module's top would import it (scipy, statsmodels: seconds)
+    in every test process while collecting, whether or not a test of it runs there."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> object:
+        if attr.startswith("_") or attr.startswith("pytest"):  # collection looking, not a test
+            raise AttributeError(attr)
+        return getattr(pytest.importorskip(self._name), attr)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _one_meteor_jvm_per_worker() -> Iterator[None]:
     """evalkit keeps its METEOR JVM (about 12 s to start here) for the next caption scoring

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -19,7 +20,9 @@ from evalkit.compare.stats import holm
 from evalkit.testing.answers import answer_book
 from evalkit.testing.fake_server import FakeVLMServer, Fault
 
-contingency = pytest.importorskip("statsmodels.stats.contingency_tables")
+from ..conftest import lazy_import
+
+contingency: Any = lazy_import("statsmodels.stats.contingency_tables")
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,9 +16,11 @@ from evalkit.compare.stats import (
     sign_flip_test,
 )
 
-scipy_stats = pytest.importorskip("scipy.stats")
-contingency = pytest.importorskip("statsmodels.stats.contingency_tables")
-multitest = pytest.importorskip("statsmodels.stats.multitest")
+from ..conftest import lazy_import
+
+scipy_stats: Any = lazy_import("scipy.stats")
+contingency: Any = lazy_import("statsmodels.stats.contingency_tables")
+multitest: Any = lazy_import("statsmodels.stats.multitest")
 
 
 def _scipy_exact(diff: np.ndarray) -> float:
