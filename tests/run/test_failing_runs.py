@@ -45,7 +45,7 @@ def test_a_bad_key_stops_the_run_at_once(cli, server: FakeVLMServer, tmp_path: P
     assert "check the key in $EVALKIT_TEST_KEY" in line
     assert KEY not in proc.stderr + proc.stdout
     assert len(server.received) <= 2  # the requests already in flight, not 60
-    assert elapsed < 5
+    assert elapsed < 12  # bounds a hang, start included; the count above is the check
     run_dir = _folder(tmp_path)  # sealed: Parquet, not the journal, and the reason recorded
     assert (run_dir / "samples.parquet").exists() and not (run_dir / "samples.arrows").exists()
     assert "stopped at once" in json.loads((run_dir / "run.json").read_text())["aborted"]
@@ -75,7 +75,7 @@ def test_a_dead_server_stops_the_run_in_seconds(cli, tmp_path: Path) -> None:
     assert f"Unreachable: cannot connect to http://127.0.0.1:{port}/v1/chat/completions" in line
     assert "after 3 attempts; the server has not answered once in this run" in line
     assert "is the server running?" in line
-    assert elapsed < 5
+    assert elapsed < 12  # bounds a hang, start included; "after 3 attempts" is the check
     samples = pd.read_parquet(_folder(tmp_path) / "samples.parquet")
     assert list(samples["error_type"].unique()) == ["Unreachable"]
 
