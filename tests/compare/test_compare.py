@@ -52,10 +52,26 @@ def _run(
     return Path(line.removeprefix("results: ")).resolve()
 
 
-def _compare(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "evalkit", "compare", *map(str, args)]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+def _compare(
+    *args: str | Path, cwd: Path, new_process: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``evalkit compare ARGS``: its exit status, stdout and stderr. In this process unless
+    ``new_process`` (the gate's exit status as CI sees it, from ``python -m evalkit``)."""
+    argv = ["compare", *map(str, args)]
+    if new_process:
+        cmd = [sys.executable, "-m", "evalkit", *argv]
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    from evalkit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), contextlib.chdir(cwd):
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exit_info:
+            code = exit_info.code if isinstance(exit_info.code, int) else int(bool(exit_info.code))
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def _every_third_wrong(task: str) -> dict[str, str]:
@@ -67,7 +83,7 @@ def test_a_worse_candidate_fails_the_gate_with_its_drop_ci_p_value_and_flips(
 ) -> None:
     base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
     cand = _run(cli, tmp_path, server, "docvqa", "worse", _every_third_wrong("docvqa"))
-    proc = _compare(base, cand, "--fail-on-drop", "--json", cwd=tmp_path)
+    proc = _compare(base, cand, "--fail-on-drop", "--json", cwd=tmp_path, new_process=True)
     assert proc.returncode == 1, proc.stderr
     out = json.loads(proc.stdout)
     [anls] = out["metrics"]
@@ -108,7 +124,7 @@ def test_a_worse_candidate_fails_the_gate_with_its_drop_ci_p_value_and_flips(
     assert all(w["base_score"] == 1.0 and w["cand_score"] == 0.0 for w in task["worst"])
     assert out["exit_code"] == 1 and out["verdict"].startswith("FAIL")
 
-    text = _compare(base, cand, "--fail-on-drop", cwd=tmp_path)
+    text = _compare(base, cand, "--fail-on-drop", cwd=tmp_path, new_process=True)
     assert text.returncode == 1
     assert "result: FAIL, significant drop: docvqa/anls -0.3333" in text.stdout
     assert "gate: exit 1 if a gated metric fell by more than 0 " in text.stdout
@@ -137,7 +153,7 @@ def test_a_worse_candidate_fails_the_gate_with_its_drop_ci_p_value_and_flips(
 def test_two_equally_good_runs_pass(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> None:
     base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
     cand = _run(cli, tmp_path, server, "docvqa", "also-good", answer_book("docvqa"))
-    proc = _compare(base, cand, "--fail-on-drop", cwd=tmp_path)
+    proc = _compare(base, cand, "--fail-on-drop", cwd=tmp_path, new_process=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "result: PASS" in proc.stdout
     assert "flips on anls: 0 went down" in proc.stdout
