@@ -74,7 +74,9 @@ def main_in_process(
     from evalkit.cli import main
 
     capsys.readouterr()
-    argv = [*args, f"results_dir={tmp_path / 'results'}", "report.progress=false"]
+    given = {a.partition("=")[0] for a in args}
+    argv = [*args, *([] if "results_dir" in given else [f"results_dir={tmp_path / 'results'}"]),
+            *([] if "report.progress" in given else ["report.progress=false"])]  # fmt: skip
     try:
         main(argv)
         code = 0

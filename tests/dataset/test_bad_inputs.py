@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import subprocess
 import zlib
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 from PIL import Image
 
 from evalkit.testing.fake_server import FakeVLMServer
+
+from ..conftest import main_in_process
 
 
 def _png(width: int = 8, height: int = 8) -> bytes:
@@ -87,8 +90,14 @@ def _one_line(proc) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_paths_that_cannot_work_are_one_line_before_any_request(
-    cli, server: FakeVLMServer, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], server: FakeVLMServer, tmp_path: Path
 ) -> None:
+    """In this process (the command line's main; ``test_cli.py`` has such lines from new
+    processes)."""
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return main_in_process(capsys, tmp_path, *args)
+
     api = ["backend=openai", f"backend.base_url={server.openai_url}", "backend.model=qwen-vl-plus",
            "backend.api_key_env=null", "dataset.limit=2"]  # fmt: skip
     (tmp_path / "a-file").write_text("not a folder")
