@@ -36,6 +36,7 @@ __all__ = [
     "Price",
     "PricingConfig",
     "PromptSpec",
+    "ReplayConfig",
     "ReportConfig",
     "RunConfig",
     "Source",
@@ -447,6 +448,24 @@ class OpenAIConfig(ApiConfig):
 @dataclass
 class DashScopeConfig(ApiConfig):
     """``backend=dashscope``: DashScope's native ``MultiModalConversation`` protocol."""
+
+
+@dataclass
+class ReplayConfig(BackendConfig):
+    """``backend=replay``: answers from a predictions file made elsewhere (offline, free)."""
+
+    model: str = "replay"
+    """Only a label for the run (a replayed run calls no model): by default the file's name."""
+    predictions: str = MISSING
+    """The predictions file: ``.jsonl``, ``.json`` (a list of objects), ``.csv``, ``.tsv``,
+    ``.parquet`` or ``.xlsx``."""
+    format: str = "table"
+    """How the file is laid out: ``table`` (one row per sample, ``id_column`` and
+    ``prediction_column``)."""
+    id_column: str = "sample_id"
+    """The column matched against evalkit's sample ids (README: "Sample ids")."""
+    prediction_column: str = "prediction"
+    """The column holding the answer text."""
 
 
 @dataclass

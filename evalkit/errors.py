@@ -50,6 +50,7 @@ __all__ = [
     "MalformedResponse",
     "MissingDependency",
     "MissingField",
+    "MissingPrediction",
     "NotFound",
     "RateLimited",
     "ScoreError",
@@ -178,6 +179,10 @@ class Unreachable(ServerError):
 
 class Timeout(BackendError):
     """The request took longer than the per-attempt timeout."""
+
+
+class MissingPrediction(BackendError):
+    """``backend=replay``: the predictions file has no (or an empty) prediction for a sample."""
 
 
 class MalformedResponse(BackendError):

@@ -51,6 +51,7 @@ def test_every_option_composes_with_its_values(group: str, option: str) -> None:
         ("dataset", "local"): ["dataset.path=somewhere"],
         ("backend", "openai"): ["backend.model=m", "backend.base_url=http://127.0.0.1:1/v1"],
         ("backend", "hf"): ["backend.model=/ckpt/qwen2-vl-2b"],
+        ("backend", "replay"): ["backend.predictions=preds.jsonl"],
     }
     extra = mandatory.get((group, option), [])
     cfg = compose_run([f"{group}={option}", *extra])

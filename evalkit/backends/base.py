@@ -189,6 +189,13 @@ class Backend(Protocol):
         """Whether a failed attempt may be retried (default: :func:`default_classify`)."""
         return default_classify(error)
 
+    def record(self) -> dict[str, Any] | None:
+        """What ``run.json`` keeps about this backend at the end (``backend_record``).
+
+        Default nothing; ``replay`` gives its predictions file and how its ids matched.
+        """
+        return None
+
     async def aclose(self) -> None:
         """Release connections and processes."""
         ...

@@ -19,6 +19,7 @@ from evalkit.config import (
     DashScopeConfig,
     HFConfig,
     OpenAIConfig,
+    ReplayConfig,
 )
 from evalkit.errors import ConfigError, UnknownBackend
 from evalkit.registry import Registry
@@ -42,6 +43,7 @@ BACKENDS: Registry[BackendEntry] = Registry(
         "openai": BackendEntry("evalkit.backends.openai:OpenAIBackend", OpenAIConfig),
         "dashscope": BackendEntry("evalkit.backends.dashscope:DashScopeBackend", DashScopeConfig),
         "hf": BackendEntry("evalkit.backends.hf:HFBackend", HFConfig),
+        "replay": BackendEntry("evalkit.backends.replay:ReplayBackend", ReplayConfig),
     },
     error=UnknownBackend,
 )

@@ -171,6 +171,7 @@ def _manifest(
         interrupted=interrupted,
         budget=budget,
         versions=versions,
+        backend_record=session.backend.record(),
     )
 
 

@@ -142,6 +142,9 @@ class RunManifest:
     budget: str | None = None
     """How ``limits.max_cost`` stopped the run, when it did (the unsent samples are
     ``Skipped`` rows, counted in ``counts.skipped``)."""
+    backend_record: dict[str, Any] | None = None
+    """What the backend reports at the end, when it has something (``backend=replay``: the
+    predictions file's name, size and SHA-256, and how many of its ids matched the run)."""
     format_version: int = FORMAT_VERSION
 
 

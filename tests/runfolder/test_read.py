@@ -17,7 +17,8 @@ from evalkit.runfolder.read import run_config
 from evalkit.structured import plain
 
 _NEEDS = {"openai": ["backend.model=m", "backend.base_url=http://127.0.0.1:9/v1"],
-          "dashscope": [], "hf": ["backend.model=/models/tiny"], "baseline": []}  # fmt: skip
+          "dashscope": [], "hf": ["backend.model=/models/tiny"], "baseline": [],
+          "replay": ["backend.predictions=preds.jsonl"]}  # fmt: skip
 
 
 @pytest.mark.parametrize("task", task_names())

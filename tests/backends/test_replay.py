@@ -1,0 +1,206 @@
+"""``backend=replay``: predictions made elsewhere, paired by id and scored as a normal run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evalkit import load_run
+from evalkit.backends.predictions import read_predictions
+from evalkit.errors import ConfigError
+from evalkit.resources import sample_data_dir
+
+from ..conftest import main_in_process
+
+GOLD = pd.read_parquet(sample_data_dir() / "chartqa" / "test.parquet", columns=["answer"])
+"""ChartQA's bundled split has no id column: a row's position in it is its sample id."""
+
+
+def _predictions(wrong: set[int] = frozenset(), drop: set[int] = frozenset()) -> pd.DataFrame:  # type: ignore[assignment]
+    rows = [{"sample_id": str(i), "prediction": "no idea" if i in wrong else answer}
+            for i, answer in enumerate(GOLD["answer"]) if i not in drop]  # fmt: skip
+    return pd.DataFrame(rows).iloc[::-1].reset_index(drop=True)  # shuffled: pairing is by id
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    suffix = path.suffix
+    if suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    elif suffix == ".json":
+        frame.to_json(path, orient="records", force_ascii=False)
+    elif suffix in (".csv", ".tsv"):
+        frame.to_csv(path, sep="\t" if suffix == ".tsv" else ",", index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        pytest.importorskip("openpyxl")
+        frame.to_excel(path, index=False)
+    return path
+
+
+def _replay(capsys: pytest.CaptureFixture[str], tmp_path: Path, predictions: Path, *extra: str):  # type: ignore[no-untyped-def]
+    proc = main_in_process(capsys, tmp_path, "task=chartqa", "backend=replay",
+                           f"backend.predictions={predictions}", *extra)  # fmt: skip
+    run_dir = None
+    if proc.returncode == 0:
+        run_dir = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    return proc, run_dir
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv", ".tsv", ".parquet", ".xlsx"])
+def test_each_file_type_is_scored_by_id_as_a_normal_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, suffix: str
+) -> None:
+    path = _write(_predictions(wrong={0, 7, 21}), tmp_path / f"preds{suffix}")
+    proc, run_dir = _replay(capsys, tmp_path, path)
+    assert proc.returncode == 0, proc.stderr
+    run = load_run(run_dir)
+    samples = run.samples.set_index("sample_id")
+    assert len(samples) == len(GOLD) and samples["error"].isna().all()
+    assert [samples.loc[str(i), "relaxed_accuracy"] for i in (0, 7, 21)] == [0.0, 0.0, 0.0]
+    assert samples["relaxed_accuracy"].sum() == len(GOLD) - 3
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["backend"]["name"] == "replay"
+    assert manifest["backend"]["model"] == path.name  # the file names the run by default
+    record = manifest["backend_record"]
+    assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert record["size"] == path.stat().st_size and record["file"] == path.name
+    assert record["rows"] == record["matched"] == len(GOLD) and record["unmatched"] == 0
+    assert manifest["cost"]["spent"] == 0.0 and manifest["cache"]["hits"] == 0
+
+
+def test_missing_and_unmatched_ids_are_error_rows_and_a_count(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame = _predictions(drop={3, 4})
+    frame.loc[len(frame)] = {"sample_id": "9999", "prediction": "x"}  # matches no sample
+    frame.loc[frame["sample_id"] == "5", "prediction"] = None  # an empty cell: no prediction
+    path = _write(frame, tmp_path / "preds.jsonl")
+    with caplog.at_level(logging.WARNING, logger="evalkit"):
+        proc, run_dir = _replay(capsys, tmp_path, path)
+    assert proc.returncode == 0, proc.stderr
+    samples = load_run(run_dir).samples.set_index("sample_id")
+    errors = samples["error_type"].dropna()
+    assert dict(errors) == {"3": "MissingPrediction", "4": "MissingPrediction",
+                            "5": "MissingPrediction"}  # fmt: skip
+    assert "no prediction for sample '3' in preds.jsonl" in samples.loc["3", "error"]
+    assert "is empty in preds.jsonl" in samples.loc["5", "error"]
+    record = json.loads((run_dir / "run.json").read_text())["backend_record"]
+    assert (record["unmatched"], record["unmatched_ids"]) == (1, ["9999"])
+    warned = [r.getMessage() for r in caplog.records if "match no sample" in r.getMessage()]
+    assert warned == ["1 of 49 predictions in preds.jsonl match no sample of this run: '9999'"]
+
+
+def test_a_replayed_run_folder_scores_as_the_run_it_came_from(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Another evalkit run's samples.parquet is a predictions file as it stands."""
+    proc = main_in_process(capsys, tmp_path, "task=docvqa", "backend.answer=1")
+    assert proc.returncode == 0, proc.stderr
+    first = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    # the same file against another task: no id matches, and the error-rate gate stops it
+    proc, _ = _replay(capsys, tmp_path, first / "samples.parquet")
+    assert proc.returncode == 2 and "MissingPrediction" in proc.stderr
+    proc = main_in_process(capsys, tmp_path, "task=docvqa", "backend=replay",
+                           f"backend.predictions={first / 'samples.parquet'}")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    replayed = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    a, b = load_run(first), load_run(replayed)
+    cols = ["sample_id", "prediction", "anls"]
+    pd.testing.assert_frame_equal(a.samples[cols], b.samples[cols])
+    assert a.summary is not None and b.summary is not None
+    assert list(a.summary["value"]) == list(b.summary["value"])
+
+
+def test_other_columns_usage_latency_and_numeric_ids(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"qid": [7.0, 8.0], "answer": ["a", "b"], "input_tokens": [120, None],
+                          "output_tokens": [3, 4], "latency_s": [0.5, "n/a"]})  # fmt: skip
+    path = tmp_path / "p.parquet"
+    frame.astype({"latency_s": str}).to_parquet(path)
+    read = read_predictions(path, id_column="qid", prediction_column="answer")
+    assert list(read.by_id) == ["7", "8"]  # a number column's 7.0 is the id 7 (text stays text)
+    assert (read.by_id["7"].text, read.by_id["7"].input_tokens, read.by_id["7"].latency_s) == (
+        "a", 120, 0.5)  # fmt: skip
+    assert (read.by_id["8"].input_tokens, read.by_id["8"].output_tokens) == (None, 4)
+    assert read.by_id["8"].latency_s is None
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "message"),
+    [
+        ('{"sample_id": "1", "prediction": "a"}\n{"sample_id": "1", "prediction": "b"}\n', (),
+         "sample_id '1' is given twice (rows 1 and 2); keep one prediction per sample"),
+        ('{"id": "1", "prediction": "a"}\n', (),
+         "backend.id_column: the file has no column 'sample_id'"),
+        ('{"sample_id": "1", "answer": "a"}\n', (),
+         "backend.prediction_column: the file has no column 'prediction'"),
+        ('{"sample_id": "1", "prediction": "a"}\n', ("backend.id_column=sampel_id",),
+         "the file has no column 'sampel_id'; did you mean 'sample_id'?"),
+        ("", (), "the file holds no predictions"),
+        ('{"sample_id": "1"\n', (), "line 1: not JSON"),
+        ('[1, 2]\n', (), "line 1: expected a JSON object, got list"),
+        ('{"sample_id": "1", "prediction": "a"}\n', ("backend.format=lmms",),
+         "backend.format: unknown format 'lmms'"),
+    ],
+)  # fmt: skip
+def test_a_file_that_cannot_be_replayed_is_one_line_before_anything_runs(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    content: str,
+    options: tuple[str, ...],
+    message: str,
+) -> None:
+    path = tmp_path / "preds.jsonl"
+    path.write_text(content)
+    proc, _ = _replay(capsys, tmp_path, path, *options)
+    assert proc.returncode == 2, proc.stdout
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("evalkit: error: ") and message in line
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("run.json"))
+
+
+def test_missing_files_and_unknown_types_are_one_line(tmp_path: Path) -> None:
+    for path, message in ((tmp_path / "nowhere.jsonl", "no such file"),
+                          (tmp_path, "a folder; give a predictions file"),
+                          (tmp_path / "p.txt", "unknown file type '.txt'")):  # fmt: skip
+        if path.suffix == ".txt":
+            path.write_text("x")
+        with pytest.raises(ConfigError, match=message):
+            read_predictions(path)
+
+
+def test_the_model_label_and_no_model_needed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = _write(_predictions(), tmp_path / "preds.parquet")
+    proc, run_dir = _replay(capsys, tmp_path, path, "backend.model=qwen2-vl-7b-lmms-eval")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((run_dir / "run.json").read_text())["backend"]["model"] == (
+        "qwen2-vl-7b-lmms-eval")  # fmt: skip
+
+
+def test_readme_states_each_tasks_sample_id() -> None:
+    """README's "Sample ids" table names every task once, with the id column its file uses."""
+    import re
+
+    from evalkit.compose.tasks import load_task, task_names
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Sample ids", 1)[1].split("\n\n## ", 1)[0]
+    stated: dict[str, str | None] = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) != 2 or not cells[0].startswith("`"):
+            continue
+        column = cells[1].strip("`") if cells[1].startswith("`") else None
+        for pattern in re.findall(r"`([^`]+)`", cells[0]):
+            for name in task_names():
+                if re.fullmatch(pattern.replace("*", ".*"), name):
+                    assert name not in stated, name
+                    stated[name] = column
+    assert stated == {name: load_task(name).columns.id for name in task_names()}
