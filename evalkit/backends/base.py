@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from evalkit.errors import BackendError, MalformedResponse, RateLimited, ServerError, Timeout
 from evalkit.records import Completion, Request, Usage
@@ -30,6 +30,7 @@ from evalkit.records import Completion, Request, Usage
 __all__ = [
     "Backend",
     "BackendIdentity",
+    "backend_record",
     "RetryDecision",
     "default_classify",
     "sampled",
@@ -189,13 +190,16 @@ class Backend(Protocol):
         """Whether a failed attempt may be retried (default: :func:`default_classify`)."""
         return default_classify(error)
 
-    def record(self) -> dict[str, Any] | None:
-        """What ``run.json`` keeps about this backend at the end (``backend_record``).
-
-        Default nothing; ``replay`` gives its predictions file and how its ids matched.
-        """
-        return None
-
     async def aclose(self) -> None:
         """Release connections and processes."""
         ...
+
+
+def backend_record(backend: Backend) -> dict[str, Any] | None:
+    """What ``run.json`` keeps about ``backend`` at the end (``backend_record``).
+
+    An optional hook, ``record()``, outside the protocol (so that a plugin's backend written
+    before it still fits): ``replay`` gives its predictions file and how its ids matched.
+    """
+    record = getattr(backend, "record", None)
+    return cast(dict[str, Any] | None, record()) if callable(record) else None

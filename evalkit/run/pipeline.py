@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from evalkit.backends.base import backend_record
 from evalkit.backends.retry import in_flight_for
 from evalkit.compose.tasks import prompt_families
 from evalkit.config import RunConfig, TaskSpec, check_ranges
@@ -171,7 +172,7 @@ def _manifest(
         interrupted=interrupted,
         budget=budget,
         versions=versions,
-        backend_record=session.backend.record(),
+        backend_record=backend_record(session.backend),
     )
 
 
