@@ -460,12 +460,17 @@ class ReplayConfig(BackendConfig):
     """The predictions file: ``.jsonl``, ``.json`` (a list of objects), ``.csv``, ``.tsv``,
     ``.parquet`` or ``.xlsx``."""
     format: str = "table"
-    """How the file is laid out: ``table`` (one row per sample, ``id_column`` and
-    ``prediction_column``)."""
-    id_column: str = "sample_id"
-    """The column matched against evalkit's sample ids (README: "Sample ids")."""
-    prediction_column: str = "prediction"
-    """The column holding the answer text."""
+    """How the file is laid out: ``table`` (one row per sample), ``evalkit`` (another run's
+    ``samples.parquet`` or folder), ``vlmevalkit`` (its ``.xlsx``/``.tsv``) or ``lmms-eval``
+    (its ``samples_<task>.jsonl``)."""
+    id_column: str | None = None
+    """The column matched against evalkit's sample ids (README: "Sample ids"); ``None``: the
+    format's (``sample_id``; VLMEvalKit's ``index``)."""
+    prediction_column: str | None = None
+    """The column holding the answer text; ``None``: the format's (``prediction``)."""
+    task_id_column: str | None = None
+    """The task's id column (``configs/backend/replay.yaml`` takes ``task.columns.id``): what
+    an lmms-eval log's doc is paired by; its ``doc_id`` otherwise."""
 
 
 @dataclass

@@ -27,8 +27,8 @@ from evalkit.structured import first_line
 
 __all__ = ["FORMATS", "Predicted", "PredictionsFile", "file_record", "read_predictions"]
 
-FORMATS = ("table",)
-"""How a predictions file is laid out: ``table`` (rows with an id and a prediction column)."""
+FORMATS = ("table", "evalkit", "vlmevalkit", "lmms-eval")
+"""How a predictions file is laid out (:func:`read_predictions`)."""
 
 SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet", ".xlsx")
 USAGE_COLUMNS = ("input_tokens", "output_tokens")
@@ -39,8 +39,12 @@ LATENCY_COLUMN = "latency_s"
 class Predicted:
     """One sample's prediction as the file gives it."""
 
-    text: str | None
-    """The answer; ``None`` when the cell is empty (null, NaN): no prediction for the sample."""
+    text: str
+    """The answer; an empty cell (null, NaN) is an empty answer, as a spreadsheet cannot tell
+    them apart and the harness that wrote it scored it so."""
+    error: str | None = None
+    """``evalkit`` format: the sample failed in the run replayed (its error kind and message):
+    there is no prediction to score."""
     input_tokens: int | None = None
     output_tokens: int | None = None
     latency_s: float | None = None
@@ -52,6 +56,8 @@ class PredictionsFile:
 
     path: Path
     format: str
+    id_column: str
+    """The column ids were read from (``doc_id`` / the doc's id for lmms-eval)."""
     by_id: Mapping[str, Predicted]
     size: int
     sha256: str
@@ -88,10 +94,18 @@ def id_text(value: Any) -> str | None:
     return text or None
 
 
-def _answer(value: Any) -> str | None:
+def _answer(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
+        return ""
     return value if isinstance(value, str) else str(value)
+
+
+def _error(row: Mapping[str, Any]) -> str | None:
+    """An evalkit row's failure (``error_type: error``), when it failed."""
+    message = row.get("error")
+    if message is None or (isinstance(message, float) and math.isnan(message)):
+        return None
+    return f"{row.get('error_type') or 'error'}: {message}"
 
 
 def _latency(value: Any) -> float | None:
@@ -152,35 +166,66 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
+DEFAULT_COLUMNS = {"table": ("sample_id", "prediction"), "evalkit": ("sample_id", "prediction"),
+                   "vlmevalkit": ("index", "prediction")}  # fmt: skip
+"""Each table-like format's id and prediction columns when ``backend.*_column`` is not given."""
+
+
 def read_predictions(
     path: str | Path,
     *,
-    id_column: str = "sample_id",
-    prediction_column: str = "prediction",
+    id_column: str | None = None,
+    prediction_column: str | None = None,
     format: str = "table",
+    task_id_column: str | None = None,
 ) -> PredictionsFile:
     """Read a predictions file; any problem with it is one :class:`ConfigError` line.
+
+    ``format``: ``table`` (any table, ``sample_id`` and ``prediction`` by default),
+    ``evalkit`` (another run's ``samples.parquet``, or its folder), ``vlmevalkit`` (its
+    ``<model>_<dataset>.xlsx``/``.tsv``: ``index`` and ``prediction``) or ``lmms-eval`` (its
+    ``samples_<task>.jsonl``: the doc's ``task_id_column`` when the logged doc has it, else
+    ``doc_id``, the doc's position in its split; the answer is ``filtered_resps[0]``).
 
     A missing file or column, an unknown format or suffix, an empty file and an id given twice
     are errors, each naming the file.
     """
     path = Path(path).expanduser()
-    where = f"backend.predictions={path}"
     if format not in FORMATS:
         raise ConfigError(f"backend.format: {did_you_mean('format', format, FORMATS)}")
+    if format == "evalkit" and path.is_dir():
+        path = path / "samples.parquet"
+    where = f"backend.predictions={path}"
     if not path.is_file():
         raise ConfigError(f"{where}: {'a folder' if path.is_dir() else 'no such file'}; "
                           "give a predictions file")  # fmt: skip
-    if path.suffix.lower() not in SUFFIXES:
-        raise ConfigError(f"{where}: unknown file type '{path.suffix}' (known: "
-                          f"{', '.join(SUFFIXES)})")  # fmt: skip
+    if format == "lmms-eval":
+        for option, value in (("id_column", id_column), ("prediction_column", prediction_column)):
+            if value is not None:
+                raise ConfigError(f"backend.{option}={value} is not read with backend.format="
+                                  "lmms-eval (it pairs by the doc's id, or doc_id)")  # fmt: skip
+        suffixes: tuple[str, ...] = (".jsonl",)
+    else:
+        suffixes = SUFFIXES
+        default_id, default_prediction = DEFAULT_COLUMNS[format]
+        id_column = id_column or default_id
+        prediction_column = prediction_column or default_prediction
+    if path.suffix.lower() not in suffixes:
+        raise ConfigError(f"{where}: unknown file type '{path.suffix}' for format {format} "
+                          f"(known: {', '.join(suffixes)})")  # fmt: skip
     try:
         columns, rows = _rows(path)
+        rows = list(rows)
+        if format == "lmms-eval":
+            rows = [_lmms_eval_row(row, number, task_id_column) for number, row in
+                    enumerate(rows, 1)]  # fmt: skip
+            id_column, prediction_column = "sample_id", "prediction"
+            columns = [id_column, prediction_column]
     except ConfigError as exc:
         raise type(exc)(f"{where}: {exc}") from exc
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where}: cannot be read ({first_line(exc)})") from exc
-    rows = list(rows)
+    assert id_column is not None and prediction_column is not None
     if not rows:
         raise ConfigError(f"{where}: the file holds no predictions")
     for option, column in (("id_column", id_column), ("prediction_column", prediction_column)):
@@ -200,9 +245,33 @@ def read_predictions(
         first_row[sample_id] = number
         by_id[sample_id] = Predicted(
             _answer(row.get(prediction_column)),
+            _error(row) if format == "evalkit" else None,
             token_count(row.get(USAGE_COLUMNS[0])),
             token_count(row.get(USAGE_COLUMNS[1])),
             _latency(row.get(LATENCY_COLUMN)),
         )
     size, sha256 = file_record(path)
-    return PredictionsFile(path.resolve(), format, by_id, size, sha256)
+    read_from = id_column if format != "lmms-eval" else f"doc.{task_id_column} or doc_id"
+    return PredictionsFile(path.resolve(), format, read_from, by_id, size, sha256)
+
+
+def _lmms_eval_row(
+    row: Mapping[str, Any], number: int, task_id_column: str | None
+) -> dict[str, Any]:
+    """One line of lmms-eval's ``samples_<task>.jsonl`` as a table row (id, prediction).
+
+    The line holds ``doc_id`` (the doc's position in the split lmms-eval read), ``doc`` (the
+    doc without its images), ``resps`` and ``filtered_resps`` (one entry per request: the
+    filtered answer, a string for ``generate_until``).
+    """
+    doc = row.get("doc")
+    if "doc_id" not in row or not ("filtered_resps" in row or "resps" in row):
+        raise ConfigError(f"line {number}: not an lmms-eval sample (it needs doc_id and "
+                          "filtered_resps)")  # fmt: skip
+    sample_id = row["doc_id"]
+    if task_id_column is not None and isinstance(doc, Mapping) and task_id_column in doc:
+        sample_id = doc[task_id_column]
+    answer = (row.get("filtered_resps") or row.get("resps") or [None])[0]
+    while isinstance(answer, list):  # a filter that keeps a list, or resps' [[text]]
+        answer = answer[0] if answer else None
+    return {"sample_id": sample_id, "prediction": answer}

@@ -5,7 +5,8 @@ or an earlier run produced, exactly as a model's answers are scored: the task's 
 metrics, groups, ``compare``, ``report`` and the notebook all work on the run. Predictions are
 paired with samples by id (:mod:`evalkit.backends.predictions`), never by position.
 
-* A sample the file has no prediction for is an error row, ``MissingPrediction``.
+* A sample the file has no prediction for is an error row, ``MissingPrediction`` (and so is
+  one that failed in a replayed evalkit run); an empty cell is an empty answer.
 * Predictions that match no sample of the run are counted in ``run.json``
   (``backend_record.unmatched``) and named in one warning at the end.
 * Nothing is sent anywhere and nothing costs anything; the response cache is not used (a
@@ -47,7 +48,6 @@ class ReplayBackend(Backend):
         self.predictions = predictions
         model = config.model if config.model != ReplayConfig.model else predictions.path.name
         self.identity = BackendIdentity(name="replay", model=model)
-        self.id_column = config.id_column
         self._asked: set[str] = set()
 
     @classmethod
@@ -55,7 +55,8 @@ class ReplayBackend(Backend):
         """Read ``config.predictions`` whole (one line on any problem with it)."""
         predictions = read_predictions(config.predictions, id_column=config.id_column,
                                        prediction_column=config.prediction_column,
-                                       format=config.format)  # fmt: skip
+                                       format=config.format,
+                                       task_id_column=config.task_id_column)  # fmt: skip
         return cls(config, predictions)
 
     def attempt_timeout(self, configured: float) -> float | None:
@@ -74,12 +75,12 @@ class ReplayBackend(Backend):
             some = _named(list(self.predictions.by_id)[:SHOWN_IDS])
             raise MissingPrediction(
                 f"no prediction for sample '{request.sample_id}' in "
-                f"{self.predictions.path.name} (its {self.id_column} values look like {some})"
+                f"{self.predictions.path.name} (its {self.predictions.id_column} values look like "
+                f"{some})"
             )
-        if predicted.text is None:
+        if predicted.error is not None:
             raise MissingPrediction(
-                f"the prediction for sample '{request.sample_id}' is empty in "
-                f"{self.predictions.path.name}"
+                f"sample '{request.sample_id}' failed in the run replayed ({predicted.error})"
             )
         usage = Usage(predicted.input_tokens, predicted.output_tokens, None)
         return Completion(text=predicted.text, usage=usage, finish_reason=None,

@@ -14,6 +14,8 @@ from evalkit import load_run
 from evalkit.backends.predictions import read_predictions
 from evalkit.errors import ConfigError
 from evalkit.resources import sample_data_dir
+from evalkit.testing.answers import answer_book
+from evalkit.testing.fake_server import FakeVLMServer, Fault
 
 from ..conftest import main_in_process
 
@@ -43,8 +45,14 @@ def _write(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _replay(capsys: pytest.CaptureFixture[str], tmp_path: Path, predictions: Path, *extra: str):  # type: ignore[no-untyped-def]
-    proc = main_in_process(capsys, tmp_path, "task=chartqa", "backend=replay",
+def _replay(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    predictions: Path,
+    *extra: str,  # type: ignore[no-untyped-def]
+    task: str = "chartqa",
+):
+    proc = main_in_process(capsys, tmp_path, f"task={task}", "backend=replay",
                            f"backend.predictions={predictions}", *extra)  # fmt: skip
     run_dir = None
     if proc.returncode == 0:
@@ -79,17 +87,16 @@ def test_missing_and_unmatched_ids_are_error_rows_and_a_count(
 ) -> None:
     frame = _predictions(drop={3, 4})
     frame.loc[len(frame)] = {"sample_id": "9999", "prediction": "x"}  # matches no sample
-    frame.loc[frame["sample_id"] == "5", "prediction"] = None  # an empty cell: no prediction
+    frame.loc[frame["sample_id"] == "5", "prediction"] = None  # an empty cell: an empty answer
     path = _write(frame, tmp_path / "preds.jsonl")
     with caplog.at_level(logging.WARNING, logger="evalkit"):
         proc, run_dir = _replay(capsys, tmp_path, path)
     assert proc.returncode == 0, proc.stderr
     samples = load_run(run_dir).samples.set_index("sample_id")
     errors = samples["error_type"].dropna()
-    assert dict(errors) == {"3": "MissingPrediction", "4": "MissingPrediction",
-                            "5": "MissingPrediction"}  # fmt: skip
+    assert dict(errors) == {"3": "MissingPrediction", "4": "MissingPrediction"}
     assert "no prediction for sample '3' in preds.jsonl" in samples.loc["3", "error"]
-    assert "is empty in preds.jsonl" in samples.loc["5", "error"]
+    assert (samples.loc["5", "prediction"], samples.loc["5", "relaxed_accuracy"]) == ("", 0.0)
     record = json.loads((run_dir / "run.json").read_text())["backend_record"]
     assert (record["unmatched"], record["unmatched_ids"]) == (1, ["9999"])
     warned = [r.getMessage() for r in caplog.records if "match no sample" in r.getMessage()]
@@ -107,7 +114,7 @@ def test_a_replayed_run_folder_scores_as_the_run_it_came_from(
     proc, _ = _replay(capsys, tmp_path, first / "samples.parquet")
     assert proc.returncode == 2 and "MissingPrediction" in proc.stderr
     proc = main_in_process(capsys, tmp_path, "task=docvqa", "backend=replay",
-                           f"backend.predictions={first / 'samples.parquet'}")  # fmt: skip
+                           "backend.format=evalkit", f"backend.predictions={first}")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     replayed = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
     a, b = load_run(first), load_run(replayed)
@@ -204,3 +211,83 @@ def test_readme_states_each_tasks_sample_id() -> None:
                     assert name not in stated, name
                     stated[name] = column
     assert stated == {name: load_task(name).columns.id for name in task_names()}
+
+
+def test_a_failed_sample_of_a_replayed_evalkit_run_stays_failed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, server: FakeVLMServer
+) -> None:
+    server.answer_book = answer_book("docvqa")
+    server.faults.extend([Fault(400, body=b'{"error": {"message": "bad image"}}')])
+    proc = main_in_process(capsys, tmp_path, "task=docvqa", "backend=openai", "backend.model=m",
+                           f"backend.base_url={server.openai_url}", "backend.api_key_env=null",
+                           "cache.mode=off", "limits.concurrency=1")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    first = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    rows = load_run(first).samples
+    [failed] = rows.loc[rows["error"].notna(), "sample_id"]
+    proc, run_dir = _replay(capsys, tmp_path, first, "backend.format=evalkit", task="docvqa")
+    assert proc.returncode == 0, proc.stderr
+    samples = load_run(run_dir).samples.set_index("sample_id")
+    assert samples.loc[failed, "error_type"] == "MissingPrediction"
+    assert "failed in the run replayed (InvalidRequest: HTTP 400" in samples.loc[failed, "error"]
+    assert samples["error"].notna().sum() == 1
+
+
+def test_an_lmms_eval_log_pairs_by_the_logged_doc_or_its_position(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Lines as lmms-eval's evaluator logs them (``--log_samples``): ``doc_id`` is the doc's
+    position in the split; ``doc`` is the row without its images; ``filtered_resps`` holds
+    one filtered answer per request (``generate_until``: a string)."""
+    docs = pd.read_parquet(sample_data_dir() / "docvqa" / "validation.parquet").drop(
+        columns="image"
+    )
+    lines = []
+    for position, doc in enumerate(docs.to_dict("records")):
+        answer = "no idea" if position == 4 else doc["answers"][0]
+        doc = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in doc.items()}
+        lines.append({"doc_id": position, "doc": doc, "target": doc["answers"],
+                      "arguments": [[doc["question"], {"max_new_tokens": 32}]],
+                      "resps": [[answer]], "filtered_resps": [answer],
+                      "doc_hash": "0" * 64, "prompt_hash": "1" * 64, "target_hash": "2" * 64,
+                      "anls": {"questionId": doc["questionId"], "anls": 1.0}})  # fmt: skip
+    log = tmp_path / "samples_docvqa_val.jsonl"
+    log.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+    proc, run_dir = _replay(capsys, tmp_path, log, "backend.format=lmms-eval", task="docvqa")
+    assert proc.returncode == 0, proc.stderr
+    samples = load_run(run_dir).samples.set_index("sample_id")
+    assert samples["error"].isna().all()  # paired by questionId, not by position
+    assert samples.loc[str(docs["questionId"][4]), "anls"] == 0.0
+    assert samples["anls"].sum() == len(docs) - 1
+    # a task without an id column: doc_id, the position, is the sample id
+    chart = [{"doc_id": i, "doc": {"question": "q", "answer": a, "type": "human_test"},
+              "resps": [[a]], "filtered_resps": [a]} for i, a in enumerate(GOLD["answer"])]  # fmt: skip
+    log = tmp_path / "samples_chartqa.jsonl"
+    log.write_text("".join(json.dumps(line) + "\n" for line in reversed(chart)))
+    proc, run_dir = _replay(capsys, tmp_path, log, "backend.format=lmms-eval")
+    assert proc.returncode == 0, proc.stderr
+    assert load_run(run_dir).samples["relaxed_accuracy"].sum() == len(GOLD)
+    proc, _ = _replay(capsys, tmp_path, log, "backend.format=lmms-eval", "backend.id_column=doc_id")
+    assert proc.returncode == 2 and "backend.id_column=doc_id is not read with" in proc.stderr
+
+
+def test_a_vlmevalkit_sheet_pairs_by_its_index(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``<model>_<dataset>.xlsx`` as VLMEvalKit's inference writes it: the dataset's TSV
+    columns without ``image``, and ``prediction``."""
+    pytest.importorskip("openpyxl")
+    data = pd.read_parquet(sample_data_dir() / "mmbench_en" / "dev.parquet").drop(columns="image")
+    sheet = data.rename(columns={"L2-category": "l2-category"}).assign(
+        index=data["index"].astype(int), prediction=data["answer"]
+    )
+    sheet.loc[2, "prediction"] = "Z"
+    path = tmp_path / "Qwen2-VL-7B-Instruct_MMBench_DEV_EN.xlsx"
+    sheet.to_excel(path, index=False)
+    proc, run_dir = _replay(capsys, tmp_path, path, "task.circular=false",
+                            "backend.format=vlmevalkit", task="mmbench_en")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    samples = load_run(run_dir).samples.set_index("sample_id")
+    assert samples["error"].isna().all() and len(samples) == len(data)
+    assert samples.loc[str(data["index"][2]), "exact_match"] == 0.0
+    assert samples["exact_match"].sum() == len(data) - 1
