@@ -77,6 +77,8 @@ def main_in_process(
     given = {a.partition("=")[0] for a in args}
     argv = [*args, *([] if "results_dir" in given else [f"results_dir={tmp_path / 'results'}"]),
             *([] if "report.progress" in given else ["report.progress=false"])]  # fmt: skip
+    if args and args[0] in ("compare", "report"):  # commands over run folders: no overrides
+        argv = list(args)
     try:
         main(argv)
         code = 0

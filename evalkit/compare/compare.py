@@ -168,6 +168,10 @@ class TaskComparison:
     n_wrong_to_right: int = 0
     worst: list[Flip] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    base_source: str = ""
+    """Where the base run's answers came from (:attr:`RunFolder.source`: a backend, or the
+    predictions file a replay read)."""
+    cand_source: str = ""
 
 
 @dataclass
@@ -333,7 +337,8 @@ def compare_pair(
     order = {str(s.get("column") or s["name"]): i for i, s in enumerate(specs)}
     diffs.sort(key=lambda d: order.get(d.metric, len(order)))
     result = TaskComparison(task, str(base.path), str(cand.path), base.model, cand.model,
-                            pairing, diffs, None, notes=notes)  # fmt: skip
+                            pairing, diffs, None, notes=notes, base_source=base.source,
+                            cand_source=cand.source)  # fmt: skip
     if diffs:
         _flips(result, base, cand, shares[diffs[0].metric], options.worst)
     return result

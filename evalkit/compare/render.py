@@ -108,8 +108,8 @@ def to_text(comparison: Comparison) -> str:
              for row in (_HEADER, *rows)]  # fmt: skip
     lines = []
     for task in comparison.tasks:
-        lines.append(f"{task.task}: base {task.base_path} ({task.base_model})")
-        lines.append(f"{' ' * len(task.task)}  cand {task.cand_path} ({task.cand_model})")
+        lines.append(f"{task.task}: base {task.base_path} ({task.base_source})")
+        lines.append(f"{' ' * len(task.task)}  cand {task.cand_path} ({task.cand_source})")
     lines += ["", *table, ""]
     lines.append("diff = candidate - base over the pairs; * significant at alpha "
                  f"{comparison.gate.alpha:g}")  # fmt: skip
@@ -177,6 +177,8 @@ def to_json(comparison: Comparison) -> str:
             "cand_path": t.cand_path,
             "base_model": t.base_model,
             "cand_model": t.cand_model,
+            "base_source": t.base_source,
+            "cand_source": t.cand_source,
             "n_pairs": len(p.ids),
             "n_common": p.common,
             "n_left_out": p.left_out,

@@ -109,7 +109,7 @@ def _header(run: RunFolder, title: str) -> str:
     timing = m.get("timing") or {}
     backend = m.get("backend") or {}
     facts = [
-        ("model", backend.get("model")), ("backend", backend.get("name")),
+        ("model", backend.get("model")), ("answers", run.source),
         ("prompt family", (m.get("scoring") or {}).get("prompt_family")),
         ("data", f"{data.get('source')}: {Path(str(data.get('id'))).name} / {data.get('split')}"),
         ("samples", counts.get("samples")), ("failed", counts.get("failed")),
@@ -314,7 +314,7 @@ def _comparison(comparison: Any, cand: RunFolder, by_id: dict[str, dict[str, Any
 
     out = [f"<h2>Compared with {_e(cand.model)}</h2>",
            f'<p class="sub">candidate run {_e(cand.manifest.get("run_id"))} at '
-           f"<code>{_e(cand.path)}</code></p>"]  # fmt: skip
+           f"<code>{_e(cand.path)}</code>; answers: {_e(cand.source)}</p>"]  # fmt: skip
     rows = []
     for m in comparison.metrics:
         css = "bad" if (m.diff or 0) < 0 and m.significant else (

@@ -57,6 +57,22 @@ class RunFolder:
         return str(backend.get("model") or backend.get("name") or "?")
 
     @property
+    def source(self) -> str:
+        """Where the run's answers came from, in one line.
+
+        The backend, its model and server; or the predictions file a ``replay`` run read (its
+        name, format and the first 12 digits of its SHA-256).
+        """
+        backend = self.manifest.get("backend") or {}
+        record = self.manifest.get("backend_record") or {}
+        name = str(backend.get("name") or "?")
+        if name == "replay" and record.get("file"):
+            return (f"replay of {record['file']} ({record.get('format', 'table')}, sha256 "
+                    f"{str(record.get('sha256', ''))[:12]})")  # fmt: skip
+        where = f" at {backend['base_url']}" if backend.get("base_url") else ""
+        return f"{name} {self.model}{where}"
+
+    @property
     def scoring(self) -> dict[str, Any]:
         """How answers were read and scored (parser, prompt family, metrics, grouping)."""
         return dict(self.manifest.get("scoring") or {})

@@ -291,3 +291,33 @@ def test_a_vlmevalkit_sheet_pairs_by_its_index(
     assert samples["error"].isna().all() and len(samples) == len(data)
     assert samples.loc[str(data["index"][2]), "exact_match"] == 0.0
     assert samples["exact_match"].sum() == len(data) - 1
+
+
+def test_compare_pairs_a_replay_with_a_live_run_and_says_where_each_came_from(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, server: FakeVLMServer
+) -> None:
+    server.answer_book = answer_book("chartqa")
+    proc = main_in_process(capsys, tmp_path, "task=chartqa", "backend=openai", "backend.model=m",
+                           f"backend.base_url={server.openai_url}", "backend.api_key_env=null",
+                           "cache.mode=off")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    live = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    path = _write(_predictions(wrong=set(range(0, 50, 2))), tmp_path / "lmms.jsonl")
+    proc, replayed = _replay(capsys, tmp_path, path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "c.json"
+    proc = main_in_process(capsys, tmp_path, "compare", str(live), str(replayed), "--json",
+                           str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert f"base {live} (openai m at {server.openai_url})" in proc.stdout
+    assert f"cand {replayed} (replay of lmms.jsonl (table, sha256 {sha[:12]}))" in proc.stdout
+    [task] = json.loads(out.read_text())["tasks"]
+    assert task["cand_source"] == f"replay of lmms.jsonl (table, sha256 {sha[:12]})"
+    assert task["n_pairs"] == len(GOLD) and task["n_right_to_wrong"] == 25
+    page = tmp_path / "page.html"
+    proc = main_in_process(capsys, tmp_path, "report", str(live), str(replayed), "-o", str(page))
+    assert proc.returncode == 0, proc.stderr
+    html = page.read_text(encoding="utf-8")
+    assert f"answers <b>openai m at {server.openai_url}</b>" in html
+    assert f"answers: replay of lmms.jsonl (table, sha256 {sha[:12]})" in html
