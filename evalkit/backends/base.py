@@ -31,6 +31,7 @@ __all__ = [
     "Backend",
     "BackendIdentity",
     "backend_record",
+    "needs_images",
     "RetryDecision",
     "default_classify",
     "sampled",
@@ -203,3 +204,12 @@ def backend_record(backend: Backend) -> dict[str, Any] | None:
     """
     record = getattr(backend, "record", None)
     return cast(dict[str, Any] | None, record()) if callable(record) else None
+
+
+def needs_images(backend: Backend) -> bool:
+    """Whether ``backend`` looks at the images.
+
+    An optional ``needs_images`` attribute, default true: ``replay`` does not, so its dataset
+    may leave them out.
+    """
+    return bool(getattr(backend, "needs_images", True))

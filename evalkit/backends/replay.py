@@ -43,6 +43,8 @@ class ReplayBackend(Backend):
 
     priced = False
     adaptive = False
+    needs_images = False
+    """The answers are in the file: a dataset without its images will do."""
 
     def __init__(self, config: ReplayConfig, predictions: PredictionsFile) -> None:
         self.predictions = predictions

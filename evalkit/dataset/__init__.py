@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from evalkit.config import DatasetConfig, Source, TaskSpec, check_source_options
-from evalkit.dataset.columns import row_id, row_to_samples
+from evalkit.dataset.columns import needs_pixels, row_id, row_to_samples
 from evalkit.dataset.fewshot import FewShotPool
 from evalkit.dataset.hf import check_hub, iter_hf_rows
 from evalkit.dataset.joins import ImageTable, subset_list
@@ -154,6 +154,7 @@ def iter_run_items(
     counts: list[RowCount] | None = None,
     *,
     fewshot: bool = True,
+    images: bool = True,
 ) -> Iterator[Item]:
     """Every split's items in turn, :func:`iter_items` each.
 
@@ -162,11 +163,11 @@ def iter_run_items(
     """
     counts = counts if counts is not None else [RowCount() for _ in infos]
     if not cfg.splits:
-        yield from iter_items(task, cfg, infos[0], counts[0], fewshot=fewshot)
+        yield from iter_items(task, cfg, infos[0], counts[0], fewshot=fewshot, images=images)
         return
     for info, count in zip(infos, counts, strict=True):
         one = replace(cfg, split=info.split, splits=[])
-        for item in iter_items(task, one, info, count, fewshot=fewshot):
+        for item in iter_items(task, one, info, count, fewshot=fewshot, images=images):
             sample_id = f"{info.split}/{item.sample_id}"
             if item.sample is None:
                 yield Item(sample_id, error=item.error)
@@ -250,8 +251,11 @@ def iter_items(
     count: RowCount | None = None,
     *,
     fewshot: bool = True,
+    images: bool = True,
 ) -> Iterator[Item]:
     """Stream the task's items, at most ``cfg.limit`` of them; ``count`` tallies the rows read.
+
+    ``images=False``: rows need not carry their images (:func:`row_to_samples`).
 
     A circular task's question is kept whole: its last question may take the run a few
     samples past the limit, never short of one of its passes.
@@ -259,7 +263,7 @@ def iter_items(
     With ``task.fewshot.k`` set (and ``fewshot``), each sample carries its in-context examples.
     """
     pool = FewShotPool.load(task, info.split, _split_samples(task, cfg, info)) if fewshot else None
-    for item in _iter_items(task, cfg, info, count):
+    for item in _iter_items(task, cfg, info, count, images=images):
         sample = item.sample
         if pool is not None and sample is not None:
             try:
@@ -272,15 +276,22 @@ def iter_items(
 
 
 def _iter_items(
-    task: TaskSpec, cfg: DatasetConfig, info: SourceInfo, count: RowCount | None = None
+    task: TaskSpec,
+    cfg: DatasetConfig,
+    info: SourceInfo,
+    count: RowCount | None = None,
+    *,
+    images: bool = True,
 ) -> Iterator[Item]:
     produced = 0
     count = count if count is not None else RowCount()
     cut = subset_list(task, info.source, info.split) if info.subset else None
     keep = cut.ids if cut is not None else None
     keep_column = task.dataset.subset.column if task.dataset.subset is not None else ""
-    images = ImageTable.load(task, cfg, source=info.source, dataset_id=info.id,
-                             split=info.split, revision=info.revision)  # fmt: skip
+    joined = None
+    if images or needs_pixels(task):  # answers from a file need no joined images (GQA's)
+        joined = ImageTable.load(task, cfg, source=info.source, dataset_id=info.id,
+                                 split=info.split, revision=info.revision)  # fmt: skip
     for index, (row, base_dir) in enumerate(_rows(info, task, cfg)):
         if cfg.limit is not None and produced >= cfg.limit:
             return
@@ -292,11 +303,13 @@ def _iter_items(
         else:
             count.kept += 1
             try:
-                if images is not None:
-                    base_dir = images.attach(row, task.columns.image)
+                if joined is not None:
+                    base_dir = joined.attach(row, task.columns.image)
                 items = [
                     Item(s.id, sample=s)
-                    for s in row_to_samples(row, task, base_dir=base_dir, index=index)
+                    for s in row_to_samples(
+                        row, task, base_dir=base_dir, index=index, images=images
+                    )  # fmt: skip
                 ]
             except DataError as exc:
                 items = [Item(row_id(row, task, index), error=exc)]

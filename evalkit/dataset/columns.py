@@ -10,7 +10,7 @@ from typing import Any
 from evalkit.config import TaskSpec
 from evalkit.dataset.images import load_image
 from evalkit.errors import MissingField
-from evalkit.records import Sample, option_index, option_letter
+from evalkit.records import ImageRef, Sample, option_index, option_letter
 
 __all__ = ["row_id", "row_to_samples"]
 
@@ -120,19 +120,40 @@ def _choices(row: Mapping[str, Any], task: TaskSpec) -> tuple[tuple[str, ...], s
 
 
 def row_to_samples(
-    row: Mapping[str, Any], task: TaskSpec, *, base_dir: Path | None = None, index: int = 0
+    row: Mapping[str, Any],
+    task: TaskSpec,
+    *,
+    base_dir: Path | None = None,
+    index: int = 0,
+    images: bool = True,
 ) -> list[Sample]:
     """Map one row to its samples; raises :class:`DataError` when the row is unusable.
 
     ``index`` is the row's position in its split: the id of a task without an id column.
+    ``images=False`` (the answers come from a file: ``backend=replay``): a row without its
+    image is a sample without one, unless the task reads the image's size (gold boxes).
     """
     columns = task.columns
     sample_id = str(index) if columns.id is None else str(_field(row, columns.id))
-    image = load_image(_field(row, columns.image), base_dir=base_dir)
+    pictures: tuple[ImageRef, ...] = ()
+    if images or row.get(columns.image) is not None or needs_pixels(task):
+        pictures = (load_image(_field(row, columns.image), base_dir=base_dir),)
+    return _samples(row, task, sample_id, pictures)
+
+
+def needs_pixels(task: TaskSpec) -> bool:
+    """Whether the task reads its images' size (gold boxes in pixels, a drawn box)."""
+    return task.columns.bbox is not None or any(p.draw_box for p in task.prompts.values())
+
+
+def _samples(
+    row: Mapping[str, Any], task: TaskSpec, sample_id: str, pictures: tuple[ImageRef, ...]
+) -> list[Sample]:
+    columns = task.columns
     meta = {k: value for k in columns.keep if (value := kept_value(row, k)) is not None}
     if task.explode_questions:
         return [
-            Sample(f"{sample_id}#{k}", (image,), question, (answer,), None, meta)
+            Sample(f"{sample_id}#{k}", pictures, question, (answer,), None, meta)
             for k, (question, answer) in enumerate(_question_pairs(row, task))
         ]
     question = "" if columns.question is None else str(_field(row, columns.question))
@@ -141,22 +162,22 @@ def row_to_samples(
         raw = row.get(columns.context) if columns.context else None
         context = str(raw) if _present(raw) else ""
         if not task.circular:
-            return [Sample(sample_id, (image,), question, (letter,), None, meta, options, context)]
+            return [Sample(sample_id, pictures, question, (letter,), None, meta, options, context)]
         right = option_index(letter)
         return [  # pass k shows the options rotated k places: the right one moves up
-            Sample(f"{sample_id}#c{k}", (image,), question, (option_letter((right - k) % n),),
+            Sample(f"{sample_id}#c{k}", pictures, question, (option_letter((right - k) % n),),
                    None, meta, options[k:] + options[:k], context)
             for n in [len(options)] for k in range(n)
         ]  # fmt: skip
     references = _references(row, task)
 
     if columns.bbox is not None:
-        image.pixel_size()  # boxes are pixels: an image of unknown size is an error row here
+        pictures[0].pixel_size()  # boxes are pixels: an image of unknown size is an error row
         box = _gold_box(row, columns.bbox)
         if task.explode_references:
             return [
-                Sample(f"{sample_id}#{k}", (image,), expr, (expr,), box, meta)
+                Sample(f"{sample_id}#{k}", pictures, expr, (expr,), box, meta)
                 for k, expr in enumerate(references)
             ]
-        return [Sample(sample_id, (image,), question or references[0], references, box, meta)]
-    return [Sample(sample_id, (image,), question, references, None, meta)]
+        return [Sample(sample_id, pictures, question or references[0], references, box, meta)]
+    return [Sample(sample_id, pictures, question, references, None, meta)]

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from evalkit.backends.base import backend_record
+from evalkit.backends.base import backend_record, needs_images
 from evalkit.backends.retry import in_flight_for
 from evalkit.compose.tasks import prompt_families
 from evalkit.config import RunConfig, TaskSpec, check_ranges
@@ -267,7 +267,9 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
             total, enabled=cfg.report.progress, interval_s=cfg.report.progress_every_s
         )
         counts = [RowCount() for _ in infos]
-        items = _number(iter_run_items(task, cfg.dataset, infos, counts), recorder.tally.order)
+        rows = iter_run_items(task, cfg.dataset, infos, counts,
+                              images=needs_images(session.backend))  # fmt: skip
+        items = _number(rows, recorder.tally.order)
         # the first SIGINT/SIGTERM stops the asking; GRACE_S later, what is in flight is cancelled
         interrupt = Interrupt(on_grace_over=lambda: asking.cancel(), run_dir=run_dir)
         asking = asyncio.ensure_future(schedule(

@@ -321,3 +321,45 @@ def test_compare_pairs_a_replay_with_a_live_run_and_says_where_each_came_from(
     html = page.read_text(encoding="utf-8")
     assert f"answers <b>openai m at {server.openai_url}</b>" in html
     assert f"answers: replay of lmms.jsonl (table, sha256 {sha[:12]})" in html
+
+
+def test_a_replay_needs_no_images_unless_the_task_reads_their_size(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Annotations alone (no image column) are enough to score a file of predictions; a
+    model backend still refuses such rows, and so does a task with gold boxes in pixels."""
+    rows = pd.read_parquet(sample_data_dir() / "chartqa" / "test.parquet").drop(columns="image")
+    data = tmp_path / "annotations.jsonl"
+    rows.to_json(data, orient="records", lines=True)
+    path = _write(_predictions(wrong={1}), tmp_path / "preds.jsonl")
+    proc, run_dir = _replay(capsys, tmp_path, path, "dataset=local", f"dataset.path={data}")
+    assert proc.returncode == 0, proc.stderr
+    samples = load_run(run_dir).samples
+    assert samples["error"].isna().all() and samples["image_width"].isna().all()
+    assert samples["relaxed_accuracy"].sum() == len(GOLD) - 1
+    page = tmp_path / "page.html"
+    assert (
+        main_in_process(capsys, tmp_path, "report", str(run_dir), "-o", str(page)).returncode == 0
+    )
+    proc = main_in_process(capsys, tmp_path, "task=chartqa", "dataset=local",
+                           f"dataset.path={data}")  # fmt: skip
+    assert proc.returncode == 2 and "MissingField" in proc.stderr  # the baseline looks at them
+    # GQA keeps its images in another configuration: a replay does not join them
+    questions = pd.read_parquet(sample_data_dir() / "gqa" / "testdev.parquet")
+    gqa = _write(pd.DataFrame({"sample_id": questions["id"], "prediction": questions["answer"]}),
+                 tmp_path / "gqa.parquet")  # fmt: skip
+    data = tmp_path / "gqa_questions.parquet"
+    questions.to_parquet(data)
+    proc, run_dir = _replay(capsys, tmp_path, gqa, "dataset=local", f"dataset.path={data}",
+                            task="gqa")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert load_run(run_dir).samples["exact_match"].mean() == 1.0
+    # RefCOCO's gold boxes are pixels: its rows still need their images
+    refs = pd.read_parquet(sample_data_dir() / "refcoco" / "val.parquet").drop(columns="image")
+    data = tmp_path / "refs.jsonl"
+    refs.to_json(data, orient="records", lines=True)
+    boxes = _write(pd.DataFrame({"sample_id": [f"{q}#0" for q in refs["question_id"]],
+                                 "prediction": "(0,0),(999,999)"}), tmp_path / "boxes.jsonl")  # fmt: skip
+    proc, _ = _replay(capsys, tmp_path, boxes, "dataset=local", f"dataset.path={data}",
+                      task="refcoco")  # fmt: skip
+    assert proc.returncode == 2 and "MissingField" in proc.stderr
