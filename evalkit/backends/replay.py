@@ -16,6 +16,7 @@ paired with samples by id (:mod:`evalkit.backends.predictions`), never by positi
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any, Self
 
@@ -51,6 +52,7 @@ class ReplayBackend(Backend):
         model = config.model if config.model != ReplayConfig.model else predictions.path.name
         self.identity = BackendIdentity(name="replay", model=model)
         self._asked: set[str] = set()
+        self._examples = _named(list(itertools.islice(predictions.by_id, SHOWN_IDS)))
 
     @classmethod
     def from_config(cls, config: ReplayConfig) -> Self:
@@ -74,11 +76,10 @@ class ReplayBackend(Backend):
         self._asked.add(request.sample_id)
         predicted = self.predictions.by_id.get(request.sample_id)
         if predicted is None:
-            some = _named(list(self.predictions.by_id)[:SHOWN_IDS])
             raise MissingPrediction(
                 f"no prediction for sample '{request.sample_id}' in "
                 f"{self.predictions.path.name} (its {self.predictions.id_column} values look like "
-                f"{some})"
+                f"{self._examples})"
             )
         if predicted.error is not None:
             raise MissingPrediction(
