@@ -41,7 +41,10 @@ def plain(value: Any) -> Any:
 
 
 def first_line(exc: BaseException) -> str:
-    """An OmegaConf error's first line (its message without the key/type lines)."""
+    """An error's first line, or its class name when it has no message.
+
+    OmegaConf's errors: the message without the key/type lines that follow it.
+    """
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from evalkit.config import HFConfig
 from evalkit.errors import ConfigError
+from evalkit.structured import first_line
 
 __all__ = ["Loaded", "fingerprint", "load", "load_processor", "pick_device", "pick_dtype"]
 
@@ -239,7 +240,7 @@ def damaged_file(folder: Path) -> tuple[Path, str] | None:
             with safe_open(str(path), framework="numpy") as handle:
                 handle.keys()
         except Exception as exc:  # SafetensorError and friends: what is wrong is in the text
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            text = first_line(exc)
             return path, f"not a complete safetensors file ({text})"
     return None
 
@@ -255,7 +256,7 @@ def _raise_damaged(source: str, exc: BaseException) -> None:
 
 
 def _load_error(source: str, exc: BaseException, trusted: bool) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     if "trust_remote_code" in str(exc) and not trusted:
         return (f"backend.model={source}: the checkpoint runs its own code; if you trust it, "
                 "add backend.trust_remote_code=true")  # fmt: skip

@@ -20,7 +20,7 @@ from evalkit.config import MetricSpec, PromptSpec, TaskSpec, metric_specs
 from evalkit.errors import ConfigError, UnknownTask, did_you_mean
 from evalkit.registry import Registry
 from evalkit.resources import tasks_dir
-from evalkit.structured import to_object
+from evalkit.structured import first_line, to_object
 
 if TYPE_CHECKING:
     from evalkit.score.registry import Metric
@@ -188,7 +188,7 @@ def task_node(name: str) -> dict[str, Any]:
             f"invalid task definition {path}: not UTF-8 text (byte {exc.start}); expected YAML"
         ) from exc
     except (OSError, yaml.YAMLError, ConfigError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ConfigError(f"invalid task definition {path}: {first}") from exc
     return cast(dict[str, Any], raw)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ConfigError
+from evalkit.structured import first_line
 
 __all__ = ["MissingColumn", "check_hub", "iter_hf_rows"]
 
@@ -97,10 +98,10 @@ def iter_hf_rows(
                 raise
             ds = load()  # JSON lines, CSV: no column selection in the builder
     except ConnectionError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise _no_way_there(path, first) from exc
     except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ConfigError(f"cannot open dataset '{path}' (split {split}): {first}") from exc
     features = ds.features
     if columns and features is not None:

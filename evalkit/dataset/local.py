@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalkit.errors import ConfigError, DataError
+from evalkit.structured import first_line
 
 __all__ = ["data_files", "iter_local_rows"]
 
@@ -44,7 +45,7 @@ def data_files(path: Path, *, check: bool = False) -> list[Path]:
             try:
                 pq.read_schema(file)
             except (pa.ArrowInvalid, OSError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                first = first_line(exc)
                 raise ConfigError(
                     f"dataset.path {file}: not a readable Parquet file ({first})"
                 ) from exc

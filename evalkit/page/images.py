@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from evalkit.errors import EvalkitError
 from evalkit.records import ImageRef
 from evalkit.runfolder.read import RunFolder
+from evalkit.structured import first_line
 
 __all__ = ["Thumbnail", "boxes_svg", "sample_images", "thumbnail"]
 
@@ -55,7 +56,7 @@ def sample_images(run: RunFolder, ids: Collection[str]) -> tuple[dict[str, Image
                 if len(found) == len(wanted):
                     break
     except (EvalkitError, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = first_line(exc)
         return found, f"images not shown: the run's data could not be read ({first})"
     missing = len(wanted) - len(found)
     note = f"{missing} sample(s) have no image in the run's data" if missing else None
