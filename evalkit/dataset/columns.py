@@ -12,7 +12,7 @@ from evalkit.dataset.images import load_image
 from evalkit.errors import MissingField
 from evalkit.records import ImageRef, Sample, option_index, option_letter
 
-__all__ = ["row_id", "row_to_samples"]
+__all__ = ["needs_pixels", "row_id", "row_to_samples"]
 
 
 def _field(row: Mapping[str, Any], column: str) -> Any:
