@@ -320,6 +320,13 @@ class TaskSpec:
     """Multiple choice: MMBench's circular evaluation. A question with N options is asked N
     times, its options rotated one place each time (samples ``<id>#c<k>``); the summary adds
     ``<metric>_circular``, a question counting as right only when every pass is right."""
+    circular_passes: int | None = ranged(None, 2)
+    """The data already holds each question's circular passes as rows, as MMBench's release
+    does: the row with id ``i + k * N`` is pass ``k`` of question ``i`` (``N`` = 1000000), its
+    options rotated. Each row is one sample, asked as given; the summary adds
+    ``<metric>_circular`` over the questions whose first pass (id below ``N``) was read, a
+    question right only when every pass read is right (VLMEvalKit's ``mcq_circular_eval``).
+    ``circular`` is evalkit's own rotation, for data without the passes."""
     fewshot: FewShotSpec = field(default_factory=FewShotSpec)
     """``task.fewshot.k=4``: four solved examples before each question (Qwen-VL's few-shot
     VQA); each row records their ids (``fewshot_ids``)."""

@@ -470,7 +470,33 @@ def build_mmbench(chinese: bool) -> list[dict[str, Any]]:
             **cells, "category": category, "image": encode(img, "JPEG"), "source": "synthetic",
             "L2-category": l2, "comment": "", "split": "dev",
         })  # fmt: skip
-    return rows
+    return rows + circular_passes(rows, chinese)
+
+
+PASSES = 1_000_000
+"""MMBench's release numbers pass ``k`` of question ``i`` as ``i + k * PASSES``."""
+
+
+def circular_passes(rows: list[dict[str, Any]], chinese: bool) -> list[dict[str, Any]]:
+    """The other passes of each question, as MMBench's release holds them: after every first
+    pass, the rows of pass 1, then of pass 2, ..., the options rotated ``k`` places (the
+    right letter moves with them). Question 1 (four options) has three passes only, as some
+    of the release's do."""
+    letters = "ABCD"
+    out = []
+    for k in range(1, 4):
+        for n, row in enumerate(rows):
+            options = [row[c] for c in letters if row[c] is not None]
+            if k >= len(options) or (n == 1 and k == 3):
+                continue
+            right = options[letters.index(row["answer"])]
+            turned = options[k:] + options[:k]
+            index = int(row["index"]) + k * PASSES
+            out.append({**row, **{c: (turned[i] if i < len(turned) else None)
+                                  for i, c in enumerate(letters)},
+                        "index": index if chinese else str(index),
+                        "answer": letters[turned.index(right)]})  # fmt: skip
+    return out
 
 
 # ----------------------------------------------------------------------------- Chinese OCR

@@ -148,6 +148,9 @@ def _check(spec: TaskSpec) -> None:
     for name in spec.group_by:
         if name not in spec.columns.keep:
             raise ConfigError(f"group_by: '{name}' must be one of columns.keep")
+    if spec.circular and spec.circular_passes is not None:
+        raise ConfigError("circular (evalkit rotates the options) and circular_passes (the rows "
+                          "are the passes) exclude each other; set one")  # fmt: skip
     subset = spec.dataset.subset
     if subset is not None and subset.file is None and subset.hf_id is None:
         raise ConfigError("dataset.subset needs a file or an hf_id listing its ids")

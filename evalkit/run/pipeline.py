@@ -233,6 +233,12 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
         if metric.corpus is not None:
             metric.corpus.require()  # before any model call: the scores would be lost otherwise
     aggregator = scoring.aggregator()
+    if task.circular_passes is not None and cfg.dataset.limit is not None:
+        _log.warning(
+            "dataset.limit=%d reads the first rows only: a question's other circular passes "
+            "are rows further on (ids %d apart), so %s_circular judges the passes read",
+            cfg.dataset.limit, task.circular_passes, metrics[0].column,
+        )  # fmt: skip
 
     run_dir.mkdir(parents=True, exist_ok=True)
     async with open_session(cfg, log_dir=run_dir) as session:

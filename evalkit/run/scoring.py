@@ -37,6 +37,8 @@ class ScoringPlan:
     """The prompt, the model family and the box convention the answers were asked with."""
     report: ReportConfig
     circular: bool
+    passes: int | None
+    """``task.circular_passes``: passes are rows whose ids agree modulo it."""
 
     @property
     def columns(self) -> list[str]:
@@ -47,7 +49,7 @@ class ScoringPlan:
         """A fresh aggregator for the summary (bootstrap, grouping, circular questions)."""
         return Aggregator(self.metrics, group_by=self.group_by, resamples=self.report.bootstrap,
                           confidence=self.report.confidence, seed=self.report.seed,
-                          circular=self.circular)  # fmt: skip
+                          circular=self.circular, passes=self.passes)  # fmt: skip
 
     def record(self, unparsed: int) -> Scoring:
         """``run.json``'s ``scoring``: what a comparison of two runs must check first."""
@@ -65,4 +67,5 @@ def plan_scoring(
     reader = task.parser_for(render.prompt)
     metrics = task_metrics(task, render.prompt)  # the prompt family may re-parameterise them
     parser = build_parser(reader, family=render.family, box_format=render.box_format)
-    return ScoringPlan(reader, parser, metrics, keep, group_by, render, report, task.circular)
+    return ScoringPlan(reader, parser, metrics, keep, group_by, render, report, task.circular,
+                       task.circular_passes)  # fmt: skip

@@ -56,10 +56,22 @@ class Aggregation:
     """Corpus metric column → sample id → that sample's share (e.g. per-image CIDEr)."""
 
 
-def _question(sample_id: str) -> str:
-    """The question a circular pass belongs to: ``q7#c2`` → ``q7``."""
-    head, mark, tail = sample_id.rpartition("#c")
-    return head if mark and tail.isdigit() else sample_id
+def _question(sample_id: str, passes: int | None = None) -> str:
+    """The question a circular pass belongs to.
+
+    evalkit's rotation: ``q7#c2`` → ``q7``. Passes that are rows (``passes``, MMBench's
+    release): the id modulo ``passes``, a split's prefix kept.
+
+    >>> _question("q7#c2"), _question("2001234", 10**6), _question("dev/1000017", 10**6)
+    ('q7', '1234', 'dev/17')
+    """
+    if passes is None:
+        head, mark, tail = sample_id.rpartition("#c")
+        return head if mark and tail.isdigit() else sample_id
+    prefix, slash, number = sample_id.rpartition("/")
+    if not number.isdigit():
+        return sample_id
+    return f"{prefix}{slash}{int(number) % passes}"
 
 
 def group_values(value: Any) -> list[str]:
@@ -94,10 +106,13 @@ class Aggregator:
         confidence: float = 0.95,
         seed: int = 0,
         circular: bool = False,
+        passes: int | None = None,
     ) -> None:
         self.metrics = list(metrics)
-        self.circular = circular
-        """Samples ``<id>#c<k>`` are passes of one question (``task.circular``)."""
+        self.circular = circular or passes is not None
+        """Samples are passes of questions: ``<id>#c<k>`` (``task.circular``), or rows whose
+        ids agree modulo ``passes`` (``task.circular_passes``)."""
+        self.passes = passes
         self._failed_questions: set[str] = set()
         self.group_by = list(group_by)
         self.resamples, self.confidence, self.seed = resamples, confidence, seed
@@ -140,7 +155,7 @@ class Aggregator:
         """One failed sample (an error row): counted, never scored."""
         self.n_failed += 1
         if sample_id is not None:
-            self._failed_questions.add(_question(sample_id))
+            self._failed_questions.add(_question(sample_id, self.passes))
         for name, values in self._groups(meta or {}).items():
             for value in values:
                 self._failed_groups[name, value] += 1
@@ -150,7 +165,7 @@ class Aggregator:
 
         Its circular question cannot be judged.
         """
-        self._failed_questions.add(_question(sample_id))
+        self._failed_questions.add(_question(sample_id, self.passes))
 
     def _mean_row(self, column: str, values: Sequence[float], n_failed: int,
                   **where: Any) -> MetricValue:  # fmt: skip
@@ -209,14 +224,17 @@ class Aggregator:
         """MMBench's CircularEval: a question is right only when every pass of it is right.
 
         A question with a failed pass is left out (counted in ``n_failed``), as a question
-        whose passes are not all answered cannot be judged.
+        whose passes are not all answered cannot be judged. Passes that are rows are judged
+        as VLMEvalKit's ``mcq_circular_eval`` does: the questions whose first pass (the id
+        below ``passes``) was read, over the passes read.
         """
         passes: dict[str, list[_Sample]] = defaultdict(list)
         for sample_id, sample in self._scored.items():
-            passes[_question(sample_id)].append(sample)
+            passes[_question(sample_id, self.passes)].append(sample)
         judged = sorted(
             ((min(s.position for s in group), question, group)
-             for question, group in passes.items() if question not in self._failed_questions),
+             for question, group in passes.items() if question not in self._failed_questions
+             and (self.passes is None or question in self._scored)),
         )  # fmt: skip
         rows = []
         for metric in self.metrics:

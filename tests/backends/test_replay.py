@@ -284,13 +284,15 @@ def test_a_vlmevalkit_sheet_pairs_by_its_index(
     sheet.loc[2, "prediction"] = "Z"
     path = tmp_path / "Qwen2-VL-7B-Instruct_MMBench_DEV_EN.xlsx"
     sheet.to_excel(path, index=False)
-    proc, run_dir = _replay(capsys, tmp_path, path, "task.circular=false",
-                            "backend.format=vlmevalkit", task="mmbench_en")  # fmt: skip
+    proc, run_dir = _replay(capsys, tmp_path, path, "backend.format=vlmevalkit",
+                            task="mmbench_en")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     samples = load_run(run_dir).samples.set_index("sample_id")
     assert samples["error"].isna().all() and len(samples) == len(data)
     assert samples.loc[str(data["index"][2]), "exact_match"] == 0.0
     assert samples["exact_match"].sum() == len(data) - 1
+    summary = load_run(run_dir).summary.set_index("metric")  # 50 questions, one pass wrong
+    assert summary.loc["exact_match_circular", "value"] == pytest.approx(49 / 50)
 
 
 def test_compare_pairs_a_replay_with_a_live_run_and_says_where_each_came_from(
