@@ -88,6 +88,35 @@ def main_in_process(
     return subprocess.CompletedProcess(argv, code, out.out, out.err)
 
 
+def main_here(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """:func:`run_cli` in this process: the command line's ``main`` in ``cwd`` with ``env``
+    added, its output captured (usable where ``capsys`` is not: module-scoped fixtures)."""
+    import contextlib
+    import io
+
+    from evalkit.cli import main
+
+    results = [] if any(a.startswith("results_dir=") for a in args) else [
+        f"results_dir={cwd / 'results'}"
+    ]  # fmt: skip
+    argv = [*args, *results, "report.progress=false"]
+    if args and args[0] in ("compare", "report", "rescore"):  # over run folders: no overrides
+        argv = list(args)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.chdir(cwd), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # fmt: skip
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(bool(exc.code))
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
 def run_main(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[int, str]:
     """:func:`main_in_process`'s exit status and stderr."""
     proc = main_in_process(capsys, tmp_path, *args)

@@ -18,7 +18,7 @@ from evalkit.errors import ConfigError
 from evalkit.testing.answers import answer_book
 from evalkit.testing.fake_server import FakeVLMServer
 
-from .conftest import run_cli
+from .conftest import main_here
 
 ROOT = Path(__file__).resolve().parent.parent
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -43,7 +43,7 @@ def _four_runs(tmp_path_factory: pytest.TempPathFactory,
     env = {"OPENAI_API_KEY": "k", "XDG_CACHE_HOME": str(where / "xdg")}
 
     def cli(*args: str, env: dict[str, str] | None = env) -> subprocess.CompletedProcess[str]:
-        return run_cli(*args, cwd=where, env=env)
+        return main_here(*args, cwd=where, env=env)  # in this process: the frames are the point
 
     server.answer_book = answer_book("docvqa")
     _run(cli, folder, "task=docvqa", *api, "backend.model=good", env=env)
@@ -184,8 +184,11 @@ def _execute_notebook(results: Path) -> list[object]:
 
 
 def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
-    cli: Cli, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
+    def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return main_here(*args, cwd=tmp_path, env=env)
+
     folder = tmp_path / "mixed"
     # answer_type is text in VQAv2's rows, a list in InfographicVQA's; a run may have no rows
     vqav2 = _run(cli, folder, "task=vqav2", "dataset.limit=5")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from evalkit.testing.fake_server import FakeVLMServer
+
+from .conftest import main_here
 
 MARKER = "sk-MARKER7c1e9d"
 
@@ -70,14 +69,11 @@ def test_a_key_given_every_other_way_reaches_no_file(
     assert MARKER not in both.stderr
     runs = [tmp_path / p.stdout.strip().splitlines()[-1].removeprefix("results: ")
             for p in (first, second)]  # fmt: skip
-    evalkit = [sys.executable, "-m", "evalkit"]
-    full_env = {**os.environ, **env, "PYTHONWARNINGS": "ignore"}
     for args in (["report", str(runs[0])], ["report", str(runs[0]), str(runs[1])],
                  ["compare", str(runs[0]), str(runs[1]), "--json", str(tmp_path / "c.json"),
                   "--markdown", str(tmp_path / "c.md")],
                  ["rescore", str(runs[0])]):  # fmt: skip
-        done = subprocess.run([*evalkit, *args], capture_output=True, text=True, cwd=tmp_path,
-                              env=full_env, timeout=300)  # fmt: skip
+        done = main_here(*args, cwd=tmp_path, env=env)  # the runs above were new processes
         assert done.returncode == 0, done.stderr
         assert MARKER not in done.stdout + done.stderr
     assert MARKER not in first.stdout + first.stderr

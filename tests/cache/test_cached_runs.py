@@ -16,6 +16,8 @@ import pytest
 from evalkit import load_run
 from evalkit.testing.fake_server import FakeVLMServer
 
+from ..conftest import main_here
+
 COLS = ["sample_id", "prediction", "parsed", "vqa_accuracy", "input_tokens", "output_tokens"]
 
 
@@ -88,15 +90,14 @@ def test_kill_9_then_resume_sends_exactly_the_missing_requests(
         stored = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
     assert kill_after <= stored < 60
     before = len(server.received)
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    # the killed process was a real one; resuming its folder and cache can be done here
+    done = main_here(*cmd[3:], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(server.received) - before == 60 - stored  # exactly the missing ones
     resumed = load_run(tmp_path / done.stdout.strip().splitlines()[-1].removeprefix("results: "))
     assert resumed.samples["cache_hit"].sum() == stored
     # the same run without a cache: same predictions, scores and usage
-    fresh = subprocess.run(
-        [*cmd, "cache.mode=off"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-    )
+    fresh = main_here(*cmd[3:], "cache.mode=off", cwd=tmp_path)
     uninterrupted = load_run(
         tmp_path / fresh.stdout.strip().splitlines()[-1].removeprefix("results: ")
     )
