@@ -49,18 +49,39 @@ def run_eval(tmp_path: Path) -> Callable[..., pipeline.RunOutcome]:
     return _run
 
 
+FOLDER_COMMANDS = ("compare", "report", "rescore")
+"""Commands over run folders: they take no overrides."""
+
+
+def cli_argv(args: Sequence[str], results: Path) -> list[str]:
+    """``args`` as the tests run them: results under ``results`` and no progress bar, unless
+    the args say otherwise; a command over run folders as it is."""
+    if args and args[0] in FOLDER_COMMANDS:
+        return list(args)
+    # a subcommand and flags (-m, --cfg job) come first, then the overrides
+    given = {a.partition("=")[0] for a in args}
+    return [*args, *([] if "results_dir" in given else [f"results_dir={results}"]),
+            *([] if "report.progress" in given else ["report.progress=false"])]  # fmt: skip
+
+
+def exit_status(exc: SystemExit) -> int:
+    """The status a process exiting with ``exc`` reports (``None``: 0; a message: 1)."""
+    if exc.code is None:
+        return 0
+    return exc.code if isinstance(exc.code, int) else 1
+
+
+def results_of(proc: subprocess.CompletedProcess[str], cwd: Path) -> Path:
+    """The run folder a run's ``results: PATH`` line names (relative to ``cwd``)."""
+    line = next(x for x in reversed(proc.stdout.splitlines()) if x.startswith("results: "))
+    return cwd / line.removeprefix("results: ")
+
+
 def run_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``python -m evalkit ARGS`` in ``cwd``, results under ``cwd/results`` unless given."""
-    # a subcommand and flags (-m, --cfg job) come first, then the overrides
-    results = [] if any(a.startswith("results_dir=") for a in args) else [
-        f"results_dir={cwd / 'results'}"
-    ]  # fmt: skip
-    quiet = [] if any(a.startswith("report.progress=") for a in args) else [
-        "report.progress=false"
-    ]  # fmt: skip
-    cmd = [sys.executable, "-m", "evalkit", *args, *results, *quiet]
+    cmd = [sys.executable, "-m", "evalkit", *cli_argv(args, cwd / "results")]
     full = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=full, timeout=300)
 
@@ -74,16 +95,12 @@ def main_in_process(
     from evalkit.cli import main
 
     capsys.readouterr()
-    given = {a.partition("=")[0] for a in args}
-    argv = [*args, *([] if "results_dir" in given else [f"results_dir={tmp_path / 'results'}"]),
-            *([] if "report.progress" in given else ["report.progress=false"])]  # fmt: skip
-    if args and args[0] in ("compare", "report"):  # commands over run folders: no overrides
-        argv = list(args)
+    argv = cli_argv(args, tmp_path / "results")
     try:
         main(argv)
         code = 0
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        code = exit_status(exc)
     out = capsys.readouterr()
     return subprocess.CompletedProcess(argv, code, out.out, out.err)
 
@@ -98,12 +115,7 @@ def main_here(
 
     from evalkit.cli import main
 
-    results = [] if any(a.startswith("results_dir=") for a in args) else [
-        f"results_dir={cwd / 'results'}"
-    ]  # fmt: skip
-    argv = [*args, *results, "report.progress=false"]
-    if args and args[0] in ("compare", "report", "rescore"):  # over run folders: no overrides
-        argv = list(args)
+    argv = cli_argv(args, cwd / "results")
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.chdir(cwd), \
             contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # fmt: skip
@@ -113,7 +125,7 @@ def main_here(
             main(argv)
             code = 0
         except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else int(bool(exc.code))
+            code = exit_status(exc)
     return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -116,7 +116,7 @@ def _latency(value: Any) -> float | None:
     return latency if math.isfinite(latency) and latency >= 0 else None
 
 
-def _rows(path: Path) -> tuple[list[str], Iterable[Mapping[str, Any]]]:
+def _rows(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     """The file's column names and its rows as mappings."""
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
@@ -215,7 +215,6 @@ def read_predictions(
                           f"(known: {', '.join(suffixes)})")  # fmt: skip
     try:
         columns, rows = _rows(path)
-        rows = list(rows)
         if format == "lmms-eval":
             rows = [_lmms_eval_row(row, number, task_id_column) for number, row in
                     enumerate(rows, 1)]  # fmt: skip

@@ -33,7 +33,7 @@ from evalkit.records import (  # noqa: E402
 )
 from evalkit.testing.tiny_vlm import build_tiny_qwen2_5_vl, build_tiny_qwen2_vl  # noqa: E402
 
-from ..conftest import main_in_process, run_main  # noqa: E402
+from ..conftest import main_in_process, results_of, run_main  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +185,7 @@ def test_make_eval_on_the_tiny_model_writes_the_usual_folder_and_caches(
             f"cache.path={tmp_path / 'cache.sqlite'}")  # fmt: skip
     proc = cli(*args)
     assert proc.returncode == 0, proc.stderr
-    run = tmp_path / proc.stdout.strip().splitlines()[-1].removeprefix("results: ")
+    run = results_of(proc, tmp_path)
     rows = pq.read_table(run / "samples.parquet").to_pylist()
     assert len(rows) == 12 and all(r["error"] is None for r in rows)
     assert all(r["input_tokens"] > r["image_tokens"] > 0 and r["output_tokens"] >= 1 for r in rows)
@@ -197,7 +197,7 @@ def test_make_eval_on_the_tiny_model_writes_the_usual_folder_and_caches(
     assert manifest["backend"]["name"] == "hf"
     again = main_in_process(capsys, tmp_path, *args)
     assert again.returncode == 0, again.stderr
-    second = tmp_path / again.stdout.strip().splitlines()[-1].removeprefix("results: ")
+    second = results_of(again, tmp_path)
     hits = pq.read_table(second / "samples.parquet").column("cache_hit").to_pylist()
     assert hits == [True] * 12
     assert [r["prediction"] for r in pq.read_table(second / "samples.parquet").to_pylist()] == [
@@ -293,7 +293,7 @@ def test_examples_reach_the_chat_template_and_their_images_are_counted(
     for k in (0, 2):
         proc = main_in_process(capsys, tmp_path, *args, f"task.fewshot.k={k}")
         assert proc.returncode == 0, proc.stderr
-        run = tmp_path / proc.stdout.strip().splitlines()[-1].removeprefix("results: ")
+        run = results_of(proc, tmp_path)
         rows[k] = pq.read_table(run / "samples.parquet").to_pylist()
     assert all(r["error"] is None for r in rows[0] + rows[2])
     for alone, shown in zip(rows[0], rows[2], strict=True):

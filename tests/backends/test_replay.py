@@ -17,7 +17,7 @@ from evalkit.resources import sample_data_dir
 from evalkit.testing.answers import answer_book
 from evalkit.testing.fake_server import FakeVLMServer, Fault
 
-from ..conftest import main_in_process
+from ..conftest import main_in_process, results_of
 
 GOLD = pd.read_parquet(sample_data_dir() / "chartqa" / "test.parquet", columns=["answer"])
 """ChartQA's bundled split has no id column: a row's position in it is its sample id."""
@@ -56,7 +56,7 @@ def _replay(
                            f"backend.predictions={predictions}", *extra)  # fmt: skip
     run_dir = None
     if proc.returncode == 0:
-        run_dir = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+        run_dir = results_of(proc, tmp_path)
     return proc, run_dir
 
 
@@ -109,14 +109,14 @@ def test_a_replayed_run_folder_scores_as_the_run_it_came_from(
     """Another evalkit run's samples.parquet is a predictions file as it stands."""
     proc = main_in_process(capsys, tmp_path, "task=docvqa", "backend.answer=1")
     assert proc.returncode == 0, proc.stderr
-    first = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    first = results_of(proc, tmp_path)
     # the same file against another task: no id matches, and the error-rate gate stops it
     proc, _ = _replay(capsys, tmp_path, first / "samples.parquet")
     assert proc.returncode == 2 and "MissingPrediction" in proc.stderr
     proc = main_in_process(capsys, tmp_path, "task=docvqa", "backend=replay",
                            "backend.format=evalkit", f"backend.predictions={first}")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    replayed = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    replayed = results_of(proc, tmp_path)
     a, b = load_run(first), load_run(replayed)
     cols = ["sample_id", "prediction", "anls"]
     pd.testing.assert_frame_equal(a.samples[cols], b.samples[cols])
@@ -222,7 +222,7 @@ def test_a_failed_sample_of_a_replayed_evalkit_run_stays_failed(
                            f"backend.base_url={server.openai_url}", "backend.api_key_env=null",
                            "cache.mode=off", "limits.concurrency=1")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    first = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    first = results_of(proc, tmp_path)
     rows = load_run(first).samples
     [failed] = rows.loc[rows["error"].notna(), "sample_id"]
     proc, run_dir = _replay(capsys, tmp_path, first, "backend.format=evalkit", task="docvqa")
@@ -303,7 +303,7 @@ def test_compare_pairs_a_replay_with_a_live_run_and_says_where_each_came_from(
                            f"backend.base_url={server.openai_url}", "backend.api_key_env=null",
                            "cache.mode=off")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    live = Path(proc.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    live = results_of(proc, tmp_path)
     path = _write(_predictions(wrong=set(range(0, 50, 2))), tmp_path / "lmms.jsonl")
     proc, replayed = _replay(capsys, tmp_path, path)
     assert proc.returncode == 0, proc.stderr

@@ -16,7 +16,7 @@ import pytest
 from evalkit import load_run
 from evalkit.testing.fake_server import FakeVLMServer
 
-from ..conftest import main_here
+from ..conftest import main_here, results_of
 
 COLS = ["sample_id", "prediction", "parsed", "vqa_accuracy", "input_tokens", "output_tokens"]
 
@@ -94,13 +94,11 @@ def test_kill_9_then_resume_sends_exactly_the_missing_requests(
     done = main_here(*cmd[3:], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(server.received) - before == 60 - stored  # exactly the missing ones
-    resumed = load_run(tmp_path / done.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    resumed = load_run(results_of(done, tmp_path))
     assert resumed.samples["cache_hit"].sum() == stored
     # the same run without a cache: same predictions, scores and usage
     fresh = main_here(*cmd[3:], "cache.mode=off", cwd=tmp_path)
-    uninterrupted = load_run(
-        tmp_path / fresh.stdout.strip().splitlines()[-1].removeprefix("results: ")
-    )
+    uninterrupted = load_run(results_of(fresh, tmp_path))
     pd.testing.assert_frame_equal(resumed.samples[COLS], uninterrupted.samples[COLS])
     assert resumed.summary is not None and uninterrupted.summary is not None
     pd.testing.assert_frame_equal(

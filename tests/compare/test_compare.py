@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +16,12 @@ from evalkit.compare.stats import holm
 from evalkit.testing.answers import answer_book
 from evalkit.testing.fake_server import FakeVLMServer, Fault
 
-from ..conftest import lazy_import
+from ..conftest import lazy_import, main_here, results_of, run_cli
 
 contingency: Any = lazy_import("statsmodels.stats.contingency_tables")
 
-Cli = Callable[..., subprocess.CompletedProcess[str]]
-
 
 def _run(
-    cli: Cli,
     tmp_path: Path,
     server: FakeVLMServer,
     task: str,
@@ -39,17 +32,13 @@ def _run(
 ) -> Path:
     """One run through the command line's ``main``, in this process (the comparisons are what
     these tests look at; ``test_cli.py`` runs whole processes)."""
-    from evalkit.cli import main
-
     server.answer_book = book
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        main([f"task={task}", "backend=openai", f"backend.base_url={server.openai_url}",
-              f"backend.model={model}", "backend.api_key_env=null", "cache.mode=off",
-              "limits.max_retries=0", f"results_dir={tmp_path / where}",
-              "report.progress=false", *extra])  # fmt: skip
-    line = next(x for x in out.getvalue().splitlines() if x.startswith("results: "))
-    return Path(line.removeprefix("results: ")).resolve()
+    proc = main_here(f"task={task}", "backend=openai", f"backend.base_url={server.openai_url}",
+                     f"backend.model={model}", "backend.api_key_env=null", "cache.mode=off",
+                     "limits.max_retries=0", f"results_dir={tmp_path / where}", *extra,
+                     cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return results_of(proc, tmp_path).resolve()
 
 
 def _compare(
@@ -57,21 +46,8 @@ def _compare(
 ) -> subprocess.CompletedProcess[str]:
     """``evalkit compare ARGS``: its exit status, stdout and stderr. In this process unless
     ``new_process`` (the gate's exit status as CI sees it, from ``python -m evalkit``)."""
-    argv = ["compare", *map(str, args)]
-    if new_process:
-        cmd = [sys.executable, "-m", "evalkit", *argv]
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
-    from evalkit.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), contextlib.chdir(cwd):
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as exit_info:
-            code = exit_info.code if isinstance(exit_info.code, int) else int(bool(exit_info.code))
-    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+    run = run_cli if new_process else main_here
+    return run("compare", *map(str, args), cwd=cwd)
 
 
 def _every_third_wrong(task: str) -> dict[str, str]:
@@ -79,10 +55,10 @@ def _every_third_wrong(task: str) -> dict[str, str]:
 
 
 def test_a_worse_candidate_fails_the_gate_with_its_drop_ci_p_value_and_flips(
-    cli: Cli, tmp_path: Path, server: FakeVLMServer
+    tmp_path: Path, server: FakeVLMServer
 ) -> None:
-    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
-    cand = _run(cli, tmp_path, server, "docvqa", "worse", _every_third_wrong("docvqa"))
+    base = _run(tmp_path, server, "docvqa", "good", answer_book("docvqa"))
+    cand = _run(tmp_path, server, "docvqa", "worse", _every_third_wrong("docvqa"))
     proc = _compare(base, cand, "--fail-on-drop", "--json", cwd=tmp_path, new_process=True)
     assert proc.returncode == 1, proc.stderr
     out = json.loads(proc.stdout)
@@ -150,9 +126,9 @@ def test_a_worse_candidate_fails_the_gate_with_its_drop_ci_p_value_and_flips(
         assert "'anl'; did you mean 'anls'?" in line
 
 
-def test_two_equally_good_runs_pass(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> None:
-    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
-    cand = _run(cli, tmp_path, server, "docvqa", "also-good", answer_book("docvqa"))
+def test_two_equally_good_runs_pass(tmp_path: Path, server: FakeVLMServer) -> None:
+    base = _run(tmp_path, server, "docvqa", "good", answer_book("docvqa"))
+    cand = _run(tmp_path, server, "docvqa", "also-good", answer_book("docvqa"))
     proc = _compare(base, cand, "--fail-on-drop", cwd=tmp_path, new_process=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "result: PASS" in proc.stdout
@@ -160,11 +136,10 @@ def test_two_equally_good_runs_pass(cli: Cli, tmp_path: Path, server: FakeVLMSer
 
 
 def test_a_graded_metric_gets_the_exact_permutation_test(
-    cli: Cli, tmp_path: Path, server: FakeVLMServer
+    tmp_path: Path, server: FakeVLMServer
 ) -> None:
-    base = _run(cli, tmp_path, server, "vqav2", "good", answer_book("vqav2"))
+    base = _run(tmp_path, server, "vqav2", "good", answer_book("vqav2"))
     cand = _run(
-        cli,
         tmp_path,
         server,
         "vqav2",
@@ -192,12 +167,11 @@ def test_a_graded_metric_gets_the_exact_permutation_test(
 
 
 def test_failed_samples_are_counted_per_side_and_left_out(
-    cli: Cli, tmp_path: Path, server: FakeVLMServer
+    tmp_path: Path, server: FakeVLMServer
 ) -> None:
-    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
+    base = _run(tmp_path, server, "docvqa", "good", answer_book("docvqa"))
     server.faults.extend(Fault(status=400) for _ in range(5))
     cand = _run(
-        cli,
         tmp_path,
         server,
         "docvqa",
@@ -222,13 +196,10 @@ def test_failed_samples_are_counted_per_side_and_left_out(
     )
 
 
-def test_no_pair_answered_on_both_sides_is_unusable(
-    cli: Cli, tmp_path: Path, server: FakeVLMServer
-) -> None:
-    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"), "dataset.limit=4")
+def test_no_pair_answered_on_both_sides_is_unusable(tmp_path: Path, server: FakeVLMServer) -> None:
+    base = _run(tmp_path, server, "docvqa", "good", answer_book("docvqa"), "dataset.limit=4")
     server.faults.extend(Fault(status=400) for _ in range(4))
     cand = _run(
-        cli,
         tmp_path,
         server,
         "docvqa",
@@ -243,10 +214,10 @@ def test_no_pair_answered_on_both_sides_is_unusable(
 
 
 def test_runs_scored_differently_are_refused_unless_allowed(
-    cli: Cli, tmp_path: Path, server: FakeVLMServer
+    tmp_path: Path, server: FakeVLMServer
 ) -> None:
-    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
-    cand = _run(cli, tmp_path, server, "docvqa", "other", answer_book("docvqa"), "dataset.limit=30")
+    base = _run(tmp_path, server, "docvqa", "good", answer_book("docvqa"))
+    cand = _run(tmp_path, server, "docvqa", "other", answer_book("docvqa"), "dataset.limit=30")
     manifest = json.loads((cand / "run.json").read_text())
     manifest["scoring"]["metrics"][0]["params"]["threshold"] = 0.4  # as a run scored at 0.4
     (cand / "run.json").write_text(json.dumps(manifest))
@@ -262,12 +233,12 @@ def test_runs_scored_differently_are_refused_unless_allowed(
 
 
 def test_folders_of_runs_match_by_task_and_gate_with_holm(
-    cli: Cli, tmp_path: Path, server: FakeVLMServer
+    tmp_path: Path, server: FakeVLMServer
 ) -> None:
     for task in ("docvqa", "vqav2"):
-        _run(cli, tmp_path, server, task, "good", answer_book(task), where="base")
-        _run(cli, tmp_path, server, task, "worse", _every_third_wrong(task), where="cand")
-    _run(cli, tmp_path, server, "textvqa", "good", answer_book("textvqa"), where="cand")
+        _run(tmp_path, server, task, "good", answer_book(task), where="base")
+        _run(tmp_path, server, task, "worse", _every_third_wrong(task), where="cand")
+    _run(tmp_path, server, "textvqa", "good", answer_book("textvqa"), where="cand")
     proc = _compare(tmp_path / "base", tmp_path / "cand", "--fail-on-drop", "--json", cwd=tmp_path)
     assert proc.returncode == 1
     out = json.loads(proc.stdout)
@@ -297,9 +268,9 @@ def test_folders_of_runs_match_by_task_and_gate_with_holm(
     )
 
 
-def test_markdown_for_a_pull_request(cli: Cli, tmp_path: Path, server: FakeVLMServer) -> None:
-    base = _run(cli, tmp_path, server, "docvqa", "good", answer_book("docvqa"))
-    cand = _run(cli, tmp_path, server, "docvqa", "worse", _every_third_wrong("docvqa"))
+def test_markdown_for_a_pull_request(tmp_path: Path, server: FakeVLMServer) -> None:
+    base = _run(tmp_path, server, "docvqa", "good", answer_book("docvqa"))
+    cand = _run(tmp_path, server, "docvqa", "worse", _every_third_wrong("docvqa"))
     proc = _compare(base, cand, "--fail-on-drop", "--markdown", tmp_path / "c.md", cwd=tmp_path)
     assert proc.returncode == 1 and "result: FAIL" in proc.stdout  # the log still explains it
     md = (tmp_path / "c.md").read_text()
