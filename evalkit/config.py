@@ -592,7 +592,8 @@ class PricingConfig:
 
     models: dict[str, Any] = field(default_factory=dict)
     """Model name → :class:`Price` fields. Kept untyped here so new models can be added on the
-    command line (``'+pricing.models.m={input: 1, output: 2}'``); validated when the run starts."""
+    command line (``'+pricing.models.m={input: 1, output: 2}'``); composing turns each entry into a
+    :class:`Price` record (``evalkit.cost.parse_prices``)."""
 
 
 @dataclass

@@ -61,3 +61,19 @@ def test_the_budget_and_the_tpm_limiter_share_one_estimate() -> None:
     calls = CallPath(build_backend(config), None, CacheMode.off, price=None,
                      limits=LimitsConfig(tpm=100_000), high_resolution=True)  # fmt: skip
     assert calls.estimate(request).image_tokens == 10_000
+
+
+def test_composing_turns_the_price_table_into_records_once() -> None:
+    """The table is checked and converted when the run is composed (and kept with it), so a
+    run does not convert it again; converting again takes the records as they are."""
+    from evalkit.compose import compose
+    from evalkit.config import Price
+    from evalkit.cost import parse_prices
+
+    cfg = compose(["backend=openai", "backend.model=m", "backend.base_url=http://127.0.0.1:1/v1",
+                   "+pricing.models.m={input: 1, output: 2}"])  # fmt: skip
+    prices = cfg.pricing.models
+    assert prices["m"] == Price(input=1.0, output=2.0)
+    assert all(isinstance(p, Price) for p in prices.values())
+    assert parse_prices(prices) == prices
+    assert parse_prices({"x": {"input": "0.5"}})["x"].input == 0.5
