@@ -170,6 +170,10 @@ class TaskDataset:
     """Images kept in another configuration and joined by id (GQA); ``None``: in the rows."""
     subset: Subset | None = None
     """Keep only the rows an id list names (the Karpathy test split of Flickr30k)."""
+    release: str | None = None
+    """The benchmark's own release layout that ``dataset=local`` also reads
+    (:mod:`evalkit.dataset.releases`: ``chartqa-json``, ``mmbench-tsv``); ``None``: only files
+    in the Hub schema."""
     features: dict[str, Any] = field(default_factory=dict)
     """The Hub copy's columns in short form (``string``, ``int64``, ``image``, ``[T]`` a list,
     ``{field: T}`` a struct; :mod:`evalkit.dataset.features`): what the bundled sample is
@@ -356,7 +360,8 @@ class DatasetConfig:
     source: Source = Source.sample
     """``sample`` (bundled, offline), ``hf`` (Hugging Face, streaming) or ``local`` files."""
     path: str | None = None
-    """``local``: a parquet/jsonl file or a folder of them, in the task's HF schema."""
+    """``local``: a parquet/jsonl file or a folder of them, in the task's HF schema, or the
+    benchmark's own release files where the task reads them (``dataset.release`` of the task)."""
     id: str | None = None
     """``hf``: dataset id or local folder; default the task's ``dataset.hf_id``."""
     config: str | None = None

@@ -151,6 +151,13 @@ def _check(spec: TaskSpec) -> None:
     if spec.circular and spec.circular_passes is not None:
         raise ConfigError("circular (evalkit rotates the options) and circular_passes (the rows "
                           "are the passes) exclude each other; set one")  # fmt: skip
+    if spec.dataset.release is not None:
+        from evalkit.dataset.releases import RELEASES
+
+        try:
+            RELEASES[spec.dataset.release]
+        except ConfigError as exc:
+            raise ConfigError(f"dataset.release: {exc}") from exc
     subset = spec.dataset.subset
     if subset is not None and subset.file is None and subset.hf_id is None:
         raise ConfigError("dataset.subset needs a file or an hf_id listing its ids")

@@ -21,6 +21,7 @@ from evalkit.dataset.fewshot import FewShotPool
 from evalkit.dataset.hf import check_hub, iter_hf_rows
 from evalkit.dataset.joins import ImageTable, subset_list
 from evalkit.dataset.local import data_files, iter_local_rows
+from evalkit.dataset.releases import release_files
 from evalkit.errors import ConfigError, DataError, did_you_mean
 from evalkit.records import Sample
 from evalkit.resources import sample_data_dir
@@ -61,6 +62,9 @@ class SourceInfo:
     """The configuration the images were joined from (``dataset.images``), when there is one."""
     subset_ids: int | None = None
     """How many ids that list names."""
+    release: str | None = None
+    """The benchmark's release layout the local files were read in (``dataset.release`` of the
+    task); ``None``: the Hub schema."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +102,12 @@ def describe_source(task: TaskSpec, cfg: DatasetConfig) -> SourceInfo:
         if not cfg.path:
             raise ConfigError("dataset.source=local needs dataset.path=FILE_OR_DIR")
         local = Path(cfg.path).expanduser()
-        data_files(local, check=True)  # a wrong path, wrong files, fake Parquet: one line, now
-        info = SourceInfo("local", str(local), None, split, None, None, joined)
+        release = task.dataset.release
+        if release_files(release, local, split) is None:
+            release = None
+            # a wrong path, wrong files, fake Parquet: one line, now
+            data_files(local, check=True, release=task.dataset.release)
+        info = SourceInfo("local", str(local), None, split, None, None, joined, release=release)
     else:
         if task.dataset.splits and split not in task.dataset.splits:
             raise ConfigError(
@@ -187,7 +195,7 @@ def expected_samples(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> in
     exploded = task.explode_references or task.explode_questions or task.circular
     if info.subset_ids is not None:
         rows = None if exploded else info.subset_ids  # at most: ids the split lacks are skipped
-    elif info.source in ("sample", "local") and not exploded:
+    elif info.source in ("sample", "local") and not exploded and info.release is None:
         files = data_files(Path(info.id))
         if all(f.suffix == ".parquet" for f in files):
             rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
@@ -209,6 +217,10 @@ def _rows(
             streaming=cfg.streaming is not False,
         ):
             yield row, None
+    elif info.release is not None:
+        found = release_files(info.release, Path(info.id), info.split)
+        assert found is not None  # describe_source found the layout
+        yield from found[0].rows(found[1])
     else:
         yield from iter_local_rows(Path(info.id))
 

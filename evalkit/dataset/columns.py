@@ -9,7 +9,7 @@ from typing import Any
 
 from evalkit.config import TaskSpec
 from evalkit.dataset.images import load_image
-from evalkit.errors import MissingField
+from evalkit.errors import DataError, MissingField
 from evalkit.records import ImageRef, Sample, option_index, option_letter
 
 __all__ = ["needs_pixels", "row_id", "row_to_samples"]
@@ -131,13 +131,19 @@ def row_to_samples(
 
     ``index`` is the row's position in its split: the id of a task without an id column.
     ``images=False`` (the answers come from a file: ``backend=replay``): a row without its
-    image is a sample without one, unless the task reads the image's size (gold boxes).
+    image, or whose image cannot be read (a release's ``png/`` folder left behind), is a
+    sample without one, unless the task reads the image's size (gold boxes).
     """
     columns = task.columns
     sample_id = str(index) if columns.id is None else str(_field(row, columns.id))
     pictures: tuple[ImageRef, ...] = ()
-    if images or row.get(columns.image) is not None or needs_pixels(task):
+    if images or needs_pixels(task):
         pictures = (load_image(_field(row, columns.image), base_dir=base_dir),)
+    elif row.get(columns.image) is not None:  # kept for the report when it is there
+        try:
+            pictures = (load_image(row[columns.image], base_dir=base_dir),)
+        except DataError:
+            pictures = ()
     return _samples(row, task, sample_id, pictures)
 
 

@@ -18,15 +18,24 @@ __all__ = ["data_files", "iter_local_rows"]
 _SUFFIXES = (".parquet", ".jsonl", ".json")
 
 
-def data_files(path: Path, *, check: bool = False) -> list[Path]:
+def data_files(path: Path, *, check: bool = False, release: str | None = None) -> list[Path]:
     """The parquet/jsonl files at ``path`` (a file, or a folder searched recursively, sorted).
 
     ``check`` also reads each Parquet footer, so a file that only looks like Parquet is one
     line before a run (describe_source asks for it once; readers later do not repeat it).
+    ``release`` names the task's own release layout, for the message when a file is neither.
     """
     if path.is_file():
         if path.suffix not in _SUFFIXES:
-            raise ConfigError(f"dataset.path {path}: expected a .parquet or .jsonl file")
+            own = ""
+            if release is not None:
+                from evalkit.dataset.releases import RELEASES
+
+                own = f", or {RELEASES[release].description}"
+            raise ConfigError(
+                f"dataset.path {path}: expected a .parquet or .jsonl file in the task's Hub "
+                f"schema{own}"
+            )
         files = [path]
     elif path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix in _SUFFIXES and p.is_file())
@@ -40,7 +49,7 @@ def data_files(path: Path, *, check: bool = False) -> list[Path]:
         raise ConfigError(f"dataset.path {path} does not exist")
     for file in files if check else ():  # a file that only looks like Parquet fails now
         if file.suffix in (".jsonl", ".json"):
-            _check_text(file)
+            _check_text(file, release)
         if file.suffix == ".parquet":
             try:
                 pq.read_schema(file)
@@ -52,10 +61,11 @@ def data_files(path: Path, *, check: bool = False) -> list[Path]:
     return files
 
 
-def _check_text(file: Path) -> None:
-    """Refuse, in one line, a JSON-lines file that is binary or whose first line is not UTF-8.
+def _check_text(file: Path, release: str | None = None) -> None:
+    """Refuse, in one line, a JSON-lines file that is binary, not UTF-8 or one JSON list.
 
-    A bad line after a good one stays an error row, as any bad row does.
+    A JSON list is a benchmark's release file (ChartQA's), not rows one per line. A bad line
+    after a good one stays an error row, as any bad row does.
     """
     try:
         with file.open("rb") as handle:
@@ -68,13 +78,20 @@ def _check_text(file: Path) -> None:
         kind = "binary data"
     else:
         try:
-            lines[first].decode("utf-8-sig")
-            return
+            text = lines[first].decode("utf-8-sig").lstrip()
         except UnicodeDecodeError as exc:
             cut = first == len(lines) - 1 and exc.start >= len(lines[first]) - 3
             if cut:  # a character cut by the 4 KB window, in a first line that runs past it
                 return
             kind = f"a first line that is not UTF-8 (byte {exc.start})"
+        else:
+            if not text.startswith("["):
+                return
+            own = f"; this task reads its release layout '{release}' too" if release else ""
+            raise ConfigError(
+                f"dataset.path {file}: a JSON list, not JSON lines (one object per line, in the "
+                f"task's Hub schema){own}"
+            )
     raise ConfigError(
         f"dataset.path {file}: expected JSON lines (UTF-8 text, one object per line), found {kind}"
     )

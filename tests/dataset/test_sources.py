@@ -148,7 +148,8 @@ def test_hf_source_reads_a_local_dataset_folder(
     pinned = load_task("docvqa").dataset.revision  # the task's; a local folder ignores it
     assert pinned is not None and len(pinned) == 40
     expected = {"source": "hf", "id": str(folder), "config": "DocVQA", "split": "validation",
-                "revision": pinned, "subset": None, "images": None, "subset_ids": None, "samples": 4,
+                "revision": pinned, "subset": None, "images": None, "subset_ids": None, "release": None,
+                "samples": 4,
                 "rows_expected": 5349, "rows_seen": None}  # fmt: skip
     assert run.manifest["dataset"] == expected  # a limited run did not read the whole split
 
