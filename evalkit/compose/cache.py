@@ -111,17 +111,29 @@ def _hash(overrides: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _stamps(template: str) -> list[tuple[str, str]]:
-    """Each ``${now:FORMAT}`` of ``template`` with the text Hydra gave it in this process.
+def _stamps(template: str, run_dir: str) -> list[tuple[str, str]] | None:
+    """Each ``${now:FORMAT}`` of ``template`` with the text it has in ``run_dir``.
 
-    Hydra's ``now`` resolver keeps its first answer for the life of the process, so asking it
-    again gives the text the run folder's name holds.
+    Read from the folder Hydra named, not asked of the ``now`` resolver again: its answer is
+    kept per config object, so asking anew a second later gives another time. ``None`` when
+    ``run_dir`` does not follow ``template`` (the run folder was given some other way).
+
+    >>> _stamps("${results_dir}/${task.name}/${now:%Y%m%d-%H%M%S}", "results/t/20261203-032437")
+    [('%Y%m%d-%H%M%S', '20261203-032437')]
     """
-    from omegaconf import OmegaConf
-
-    return [
-        (fmt, str(OmegaConf.create({"t": f"${{now:{fmt}}}"}).t)) for fmt in _NOW.findall(template)
-    ]
+    formats = _NOW.findall(template)
+    pattern = ""
+    for part in re.split(r"(\$\{[^}]*\})", template):
+        if _NOW.fullmatch(part):
+            pattern += "(.+?)"
+        elif part.startswith("${"):
+            pattern += ".*?"
+        else:
+            pattern += re.escape(part)
+    found = re.fullmatch(pattern, run_dir)
+    if found is None:
+        return None
+    return list(zip(formats, found.groups(), strict=True))
 
 
 def _keepable(job: Composed) -> bool:
@@ -163,9 +175,10 @@ def lookup(key: str | None) -> Composed | None:
 def keep(key: str | None, job: Composed) -> None:
     """Keep Hydra's composition under ``key``, if it can be reused as it is."""
     template = str((job.hydra.get("run") or {}).get("dir") or "")
-    stamps = _stamps(template)
-    texts = [text for _, text in stamps]
-    if key is None or not _keepable(job) or any(job.run_dir.count(t) != 1 for t in texts):
+    stamps = _stamps(template, job.run_dir)
+    if stamps is None or key is None or not _keepable(job):
+        return
+    if any(job.run_dir.count(text) != 1 for _, text in stamps):
         return
     try:
         data = pickle.dumps({"job": job, "stamps": stamps})
