@@ -42,6 +42,16 @@ def test_a_repeated_command_is_hydras_kept_output() -> None:
     assert _lookup([*OVERRIDES[:-1], "dataset.limit=4"]) is None
 
 
+def test_a_kept_command_names_its_run_folder_for_now(tmp_path: Path) -> None:
+    """The time in the folder's name is replaced, nothing else: a results folder with slashes
+    in it stays as given."""
+    overrides = [*OVERRIDES, f"results_dir={tmp_path / 'a' / 'b'}"]
+    first = compose_job(overrides)
+    kept = _lookup(overrides)
+    assert kept is not None and Path(kept.run_dir).parent == Path(first.run_dir).parent
+    assert Path(kept.run_dir).parent == tmp_path / "a" / "b" / "chartqa" / "openai"
+
+
 def test_a_changed_task_file_composes_anew(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from evalkit.compose import tasks
 

@@ -114,26 +114,27 @@ def _hash(overrides: Sequence[str]) -> str:
 def _stamps(template: str, run_dir: str) -> list[tuple[str, str]] | None:
     """Each ``${now:FORMAT}`` of ``template`` with the text it has in ``run_dir``.
 
-    Read from the folder Hydra named, not asked of the ``now`` resolver again: its answer is
-    kept per config object, so asking anew a second later gives another time. ``None`` when
-    ``run_dir`` does not follow ``template`` (the run folder was given some other way).
+    Found by formatting the last minute's times and looking for them in the folder Hydra
+    named: asking the ``now`` resolver again would not do, as its answer is kept per config
+    object and a second later it gives another time. ``None`` when a time is not found.
 
-    >>> _stamps("${results_dir}/${task.name}/${now:%Y%m%d-%H%M%S}", "results/t/20261203-032437")
-    [('%Y%m%d-%H%M%S', '20261203-032437')]
+    >>> from datetime import datetime
+    >>> now = datetime.now().strftime("%Y%m%d-%H%M%S")
+    >>> _stamps("${results_dir}/${task.name}/${now:%Y%m%d-%H%M%S}", f"/r/s/t/{now}") == [
+    ...     ("%Y%m%d-%H%M%S", now)]
+    True
     """
-    formats = _NOW.findall(template)
-    pattern = ""
-    for part in re.split(r"(\$\{[^}]*\})", template):
-        if _NOW.fullmatch(part):
-            pattern += "(.+?)"
-        elif part.startswith("${"):
-            pattern += ".*?"
-        else:
-            pattern += re.escape(part)
-    found = re.fullmatch(pattern, run_dir)
-    if found is None:
-        return None
-    return list(zip(formats, found.groups(), strict=True))
+    from datetime import datetime, timedelta
+
+    stamps = []
+    now = datetime.now()
+    for fmt in _NOW.findall(template):
+        texts = (t for back in range(61) if (t := (now - timedelta(seconds=back)).strftime(fmt)))
+        found = next((text for text in texts if text in run_dir), None)
+        if found is None:
+            return None
+        stamps.append((fmt, found))
+    return stamps
 
 
 def _keepable(job: Composed) -> bool:
