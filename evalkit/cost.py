@@ -42,16 +42,9 @@ __all__ = [
 
 
 def parse_prices(models: Mapping[str, Any]) -> dict[str, Price]:
-    """Validate ``pricing.models`` into :class:`Price` records (one-line error on a bad entry).
-
-    Composing a run does this once (its result is kept with the composed config); entries that
-    are records already are taken as they are.
-    """
+    """Validate ``pricing.models`` into :class:`Price` records (one-line error on a bad entry)."""
     prices = {}
     for name, fields in models.items():
-        if isinstance(fields, Price):
-            prices[name] = fields
-            continue
         price = to_object(Price, fields, what=f"bad price for '{name}' in pricing.models")
         check_ranges(price, f"pricing.models.{name}")
         prices[name] = price

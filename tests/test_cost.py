@@ -63,17 +63,30 @@ def test_the_budget_and_the_tpm_limiter_share_one_estimate() -> None:
     assert calls.estimate(request).image_tokens == 10_000
 
 
-def test_composing_turns_the_price_table_into_records_once() -> None:
-    """The table is checked and converted when the run is composed (and kept with it), so a
-    run does not convert it again; converting again takes the records as they are."""
+def test_the_price_table_is_read_only_for_a_model_it_prices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run of a model with no price converts nothing (converting loads OmegaConf, 0.1 s
+    inside the run); a priced model's run validates the whole table."""
+    from evalkit.backends.openai import OpenAIBackend
     from evalkit.compose import compose
     from evalkit.config import Price
-    from evalkit.cost import parse_prices
+    from evalkit.errors import ConfigError
+    from evalkit.run import session
 
-    cfg = compose(["backend=openai", "backend.model=m", "backend.base_url=http://127.0.0.1:1/v1",
-                   "+pricing.models.m={input: 1, output: 2}"])  # fmt: skip
-    prices = cfg.pricing.models
-    assert prices["m"] == Price(input=1.0, output=2.0)
-    assert all(isinstance(p, Price) for p in prices.values())
-    assert parse_prices(prices) == prices
-    assert parse_prices({"x": {"input": "0.5"}})["x"].input == 0.5
+    def backend_for(model: str, *extra: str) -> tuple[object, object]:
+        cfg = compose(["backend=openai", f"backend.model={model}",
+                       "backend.base_url=http://127.0.0.1:1/v1", *extra])  # fmt: skip
+        return cfg, OpenAIBackend(cfg.backend)  # type: ignore[arg-type]
+
+    calls: list[object] = []
+    real = session.parse_prices
+    monkeypatch.setattr(session, "parse_prices", lambda t: calls.append(t) or real(t))
+    cfg, backend = backend_for("unpriced")
+    assert session.backend_price(cfg, backend) is None and calls == []  # type: ignore[arg-type]
+    cfg, backend = backend_for("m", "+pricing.models.m={input: 1, output: 2}")
+    assert session.backend_price(cfg, backend) == Price(input=1.0, output=2.0)  # type: ignore[arg-type]
+    cfg, backend = backend_for("m", "+pricing.models.m={input: 1, output: 2}",
+                               "+pricing.models.x={input: -1, output: 2}")  # fmt: skip
+    with pytest.raises(ConfigError, match="pricing.models.x.input must be >= 0"):
+        session.backend_price(cfg, backend)  # type: ignore[arg-type]

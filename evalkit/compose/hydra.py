@@ -24,7 +24,6 @@ from evalkit.compose import cache as compose_cache
 from evalkit.compose.cache import Composed
 from evalkit.compose.tasks import check_task, load_task, task_files, task_names, task_node
 from evalkit.config import ApiConfig, RunConfig, check_ranges, check_source_options
-from evalkit.cost import parse_prices
 from evalkit.errors import BadOverride, ConfigError, UnknownBackend, UnknownTask, did_you_mean
 from evalkit.resources import configs_dir
 from evalkit.structured import to_object
@@ -352,10 +351,7 @@ def to_run_config(node: Any) -> RunConfig:
         node = node.copy()
         with open_dict(node):
             del node["hydra"]
-    config = to_object(RunConfig, node, errors=_one_line)
-    # the price table as records, here where the result is kept, not at each run's start
-    config.pricing.models = parse_prices(config.pricing.models)
-    return _checked(config)
+    return _checked(to_object(RunConfig, node, errors=_one_line))
 
 
 def _checked(cfg: RunConfig) -> RunConfig:

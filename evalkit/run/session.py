@@ -47,7 +47,9 @@ def backend_price(cfg: RunConfig, backend: Backend) -> Price | None:
     if not backend.priced:
         return None
     model = backend.identity.model
-    price = price_for(model, parse_prices(cfg.pricing.models))
+    # the table is validated (and OmegaConf loaded to do it) only for a model it prices
+    found = price_for(model, cfg.pricing.models) is not None
+    price = price_for(model, parse_prices(cfg.pricing.models)) if found else None
     if price is None:
         if cfg.limits.max_cost is not None:
             raise ConfigError(

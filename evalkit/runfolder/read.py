@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit.config import RunConfig, metric_specs
-from evalkit.cost import parse_prices
 from evalkit.errors import ConfigError
 from evalkit.runfolder.manifest import MANIFEST_NAME, PARTIAL_NAME, read_manifest
 from evalkit.runfolder.summary import SUMMARY_NAME, read_summary
@@ -169,14 +168,12 @@ def run_config(data: Any, where: str) -> RunConfig:
         raise ConfigError(
             f"{where} has no usable config: backend '{name}' is not one this evalkit knows"
         )
-    config = to_object(
+    return to_object(
         RunConfig,
         data,
         what=f"{where} has no usable config",
         fields={"backend": BACKENDS[name].schema},
     )
-    config.pricing.models = parse_prices(config.pricing.models)  # records, as composing leaves them
-    return config
 
 
 def run_folders(source: str | Path | Iterable[str | Path]) -> list[Path]:
