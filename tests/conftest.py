@@ -5,8 +5,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -171,14 +173,30 @@ def _one_meteor_jvm_per_worker() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def reference_meteor() -> Iterator[object]:
-    """pycocoevalcap's own ``Meteor`` (its own JVM), started once per test process, for the
-    tests that hold evalkit's METEOR against it."""
+def reference_meteor(_one_meteor_jvm_per_worker: None) -> Iterator[object]:
+    """pycocoevalcap's own ``Meteor`` code, for the tests that hold evalkit's METEOR against it.
+
+    It talks to the METEOR JVM evalkit keeps in this test process (the same jar, started with
+    the same command line), taken under evalkit's own lock: a second JVM would cost about 14 s
+    of CPU for the same program.
+    """
     from pycocoevalcap.meteor.meteor import Meteor
 
-    meteor = Meteor()
-    yield meteor
-    del meteor  # its __del__ stops the JVM
+    from evalkit.score import captions
+
+    class Reference(Meteor):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+
+        def compute_score(self, gts: Any, res: Any) -> Any:
+            with captions._METEOR.session() as jvm:
+                self.meteor_p = jvm._proc
+                return super().compute_score(gts, res)
+
+        def __del__(self) -> None:  # the JVM is evalkit's: it closes it
+            pass
+
+    yield Reference()
 
 
 @pytest.fixture(scope="session")
@@ -194,3 +212,24 @@ def server(fake_server_session: FakeVLMServer) -> FakeVLMServer:
     """The loopback server with its faults, answers and request log reset."""
     fake_server_session.reset()
     return fake_server_session
+
+
+FIRST = (
+    "tests/score/test_scorers.py::test_caption_scores_match_pycocoevalcap",
+    "tests/compare/test_compare.py::test_caption_metrics_are_resampled_on_both_sides",
+    "tests/test_ci_example.py",
+    "tests/backends/test_hf.py",
+    "tests/run/test_interrupt.py",
+    "tests/cache/test_cached_runs.py",
+    "tests/backends/test_serve.py",
+    "tests/test_analysis.py",
+)
+"""The longest tests (a METEOR JVM's start, a tiny model, whole processes), collected first: a
+worker that starts one late would leave the other idle at the end (``make test``'s wall time)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((k for k, p in enumerate(FIRST) if item.nodeid.startswith(p)), len(FIRST))
+
+    items.sort(key=rank)  # stable: the order within each rank is the collected one

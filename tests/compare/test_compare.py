@@ -309,7 +309,7 @@ def test_caption_metrics_are_resampled_on_both_sides(
     from evalkit.cli import main
 
     api = ["backend=openai", f"backend.base_url={server.openai_url}", "backend.api_key_env=null",
-           "cache.mode=off", "task=coco_caption"]  # fmt: skip
+           "cache.mode=off", "task=coco_caption", "report.bootstrap=0"]  # fmt: skip
     server.answer_book = answer_book("coco_caption")
     base = run_eval(*api, "backend.model=good").run_dir
     server.answer_book = answer_book(
