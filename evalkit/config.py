@@ -172,8 +172,8 @@ class TaskDataset:
     """Keep only the rows an id list names (the Karpathy test split of Flickr30k)."""
     release: str | None = None
     """The benchmark's own release layout that ``dataset=local`` also reads
-    (:mod:`evalkit.dataset.releases`: ``chartqa-json``, ``mmbench-tsv``); ``None``: only files
-    in the Hub schema."""
+    (:mod:`evalkit.dataset.releases`: ``chartqa-json``, ``mathvista-json``, ``mmbench-tsv``);
+    ``None``: only files in the Hub schema."""
     features: dict[str, Any] = field(default_factory=dict)
     """The Hub copy's columns in short form (``string``, ``int64``, ``image``, ``[T]`` a list,
     ``{field: T}`` a struct; :mod:`evalkit.dataset.features`): what the bundled sample is
@@ -205,6 +205,12 @@ class Columns:
     choice_columns: list[str] = field(default_factory=list)
     """Multiple choice with one column per option (MMBench's ``A`` … ``D``): empty cells (none,
     NaN, ``nan``, blank) are left out, as lmms-eval leaves them out."""
+    answer_is_option: bool = False
+    """Multiple choice whose ``answers`` column holds the right option's text, not its index or
+    letter (MathVista's, whose options are often numbers); the gold answer is still its letter."""
+    open_without_choices: bool = False
+    """A row whose options are empty is an open question, scored against ``answers`` as written
+    (MathVista's free-form rows); otherwise such a row is a data error."""
     context: str | None = None
     """A column of text shown with the question when not empty (ScienceQA's ``hint``)."""
     keep: list[str] = field(default_factory=list)
@@ -597,8 +603,8 @@ class PricingConfig:
 
     models: dict[str, Any] = field(default_factory=dict)
     """Model name → :class:`Price` fields. Kept untyped here so new models can be added on the
-    command line (``'+pricing.models.m={input: 1, output: 2}'``); composing turns each entry into a
-    :class:`Price` record (``evalkit.cost.parse_prices``)."""
+    command line (``'+pricing.models.m={input: 1, output: 2}'``); validated when a run of a priced
+    model starts."""
 
 
 @dataclass

@@ -5,7 +5,8 @@ Each split is written in the schema of the Hub copy its task reads (the dataset 
 VizWiz-VQA, GQA (questions and images as two files, joined by id as the Hub copy's two
 configurations are), ChartQA, InfographicVQA, OCR-VQA (one row per book cover with parallel
 question and answer lists), AI2D and ScienceQA-IMG (options and the right one's index), NoCaps,
-Flickr30k and COCO-Caption 2014. The pictures are synthetic, drawn with the fonts and shape
+Flickr30k, COCO-Caption 2014 and MathVista (options that are numbers, integer and float answers).
+The pictures are synthetic, drawn with the fonts and shape
 scenes of make_samples.py; the gold answers have the real datasets' shapes (ten answers with
 annotator variation, one string, several references), including the awkward cases: VizWiz's
 unanswerable blurred photos, ChartQA's percentages, GQA answers that need the eval_mm clean-up.
@@ -416,6 +417,73 @@ def build_scienceqa() -> list[dict[str, Any]]:
     return rows
 
 
+# ----------------------------------------------------------------------------- MathVista
+MATHVISTA_HINTS = {  # MathVista's query hints (data/query.json), by answer form
+    "multi_choice": "Please answer the question and provide the correct option letter, e.g., A, "
+                    "B, C, D, at the end.",
+    "integer": "Please answer the question requiring an integer answer and provide the final "
+               "value, e.g., 1, 2, 3, at the end.",
+    "float": "Please answer the question requiring a floating-point number with one decimal "
+             "place and provide the final value, e.g., 1.2, 1.3, 1.4, at the end.",
+}  # fmt: skip
+
+
+def build_mathvista() -> list[dict[str, Any]]:
+    """Bar charts and shape scenes asked as MathVista asks: options that are numbers (the gold
+    answer is the option's text), integers, floats at one decimal, and a yes/no choice."""
+    rng = random.Random(97)
+    rows = []
+    for n in range(52):
+        form = ("multi_choice", "integer", "float", "yes_no")[n % 4]
+        if form == "yes_no":
+            img, objs = scene(rng, 2, size=(300, 200))
+            question = f"Is the shape on the left a {objs[0]['shape']}?"
+            if n % 8 == 3:
+                question = f"Is the shape on the left a {objs[1]['shape']}?"
+            choices = ["Yes", "No"]
+            answer = "Yes" if objs[0]["shape"] in question else "No"
+            task, category = "visual question answering", "general-vqa"
+            qtype, atype, precision = "multi_choice", "text", None
+        else:
+            img, _, labels, values, _ = bar_chart(rng)
+            i, j = rng.sample(range(len(labels)), 2)
+            task, category = "figure question answering", "math-targeted-vqa"
+            if form == "multi_choice":
+                total = values[i] + values[j]
+                question = f"What is the sum of {labels[i]} and {labels[j]}?"
+                near = (total, total + 1, total + 5, total - 2)
+                choices = sorted({f"{value:g}" for value in near})
+                answer = f"{total:g}"
+                qtype, atype, precision = "multi_choice", "text", None
+            elif form == "integer":
+                question = "How many bars are there?"
+                choices, answer = None, str(len(labels))
+                qtype, atype, precision = "free_form", "integer", None
+            else:
+                question = f"What is the ratio of {labels[i]} to {labels[j]}?"
+                choices, answer = None, str(round(values[i] / values[j], 1))
+                qtype, atype, precision = "free_form", "float", 1.0
+        hint = MATHVISTA_HINTS["multi_choice" if qtype == "multi_choice" else atype]
+        query = f"Hint: {hint}\nQuestion: {question}"
+        if choices:
+            letters = "ABCDEFG"
+            lines = [f"({letters[k]}) {c}" for k, c in enumerate(choices)]
+            query += "\nChoices:\n" + "\n".join(lines)
+        pid = str(n + 1)
+        rows.append({
+            "pid": pid, "question": question, "image": f"images/{pid}.png",
+            "decoded_image": encode(img, "PNG"), "choices": choices, "unit": None,
+            "precision": precision, "answer": answer, "question_type": qtype, "answer_type": atype,
+            "metadata": {"category": category, "context": "bar chart" if form != "yes_no" else
+                         "synthetic scene", "grade": "daily life", "img_height": img.height,
+                         "img_width": img.width, "language": "english",
+                         "skills": ["arithmetic reasoning", "statistical reasoning"],
+                         "source": "evalkit synthetic", "split": "testmini", "task": task},
+            "query": query,
+        })  # fmt: skip
+    return rows
+
+
 # ----------------------------------------------------------------------------- MMBench
 CN_COLOURS = {"red": "红色", "green": "绿色", "blue": "蓝色", "yellow": "黄色", "purple": "紫色",
               "orange": "橙色"}  # fmt: skip
@@ -578,6 +646,7 @@ def main() -> None:
     write("ocrvqa", "test", build_ocrvqa())
     write("ai2d", "test", build_ai2d())
     write("scienceqa_img", "test", build_scienceqa())
+    write("mathvista", "testmini", build_mathvista())
     write("mmbench_en", "dev", build_mmbench(chinese=False))
     write("mmbench_cn", "dev", build_mmbench(chinese=True))
     write("chinese_ocr", "test", build_chinese_ocr())

@@ -230,7 +230,7 @@ def test_help_lists_the_subcommands(cli) -> None:
     assert run_help.returncode == 0 and "-m, --multirun" in run_help.stdout
     assert (
         "task=[ai2d|chartqa|chinese_ocr|coco_caption|coco_caption_2014|coco_karpathy|docvqa|"
-        "flickr30k|gqa|infovqa|mmbench_cn|mmbench_en|nocaps|ocrvqa|okvqa|refcoco|refcoco_plus|"
+        "flickr30k|gqa|infovqa|mathvista|mmbench_cn|mmbench_en|nocaps|ocrvqa|okvqa|refcoco|refcoco_plus|"
         "refcocog|refcocog_reg|scienceqa_img|textvqa|vizwiz|vqav2]" in run_help.stdout
     )
 

@@ -1,6 +1,7 @@
 """Predictions made elsewhere, read from a file into answers by sample id (``backend=replay``).
 
-A table of predictions (``.jsonl``, ``.json`` holding a list of objects, ``.csv``, ``.tsv``,
+A table of predictions (``.jsonl``, ``.json`` holding a list of objects or an object keyed by
+sample id whose values are objects or answers, ``.csv``, ``.tsv``,
 ``.parquet``, ``.xlsx``) has one row per sample: an id column matched against evalkit's sample
 ids (text: ``7`` and ``7.0`` read as ``7``), a prediction column (the answer text), and optional
 usage (``input_tokens``, ``output_tokens``) and latency (``latency_s``) columns. Pairing is by
@@ -136,8 +137,17 @@ def _rows(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
         return _columns(rows), rows
     if suffix == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):  # keyed by sample id: MathVista's and MMMU's outputs
+            data = [
+                {"sample_id": key, **value}
+                if isinstance(value, dict)
+                else {"sample_id": key, "prediction": value}
+                for key, value in data.items()
+            ]
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise ConfigError("expected a JSON list of objects (one per sample)")
+            raise ConfigError(
+                "expected a JSON list of objects (one per sample), or an object keyed by sample id"
+            )
         return _columns(data), data
     import pandas as pd
 

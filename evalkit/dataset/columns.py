@@ -94,6 +94,15 @@ def _present(value: Any) -> bool:
     return str(value).strip() not in ("", "nan")
 
 
+def _has_options(row: Mapping[str, Any], task: TaskSpec) -> bool:
+    """Whether the row lists any option."""
+    columns = task.columns
+    if columns.choice_columns:
+        return any(_present(row.get(c)) for c in columns.choice_columns)
+    value = row.get(columns.choices or "")
+    return value is not None and (isinstance(value, str) or len(value) > 0)
+
+
 def _choices(row: Mapping[str, Any], task: TaskSpec) -> tuple[tuple[str, ...], str]:
     """The options and the gold letter; ``answers`` holds the right option's index or letter."""
     columns = task.columns
@@ -107,6 +116,10 @@ def _choices(row: Mapping[str, Any], task: TaskSpec) -> tuple[tuple[str, ...], s
     if not options:
         raise MissingField(f"column '{column}' has no options")
     raw = _field(row, columns.answers)
+    if columns.answer_is_option:
+        if str(raw) not in options:
+            raise MissingField(f"column '{columns.answers}' holds {raw!r}, none of the options")
+        return options, option_letter(options.index(str(raw)))
     letter = str(raw).strip()
     try:
         index = option_index(letter) if letter.isalpha() else int(raw)
@@ -163,7 +176,8 @@ def _samples(
             for k, (question, answer) in enumerate(_question_pairs(row, task))
         ]
     question = "" if columns.question is None else str(_field(row, columns.question))
-    if columns.choices is not None or columns.choice_columns:
+    open_question = columns.open_without_choices and not _has_options(row, task)
+    if (columns.choices is not None or columns.choice_columns) and not open_question:
         options, letter = _choices(row, task)
         raw = row.get(columns.context) if columns.context else None
         context = str(raw) if _present(raw) else ""

@@ -10,6 +10,9 @@ row into the row the Hub copy holds (same columns, same order, so the same sampl
   or one of the files. Rows come human first, then augmented, as in the Hub copy
   (``lmms-lab/ChartQA``), so a row's position is the same id; ``type`` is
   ``human_<split>`` / ``augmented_<split>``.
+- ``mathvista-json``: MathVista's ``data/<split>.json`` (an object of problems by ``pid``; the
+  image path relative to it, under ``images/``) with the prompts of ``data/query.json`` beside
+  it (the Hub copy's ``query``): the folder or the file.
 - ``mmbench-tsv``: MMBench's TSV as VLMEvalKit and OpenCompass distribute it (``index``,
   ``question``, ``hint``, ``A``-``D``, ``answer``, ``category``, ``l2-category``, base64
   ``image``; a row whose image cell holds another row's index shares that row's image).
@@ -161,10 +164,76 @@ def _mmbench_rows(files: list[Path]) -> Iterator[Row]:
                 yield row, file.parent
 
 
+# --------------------------------------------------------------------------- MathVista
+def _json_object(path: Path) -> bool:
+    """Whether a ``.json`` file holds one JSON object over several lines (a release keyed by id).
+
+    JSON lines start with a row on their first line, whose values are its columns; a release
+    file starts an object over several lines, or holds on one line objects keyed by id.
+    """
+    if path.suffix != ".json" or not path.is_file():
+        return False
+    with path.open("rb") as handle:
+        first = handle.readline().strip().lstrip(b"\xef\xbb\xbf")
+    if not first.startswith(b"{"):
+        return False
+    try:
+        whole = json.loads(first)
+    except ValueError:
+        return True  # an object over several lines
+    # one line: a release keyed by id holds only objects; a JSON-lines row holds its columns
+    return bool(whole) and all(isinstance(v, dict) for v in whole.values())
+
+
+def _mathvista_claims(path: Path) -> bool:
+    if path.is_file():
+        return _json_object(path)
+    return path.is_dir() and any(_json_object(f) for f in path.glob("*.json"))
+
+
+def _mathvista_files(path: Path, split: str) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if not (path / f"{split}.json").is_file():
+        raise ConfigError(
+            f"dataset.path {path}: no {split}.json for split '{split}' (MathVista's release "
+            "layout: data/<split>.json, its images under data/images/)"
+        )
+    return [path / f"{split}.json"]
+
+
+def _mathvista_rows(files: list[Path]) -> Iterator[Row]:
+    for file in files:
+        try:
+            problems = json.loads(file.read_bytes())
+            prompts = file.parent / "query.json"  # the prompts, kept apart in the release
+            queries = json.loads(prompts.read_bytes()) if prompts.is_file() else {}
+        except (OSError, ValueError) as exc:
+            yield DataError(f"{file.name}: not a readable JSON object ({exc})"), file.parent
+            continue
+        if not isinstance(problems, dict):
+            yield DataError(f"{file.name}: expected a JSON object of problems by pid"), file.parent
+            continue
+        for pid, problem in problems.items():
+            if not isinstance(problem, dict):
+                yield DataError(f"{file.name}[{pid}]: expected an object"), file.parent
+                continue
+            # the Hub copy holds the picture in decoded_image and its path in image
+            row = {"pid": str(pid), **problem, "decoded_image": problem.get("image")}
+            if "query" not in row and str(pid) in queries:
+                row["query"] = queries[str(pid)]
+            yield row, file.parent
+
+
 RELEASES: Registry[Release] = Registry("release layout", {
     "chartqa-json": Release(
         "ChartQA's JSON (<split>_human.json, <split>_augmented.json beside png/)",
         _chartqa_claims, _chartqa_files, _chartqa_rows,
+    ),
+    "mathvista-json": Release(
+        "MathVista's JSON (data/<split>.json: problems by pid; data/query.json: their prompts; "
+        "images under data/images/)",
+        _mathvista_claims, _mathvista_files, _mathvista_rows,
     ),
     "mmbench-tsv": Release(
         "MMBench's TSV (index, question, hint, A-D, answer, category, base64 image)",

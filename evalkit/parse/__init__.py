@@ -16,6 +16,7 @@ from evalkit.families import ModelFamily
 from evalkit.parse.answers import clean_answer, parse_answer, parse_caption
 from evalkit.parse.boxes import BOX_FORMATS, box_parser, parse_box
 from evalkit.parse.choice import CHOICE_RULES, choose_letter
+from evalkit.parse.mathvista import parse_mathvista
 from evalkit.records import Prediction, Sample
 from evalkit.registry import Registry
 
@@ -73,6 +74,7 @@ PARSERS: Registry[ParserEntry] = Registry("parser", {
     "box": ParserEntry(_box, "box"),
     "choice": ParserEntry(_choice_parser("vlmevalkit")),
     "choice-cjk": ParserEntry(_choice_parser("vlmevalkit-cjk")),
+    "mathvista": ParserEntry(lambda family, box: parse_mathvista),
 })  # fmt: skip
 """Parser name → entry (another package adds one through :mod:`evalkit.registry`)."""
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from evalkit.config import MetricSpec
 from evalkit.errors import ConfigError, did_you_mean
+from evalkit.parse.mathvista import meta_text
 from evalkit.records import Prediction, Sample, option_index
 from evalkit.registry import Registry
 from evalkit.score.anls import anls
@@ -32,6 +33,7 @@ from evalkit.score.captions import (
 )
 from evalkit.score.exact import EXACT_MODES, exact_match
 from evalkit.score.grounding import acc_iou, iou
+from evalkit.score.mathvista import normalize_extraction
 from evalkit.score.relaxed import RELAXED_MODES, relaxed_accuracy
 from evalkit.score.vqa import VQA_MODES, vqa_accuracy
 
@@ -152,6 +154,24 @@ def _exact(prediction: Prediction, sample: Sample, *, mode: str, target: str) ->
     return exact_match(prediction=prediction.answer, answers=answers, mode=mode)
 
 
+def _mathvista(prediction: Prediction, sample: Sample) -> float:
+    meta = sample.meta
+    if sample.choices:  # the gold answer is the text of the option its letter names
+        gold = sample.choices[option_index(sample.references[0])]
+        question_type = "multi_choice"
+    else:
+        gold = sample.references[0] if sample.references else ""
+        question_type = meta_text(meta.get("question_type")) or "free_form"
+    normalized = normalize_extraction(
+        prediction.answer,
+        choices=sample.choices,
+        question_type=question_type,
+        answer_type=meta_text(meta.get("answer_type")),
+        precision=meta_text(meta.get("precision")) or None,
+    )
+    return float(normalized is not None and normalized == gold)
+
+
 def _gold(sample: Sample) -> tuple[float, float, float, float]:
     if sample.box is None:
         raise ConfigError(f"sample '{sample.id}' has no gold box: the task needs columns.bbox")
@@ -190,6 +210,10 @@ METRICS: Registry[MetricKind] = Registry("metric", {
         "text", "exact match with any gold answer, after the mode's normalisation",
         {"mode": Param("qwen-vl", str, tuple(EXACT_MODES)),
          "target": Param("answer", str, ("answer", "option"))}, _exact,
+    ),
+    "mathvista_accuracy": MetricKind(
+        "text", "MathVista: the answer normalised to the question's type (an option, an integer, "
+        "a float at its precision) equals the gold answer", {}, _mathvista,
     ),
     "acc_iou25": _acc(0.25),
     "acc_iou50": _acc(0.5),

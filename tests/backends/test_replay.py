@@ -124,6 +124,24 @@ def test_a_replayed_run_folder_scores_as_the_run_it_came_from(
     assert list(a.summary["value"]) == list(b.summary["value"])
 
 
+def test_a_json_object_keyed_by_sample_id(tmp_path: Path) -> None:
+    """MathVista's outputs map each pid to a record, MMMU's eval-only file each id to its
+    answer: the key is the sample id unless the record names its own."""
+    records = tmp_path / "by_id.json"
+    records.write_text(json.dumps({"7": {"extraction": "B", "pid": "7"},
+                                   "8": {"extraction": "3", "sample_id": "x8"}}))  # fmt: skip
+    read = read_predictions(records, prediction_column="extraction")
+    assert {k: v.text for k, v in read.by_id.items()} == {"7": "B", "x8": "3"}
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"validation_Art_1": "A", "validation_Art_2": "12.5"}))
+    read = read_predictions(answers)
+    assert {k: v.text for k, v in read.by_id.items()} == {"validation_Art_1": "A",
+                                                           "validation_Art_2": "12.5"}  # fmt: skip
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="or an object keyed by sample id"):
+        read_predictions(tmp_path / "bad.json")
+
+
 def test_other_columns_usage_latency_and_numeric_ids(tmp_path: Path) -> None:
     frame = pd.DataFrame({"qid": [7.0, 8.0], "answer": ["a", "b"], "input_tokens": [120, None],
                           "output_tokens": [3, 4], "latency_s": [0.5, "n/a"]})  # fmt: skip

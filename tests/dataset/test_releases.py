@@ -196,7 +196,7 @@ def test_release_layout_errors_are_one_line(tmp_path: Path) -> None:
         describe_source(docvqa, DatasetConfig(source=Source.local, path=str(listed)))
     with pytest.raises(ConfigError, match=r"expected a .parquet or .jsonl file in the task's"):
         describe_source(docvqa, DatasetConfig(source=Source.local, path=str(bad)))
-    assert set(RELEASES.names()) == {"chartqa-json", "mmbench-tsv"}
+    assert set(RELEASES.names()) == {"chartqa-json", "mathvista-json", "mmbench-tsv"}
 
 
 def test_mmbench_tsv_bad_cells_are_error_rows(tmp_path: Path) -> None:
@@ -218,3 +218,42 @@ def test_mmbench_tsv_bad_cells_are_error_rows(tmp_path: Path) -> None:
         items[1].error
     )
     assert items[2].error is not None and "image is not base64" in str(items[2].error)
+
+
+MATHVISTA = Path(__file__).parent.parent / "published" / "mathvista" / "data"
+
+
+def test_mathvista_release_reads_problems_by_pid_with_their_prompts(tmp_path: Path) -> None:
+    """MathVista's data/testmini.json (its own file, in tests/published) and data/query.json:
+    options that are numbers keep the gold answer as the option's text; free-form rows have no
+    options; the prompt is the Hub copy's query."""
+    spec = load_task("mathvista")
+    cfg = DatasetConfig(source=Source.local, path=str(MATHVISTA), limit=40)
+    info = describe_source(spec, cfg)
+    assert info.release == "mathvista-json"
+    items = {i.sample_id: i for i in iter_items(spec, cfg, info, images=False)}
+    assert list(items)[:3] == ["1", "2", "3"] and all(i.error is None for i in items.values())
+    gold = json.loads((MATHVISTA / "testmini.json").read_text())
+    queries = json.loads((MATHVISTA / "query.json").read_text())
+    for pid, item in items.items():
+        sample, problem = item.sample, gold[pid]
+        assert sample is not None and sample.question == queries[pid]
+        if problem["choices"]:
+            letter = sample.references[0]
+            assert sample.choices[ord(letter) - ord("A")] == problem["answer"]
+        else:
+            assert sample.choices == () and sample.references == (problem["answer"],)
+    # an answer that is none of the options is a data error, not a guess; so is a problem
+    # whose prompt is missing (no query.json beside it)
+    assert gold["3"]["choices"]
+    broken = {"3": {**gold["3"], "answer": "not an option", "query": queries["3"]},
+              "4": gold["4"]}  # fmt: skip
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "testmini.json").write_text(json.dumps(broken))
+    cfg = DatasetConfig(source=Source.local, path=str(folder))
+    errors = [i.error for i in iter_items(spec, cfg, describe_source(spec, cfg), images=False)]
+    assert "none of the options" in str(errors[0]) and "column 'query' is missing" in str(errors[1])
+    with pytest.raises(ConfigError, match="no testmini.json"):
+        (folder / "testmini.json").rename(folder / "other.json")
+        describe_source(spec, cfg)

@@ -87,6 +87,7 @@ def _benchmarks():  # type: ignore[no-untyped-def]
     ("nocaps", "validation", lambda g: _benchmarks().build_nocaps()),
     ("ai2d", "test", lambda g: _benchmarks().build_ai2d()),
     ("scienceqa_img", "test", lambda g: _benchmarks().build_scienceqa()),
+    ("mathvista", "testmini", lambda g: _benchmarks().build_mathvista()),
     ("mmbench_cn", "dev", lambda g: _benchmarks().build_mmbench(chinese=True)),
 ])  # fmt: skip
 def test_generator_reproduces_the_committed_annotations(task: str, split: str, build) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,8 @@
 
 ``tests/score/golden/<metric>.jsonl``: one case per line, each citing the rule it comes from
 (``source``). A case gives the prediction (``prediction``: the answer text; ``box``: the
-predicted box), the sample (``references``, ``gold_box``, ``choices``), the metric's
+predicted box), the sample (``references``, ``gold_box``, ``choices``, ``meta``: its kept
+columns), the metric's
 parameters (by their names) and the ``expected`` value; the metric is bound through the
 registry (:func:`~evalkit.score.registry.build_metrics`) exactly as a task binds it. A
 per-sample metric added to the registry without a golden file fails here. Corpus metrics
@@ -57,6 +58,7 @@ def test_metric(name: str, case: dict[str, Any]) -> None:
     prediction = Prediction(answer=case.get("prediction", ""), box=box)  # type: ignore[arg-type]
     gold = tuple(case["gold_box"]) if case.get("gold_box") is not None else None
     sample = Sample(id="golden", images=(), references=tuple(case.get("references", ())),
-                    box=gold, choices=tuple(case.get("choices", ())))  # type: ignore[arg-type]  # fmt: skip
+                    box=gold, choices=tuple(case.get("choices", ())),
+                    meta=case.get("meta", {}))  # type: ignore[arg-type]  # fmt: skip
     got = metric.score(prediction, sample)
     assert got is not None and abs(got - case["expected"]) <= TOL, case["source"]
