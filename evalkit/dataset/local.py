@@ -62,10 +62,11 @@ def data_files(path: Path, *, check: bool = False, release: str | None = None) -
 
 
 def _check_text(file: Path, release: str | None = None) -> None:
-    """Refuse, in one line, a JSON-lines file that is binary, not UTF-8 or one JSON list.
+    """Refuse, in one line, a JSON-lines file that is binary, not UTF-8, or one JSON value.
 
-    A JSON list is a benchmark's release file (ChartQA's), not rows one per line. A bad line
-    after a good one stays an error row, as any bad row does.
+    A JSON list (ChartQA's release) or an object over several lines (MathVista's, a
+    ``dataset_info.json``) is not rows one per line. A bad line after a good one stays an
+    error row, as any bad row does.
     """
     try:
         with file.open("rb") as handle:
@@ -74,6 +75,8 @@ def _check_text(file: Path, release: str | None = None) -> None:
         raise ConfigError(f"dataset.path {file}: cannot read it ({exc.strerror or exc})") from exc
     lines = head.split(b"\n")
     first = next((i for i, line in enumerate(lines) if line.strip()), len(lines) - 1)
+    cut_short = first == len(lines) - 1 and len(head) == 4096  # runs past the 4 KB read
+
     if b"\0" in head:
         kind = "binary data"
     else:
@@ -85,16 +88,29 @@ def _check_text(file: Path, release: str | None = None) -> None:
                 return
             kind = f"a first line that is not UTF-8 (byte {exc.start})"
         else:
-            if not text.startswith("["):
+            if text.startswith("["):
+                shape = "a JSON list"
+            elif text.startswith("{") and not cut_short and not _whole_json(text):
+                shape = "one JSON object over several lines"
+            else:
                 return
             own = f"; this task reads its release layout '{release}' too" if release else ""
             raise ConfigError(
-                f"dataset.path {file}: a JSON list, not JSON lines (one object per line, in the "
+                f"dataset.path {file}: {shape}, not JSON lines (one object per line, in the "
                 f"task's Hub schema){own}"
             )
     raise ConfigError(
         f"dataset.path {file}: expected JSON lines (UTF-8 text, one object per line), found {kind}"
     )
+
+
+def _whole_json(text: str) -> bool:
+    """Whether ``text`` parses as one JSON value."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _json_line(raw: bytes, file: Path, line_no: int) -> Iterator[tuple[Any, Path]]:

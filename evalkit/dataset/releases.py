@@ -188,7 +188,9 @@ def _json_object(path: Path) -> bool:
 def _mathvista_claims(path: Path) -> bool:
     if path.is_file():
         return _json_object(path)
-    return path.is_dir() and any(_json_object(f) for f in path.glob("*.json"))
+    # its splits' files by name: another JSON object beside parquet (a dataset_info.json)
+    # does not make a folder MathVista's
+    return path.is_dir() and any(_json_object(path / f"{s}.json") for s in ("testmini", "test"))
 
 
 def _mathvista_files(path: Path, split: str) -> list[Path]:

@@ -254,6 +254,28 @@ def test_mathvista_release_reads_problems_by_pid_with_their_prompts(tmp_path: Pa
     cfg = DatasetConfig(source=Source.local, path=str(folder))
     errors = [i.error for i in iter_items(spec, cfg, describe_source(spec, cfg), images=False)]
     assert "none of the options" in str(errors[0]) and "column 'query' is missing" in str(errors[1])
-    with pytest.raises(ConfigError, match="no testmini.json"):
-        (folder / "testmini.json").rename(folder / "other.json")
+    with pytest.raises(ConfigError, match="no test.json for split 'test'"):
+        RELEASES["mathvista-json"].files(folder, "test")
+    (folder / "other.json").write_text(json.dumps(broken, indent=4))  # as the release writes it
+    (folder / "testmini.json").unlink()
+    with pytest.raises(ConfigError, match="other.json: one JSON object over several lines"):
         describe_source(spec, cfg)
+
+
+def test_a_hub_schema_folder_with_other_json_is_not_a_release(tmp_path: Path) -> None:
+    """A folder of Hub-schema parquet beside a multi-line JSON object (a dataset_info.json) is
+    not taken for MathVista's release: the stray file is one line, and without it the folder
+    reads as parquet."""
+    spec = load_task("mathvista")
+    folder = tmp_path / "hub"
+    folder.mkdir()
+    source = sample_data_dir() / "mathvista" / "testmini.parquet"
+    (folder / "testmini.parquet").write_bytes(source.read_bytes())
+    (folder / "dataset_info.json").write_text(json.dumps({"features": {"pid": "string"}}, indent=2))
+    with pytest.raises(ConfigError, match="dataset_info.json: one JSON object over several"):
+        describe_source(spec, DatasetConfig(source=Source.local, path=str(folder)))
+    (folder / "dataset_info.json").unlink()
+    info = describe_source(spec, DatasetConfig(source=Source.local, path=str(folder)))
+    assert info.release is None
+    items = list(iter_items(spec, DatasetConfig(source=Source.local, path=str(folder)), info))
+    assert len(items) == 52 and all(i.error is None for i in items)
