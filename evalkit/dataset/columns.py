@@ -94,26 +94,25 @@ def _present(value: Any) -> bool:
     return str(value).strip() not in ("", "nan")
 
 
-def _has_options(row: Mapping[str, Any], task: TaskSpec) -> bool:
-    """Whether the row lists any option."""
-    columns = task.columns
-    if columns.choice_columns:
-        return any(_present(row.get(c)) for c in columns.choice_columns)
-    value = row.get(columns.choices or "")
-    return value is not None and (isinstance(value, str) or len(value) > 0)
+def _choices(row: Mapping[str, Any], task: TaskSpec) -> tuple[tuple[str, ...], str] | None:
+    """The options and the gold letter; ``answers`` holds the right option's index or letter.
 
-
-def _choices(row: Mapping[str, Any], task: TaskSpec) -> tuple[tuple[str, ...], str]:
-    """The options and the gold letter; ``answers`` holds the right option's index or letter."""
+    ``None``: a row without options that is an open question (``columns.open_without_choices``).
+    """
     columns = task.columns
     if columns.choice_columns:
         column = ", ".join(columns.choice_columns)
         options = tuple(str(row[c]) for c in columns.choice_columns if _present(row.get(c)))
     else:
         column = columns.choices or ""
-        value = _field(row, column)
-        options = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+        value = row.get(column) if columns.open_without_choices else _field(row, column)
+        options = (
+            () if value is None else (value,) if isinstance(value, str)
+            else tuple(str(v) for v in value)
+        )  # fmt: skip
     if not options:
+        if columns.open_without_choices:
+            return None
         raise MissingField(f"column '{column}' has no options")
     raw = _field(row, columns.answers)
     if columns.answer_is_option:
@@ -176,9 +175,11 @@ def _samples(
             for k, (question, answer) in enumerate(_question_pairs(row, task))
         ]
     question = "" if columns.question is None else str(_field(row, columns.question))
-    open_question = columns.open_without_choices and not _has_options(row, task)
-    if (columns.choices is not None or columns.choice_columns) and not open_question:
-        options, letter = _choices(row, task)
+    chosen = None
+    if columns.choices is not None or columns.choice_columns:
+        chosen = _choices(row, task)
+    if chosen is not None:
+        options, letter = chosen
         raw = row.get(columns.context) if columns.context else None
         context = str(raw) if _present(raw) else ""
         if not task.circular:

@@ -86,17 +86,26 @@ def _chartqa_files(path: Path, split: str) -> list[Path]:
     return files
 
 
+def _read_json(file: Path, kind: type, what: str) -> Any:
+    """A release file's JSON value of ``kind``, or the :class:`DataError` standing in for it.
+
+    ``what`` names the expected value (``JSON list of questions``) in the error.
+    """
+    noun = "JSON list" if kind is list else "JSON object"
+    try:
+        value = json.loads(file.read_bytes())
+    except (OSError, ValueError) as exc:
+        return DataError(f"{file.name}: not a readable {noun} ({exc})")
+    return value if isinstance(value, kind) else DataError(f"{file.name}: expected a {what}")
+
+
 def _chartqa_rows(files: list[Path]) -> Iterator[Row]:
     for file in files:
         split, _, kind = file.stem.rpartition("_")
         kind_of = f"{kind}_{split}" if kind in _CHARTQA_KINDS and split else None
-        try:
-            entries = json.loads(file.read_bytes())
-        except (OSError, ValueError) as exc:
-            yield DataError(f"{file.name}: not a readable JSON list ({exc})"), file.parent
-            continue
-        if not isinstance(entries, list):
-            yield DataError(f"{file.name}: expected a JSON list of questions"), file.parent
+        entries = _read_json(file, list, "JSON list of questions")
+        if isinstance(entries, DataError):
+            yield entries, file.parent
             continue
         for n, entry in enumerate(entries):
             if not isinstance(entry, dict) or not {"imgname", "query", "label"} <= entry.keys():
@@ -206,15 +215,14 @@ def _mathvista_files(path: Path, split: str) -> list[Path]:
 
 def _mathvista_rows(files: list[Path]) -> Iterator[Row]:
     for file in files:
-        try:
-            problems = json.loads(file.read_bytes())
-            prompts = file.parent / "query.json"  # the prompts, kept apart in the release
-            queries = json.loads(prompts.read_bytes()) if prompts.is_file() else {}
-        except (OSError, ValueError) as exc:
-            yield DataError(f"{file.name}: not a readable JSON object ({exc})"), file.parent
-            continue
-        if not isinstance(problems, dict):
-            yield DataError(f"{file.name}: expected a JSON object of problems by pid"), file.parent
+        problems = _read_json(file, dict, "JSON object of problems by pid")
+        prompts = file.parent / "query.json"  # the prompts, kept apart in the release
+        queries = {}
+        if prompts.is_file():
+            queries = _read_json(prompts, dict, "JSON object of prompts by pid")
+        failed = next((v for v in (problems, queries) if isinstance(v, DataError)), None)
+        if failed is not None:
+            yield failed, file.parent
             continue
         for pid, problem in problems.items():
             if not isinstance(problem, dict):
