@@ -39,6 +39,7 @@ __all__ = [
     "ReplayConfig",
     "ReportConfig",
     "RunConfig",
+    "ShardConfig",
     "Source",
     "Subset",
     "TaskDataset",
@@ -608,6 +609,21 @@ class PricingConfig:
 
 
 @dataclass
+class ShardConfig:
+    """``shard``: evaluate one part of the run's samples (``evalkit merge`` joins the parts).
+
+    The parts are fixed by the data alone, so every machine that runs one agrees on them:
+    contiguous ranges of the dataset's rows when their number is known before reading,
+    every ``count``-th row otherwise (:mod:`evalkit.dataset.shards`).
+    """
+
+    count: int = ranged(1, 1)
+    """How many parts the run is cut into (1: the whole run)."""
+    index: int = ranged(0, 0)
+    """Which part this run evaluates, from 0 to ``count - 1``."""
+
+
+@dataclass
 class RunConfig:
     """The whole composed configuration of one run."""
 
@@ -618,6 +634,7 @@ class RunConfig:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     pricing: PricingConfig = field(default_factory=PricingConfig)
+    shard: ShardConfig = field(default_factory=ShardConfig)
     results_dir: str = "results"
     """Root folder of the run folders."""
     estimate: bool = False

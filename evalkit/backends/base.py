@@ -191,6 +191,12 @@ class Backend(Protocol):
         """Whether a failed attempt may be retried (default: :func:`default_classify`)."""
         return default_classify(error)
 
+    def asked_elsewhere(self, sample_id: str) -> None:
+        """A sample of the run that another shard asks (``shard.count``); default: nothing.
+
+        Optional: a backend that does not define it is not told.
+        """
+
     async def aclose(self) -> None:
         """Release connections and processes."""
         ...

@@ -52,6 +52,8 @@ class ReplayBackend(Backend):
         model = config.model if config.model != ReplayConfig.model else predictions.path.name
         self.identity = BackendIdentity(name="replay", model=model)
         self._asked: set[str] = set()
+        self._elsewhere: set[str] = set()
+        """Samples other shards ask: their predictions are matched there."""
         self._examples = _named(list(itertools.islice(predictions.by_id, SHOWN_IDS)))
 
     @classmethod
@@ -89,9 +91,14 @@ class ReplayBackend(Backend):
         return Completion(text=predicted.text, usage=usage, finish_reason=None,
                           latency_s=predicted.latency_s or 0.0)  # fmt: skip
 
+    def asked_elsewhere(self, sample_id: str) -> None:
+        """Another shard answers this sample: its prediction is not unmatched here."""
+        self._elsewhere.add(sample_id)
+
     def unmatched(self) -> list[str]:
         """The file's ids no sample of the run asked for, in the file's order."""
-        return [i for i in self.predictions.by_id if i not in self._asked]
+        return [i for i in self.predictions.by_id
+                if i not in self._asked and i not in self._elsewhere]  # fmt: skip
 
     def record(self) -> dict[str, Any]:
         """The predictions file (name, size, SHA-256, rows) and how its ids matched the run."""

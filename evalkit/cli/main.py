@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from evalkit.cli.common import fail, use_system_allocator
 from evalkit.cli.compare import compare_command
+from evalkit.cli.merge import merge_command
 from evalkit.cli.report import report_command
 from evalkit.cli.rescore import rescore_command
 from evalkit.cli.run import estimate_command, run_command
@@ -37,8 +38,9 @@ COMMANDS: Registry[Command] = Registry("command", {
     "rescore": _C(rescore_command, "score finished run folders again with the current scorers"),
     "compare": _C(compare_command, "compare two runs sample by sample; --fail-on-drop gates CI"),
     "report": _C(report_command, "one self-contained HTML page about a run (or two, compared)"),
+    "merge": _C(merge_command, "join the shards of a run (shard.count=S) into one run folder"),
 })  # fmt: skip
-"""Subcommand → command (``merge`` goes here next; a plugin may add its own)."""
+"""Subcommand → command (a plugin may add its own)."""
 
 
 def _help() -> str:

@@ -371,6 +371,11 @@ def _checked(cfg: RunConfig) -> RunConfig:
                 "at its own loopback address, so backend.base_url would be ignored"
             )
         check_url(backend.base_url)
+    if cfg.shard.index >= cfg.shard.count:
+        raise ConfigError(
+            f"shard.index={cfg.shard.index} is not a part of shard.count={cfg.shard.count}: "
+            f"the parts are numbered 0 to {cfg.shard.count - 1}"
+        )
     if cfg.task.fewshot.k == 0 and cfg.task.fewshot.split is not None:
         raise ConfigError(
             "task.fewshot.split is read only with examples to show: add task.fewshot.k=N"

@@ -16,12 +16,13 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from evalkit.config import DatasetConfig, Source, TaskSpec, check_source_options
-from evalkit.dataset.columns import needs_pixels, row_id, row_to_samples
+from evalkit.dataset.columns import explodes, needs_pixels, row_id, row_to_samples
 from evalkit.dataset.fewshot import FewShotPool
 from evalkit.dataset.hf import check_hub, iter_hf_rows
 from evalkit.dataset.joins import ImageTable, subset_list
 from evalkit.dataset.local import data_files, iter_local_rows
 from evalkit.dataset.releases import release_files
+from evalkit.dataset.shards import Shard
 from evalkit.errors import ConfigError, DataError, did_you_mean
 from evalkit.records import Sample
 from evalkit.resources import sample_data_dir
@@ -36,6 +37,7 @@ __all__ = [
     "expected_samples",
     "iter_items",
     "iter_run_items",
+    "plan_shard",
     "row_count_record",
     "run_grouping",
 ]
@@ -74,6 +76,8 @@ class Item:
     sample_id: str
     sample: Sample | None = None
     error: DataError | None = None
+    elsewhere: bool = False
+    """Another shard's sample: numbered in the stream (its id and place), not evaluated."""
 
 
 def _sample_file(task: TaskSpec, split: str) -> Path:
@@ -163,22 +167,26 @@ def iter_run_items(
     *,
     fewshot: bool = True,
     images: bool = True,
+    shard: Shard | None = None,
 ) -> Iterator[Item]:
     """Every split's items in turn, :func:`iter_items` each.
 
     With ``dataset.splits`` a sample is ``<split>/<id>`` and carries its split in its
-    ``meta`` (ids may repeat across splits).
+    ``meta`` (ids may repeat across splits). With ``shard``, the rows of the other parts
+    come as ``elsewhere`` items (the parts count rows across the splits, in turn).
     """
     counts = counts if counts is not None else [RowCount() for _ in infos]
     if not cfg.splits:
-        yield from iter_items(task, cfg, infos[0], counts[0], fewshot=fewshot, images=images)
+        yield from iter_items(task, cfg, infos[0], counts[0], fewshot=fewshot, images=images,
+                              shard=shard)  # fmt: skip
         return
     for info, count in zip(infos, counts, strict=True):
         one = replace(cfg, split=info.split, splits=[])
-        for item in iter_items(task, one, info, count, fewshot=fewshot, images=images):
+        for item in iter_items(task, one, info, count, fewshot=fewshot, images=images,
+                               shard=shard):  # fmt: skip
             sample_id = f"{info.split}/{item.sample_id}"
             if item.sample is None:
-                yield Item(sample_id, error=item.error)
+                yield replace(item, sample_id=sample_id)
             else:
                 meta = {**item.sample.meta, SPLIT_COLUMN: info.split}
                 yield Item(sample_id, sample=replace(item.sample, id=sample_id, meta=meta))
@@ -202,6 +210,30 @@ def expected_samples(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> in
     if cfg.limit is not None:
         return cfg.limit if rows is None else min(rows, cfg.limit)
     return rows
+
+
+def plan_shard(
+    count: int, index: int, task: TaskSpec, cfg: DatasetConfig, infos: list[SourceInfo]
+) -> Shard | None:
+    """Part ``index`` of ``count`` of the run reading ``infos`` (``None``: the whole run).
+
+    The parts are contiguous ranges when the rows the run reads are known before reading:
+    one sample per row, and each split's count known (:func:`expected_samples`, or a Hub
+    split's declared ``dataset.rows``); otherwise every ``count``-th row.
+    """
+    if count == 1:
+        return None
+    units: int | None = 0 if not explodes(task) else None
+    for info in infos:
+        if units is None:
+            break
+        one = replace(cfg, split=info.split, splits=[])
+        rows = expected_samples(task, one, info)
+        declared = task.dataset.rows.get(info.split)
+        if rows is None and info.source == "hf" and info.subset is None and declared:
+            rows = declared if cfg.limit is None else min(declared, cfg.limit)
+        units = None if rows is None else units + rows
+    return Shard(count, index, units)
 
 
 def _rows(
@@ -264,10 +296,13 @@ def iter_items(
     *,
     fewshot: bool = True,
     images: bool = True,
+    shard: Shard | None = None,
 ) -> Iterator[Item]:
     """Stream the task's items, at most ``cfg.limit`` of them; ``count`` tallies the rows read.
 
     ``images=False``: rows need not carry their images (:func:`row_to_samples`).
+    ``shard``: the rows of other parts are ``elsewhere`` items, by id only when a row is one
+    sample (their images are not read), counted toward the limit all the same.
 
     A circular task's question is kept whole: its last question may take the run a few
     samples past the limit, never short of one of its passes.
@@ -275,7 +310,7 @@ def iter_items(
     With ``task.fewshot.k`` set (and ``fewshot``), each sample carries its in-context examples.
     """
     pool = FewShotPool.load(task, info.split, _split_samples(task, cfg, info)) if fewshot else None
-    for item in _iter_items(task, cfg, info, count, images=images):
+    for item in _iter_items(task, cfg, info, count, images=images, shard=shard):
         sample = item.sample
         if pool is not None and sample is not None:
             try:
@@ -294,8 +329,10 @@ def _iter_items(
     count: RowCount | None = None,
     *,
     images: bool = True,
+    shard: Shard | None = None,
 ) -> Iterator[Item]:
     produced = 0
+    by_id = not explodes(task)  # one sample per row: another part's row is named, not read
     count = count if count is not None else RowCount()
     cut = subset_list(task, info.source, info.split) if info.subset else None
     keep = cut.ids if cut is not None else None
@@ -309,22 +346,19 @@ def _iter_items(
             return
         count.rows = index + 1
         if isinstance(row, DataError):
-            items = [Item(f"row-{index}", error=row)]
+            mine = shard is None or shard.take()
+            items = [Item(f"row-{index}", error=row, elsewhere=not mine)]
         elif keep is not None and str(row.get(keep_column)) not in keep:
             continue
         else:
             count.kept += 1
-            try:
-                if joined is not None:
-                    base_dir = joined.attach(row, task.columns.image)
-                items = [
-                    Item(s.id, sample=s)
-                    for s in row_to_samples(
-                        row, task, base_dir=base_dir, index=index, images=images
-                    )  # fmt: skip
-                ]
-            except DataError as exc:
-                items = [Item(row_id(row, task, index), error=exc)]
+            mine = shard is None or shard.take()
+            if not mine and by_id:
+                items = [Item(row_id(row, task, index), elsewhere=True)]
+            else:
+                items = _row_items(row, task, index, base_dir, joined, images=images)
+            if not mine:  # another part's row: its samples' ids and places, nothing more
+                items = [Item(i.sample_id, elsewhere=True) for i in items]
         for item in items:
             # a circular question's passes stay together: the limit never cuts one short
             whole = task.circular and item is not items[0]
@@ -333,6 +367,22 @@ def _iter_items(
             produced += 1
             yield item
     count.complete = True
+
+
+def _row_items(
+    row: Any, task: TaskSpec, index: int, base_dir: Path | None, joined: ImageTable | None,
+    *, images: bool,
+) -> list[Item]:  # fmt: skip
+    """A row's samples, or the one error item that replaces them."""
+    try:
+        if joined is not None:
+            base_dir = joined.attach(row, task.columns.image)
+        return [
+            Item(s.id, sample=s)
+            for s in row_to_samples(row, task, base_dir=base_dir, index=index, images=images)
+        ]
+    except DataError as exc:
+        return [Item(row_id(row, task, index), error=exc)]
 
 
 def row_count_record(

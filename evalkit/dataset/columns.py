@@ -12,7 +12,7 @@ from evalkit.dataset.images import load_image
 from evalkit.errors import DataError, MissingField
 from evalkit.records import ImageRef, Sample, option_index, option_letter
 
-__all__ = ["needs_pixels", "row_id", "row_to_samples"]
+__all__ = ["explodes", "needs_pixels", "row_id", "row_to_samples"]
 
 
 def _field(row: Mapping[str, Any], column: str) -> Any:
@@ -157,6 +157,11 @@ def row_to_samples(
         except DataError:
             pictures = ()
     return _samples(row, task, sample_id, pictures)
+
+
+def explodes(task: TaskSpec) -> bool:
+    """Whether a row may become several samples (or none): each reference, question or pass."""
+    return task.explode_references or task.explode_questions or task.circular
 
 
 def needs_pixels(task: TaskSpec) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from evalkit.compose.tasks import prompt_families
 from evalkit.config import RunConfig
-from evalkit.dataset import describe_sources, iter_run_items
+from evalkit.dataset import describe_sources, iter_run_items, plan_shard
 from evalkit.errors import DataError
 from evalkit.prompt import plan_rendering, render
 from evalkit.records import Usage
@@ -42,7 +42,10 @@ async def estimate(cfg: RunConfig) -> Estimate:
         price = session.price
         result = Estimate(currency=price.currency if price else None)
         cost = 0.0
-        for item in iter_run_items(task, cfg.dataset, infos):
+        shard = plan_shard(cfg.shard.count, cfg.shard.index, task, cfg.dataset, infos)
+        for item in iter_run_items(task, cfg.dataset, infos, shard=shard):
+            if item.elsewhere:  # another shard's sample
+                continue
             result.samples += 1
             if item.sample is None:
                 result.unusable += 1

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -32,8 +33,10 @@ from evalkit.dataset import (
     describe_sources,
     expected_samples,
     iter_run_items,
+    plan_shard,
     row_count_record,
 )
+from evalkit.dataset.shards import Shard
 from evalkit.errors import (
     ConfigError,
     DataError,
@@ -60,6 +63,7 @@ from evalkit.runfolder.manifest import (
     to_jsonable,
     write_manifest,
 )
+from evalkit.runfolder.positions import write_positions
 from evalkit.runfolder.schema import sample_schema
 from evalkit.runfolder.summary import format_table, write_summary
 from evalkit.runfolder.writer import SampleWriter
@@ -81,13 +85,27 @@ class RunOutcome:
     summary: list[MetricValue] = field(default_factory=list)
 
 
-def _number(items: Iterator[Item], order: dict[str, int]) -> Iterator[Item]:
-    """Record each item's stream position; a repeated id becomes an error row with a new id."""
+def _number(
+    items: Iterator[Item], order: dict[str, int], own: set[str] | None = None,
+    elsewhere: Callable[[str], None] | None = None,
+) -> Iterator[Item]:  # fmt: skip
+    """Record each item's stream position; a repeated id becomes an error row with a new id.
+
+    Another shard's items are numbered too (so positions and repeated ids are the whole
+    run's), told to ``elsewhere`` and left out; ``own`` collects the ids passed on.
+    """
     for item in items:
         if item.sample_id in order:
             error = DataError(f"duplicate sample id '{item.sample_id}'")
-            item = Item(f"{item.sample_id}~dup{len(order)}", error=error)
+            item = Item(f"{item.sample_id}~dup{len(order)}", error=error,
+                        elsewhere=item.elsewhere)  # fmt: skip
         order[item.sample_id] = len(order)
+        if item.elsewhere:
+            if elsewhere is not None:
+                elsewhere(item.sample_id)
+            continue
+        if own is not None:
+            own.add(item.sample_id)
         yield item
 
 
@@ -133,6 +151,7 @@ def _manifest(
     session: RunSession, recorder: Recorder, summary: list[MetricValue], started: datetime,
     wall: float, overrides: list[str], failed: str | None,
     interrupted: str | None, budget: str | None, versions: dict[str, str | None],
+    shard: dict[str, Any] | None = None,
 ) -> RunManifest:  # fmt: skip
     tally, calls, price = recorder.tally, session.calls, session.price
     known = session.priced
@@ -173,7 +192,16 @@ def _manifest(
         budget=budget,
         versions=versions,
         backend_record=backend_record(session.backend),
+        shard=shard,
     )
+
+
+def _shard_record(shard: Shard | None, *, wall: float | None = None) -> dict[str, Any] | None:
+    """``run.json``'s ``shard``: the part, its rule, and where and how long it ran."""
+    if shard is None:
+        return None
+    record = {**shard.record(), "host": socket.gethostname(), "attempts": 1}
+    return record if wall is None else {**record, "wall_s": round(wall, 3)}
 
 
 def _nothing_to_evaluate(infos: list[SourceInfo], counts: list[RowCount]) -> str:
@@ -233,6 +261,7 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
         if metric.corpus is not None:
             metric.corpus.require()  # before any model call: the scores would be lost otherwise
     aggregator = scoring.aggregator()
+    shard = plan_shard(cfg.shard.count, cfg.shard.index, task, cfg.dataset, infos)
     if task.circular_passes is not None and cfg.dataset.limit is not None:
         _log.warning(
             "dataset.limit=%d reads the first rows only: a question's other circular passes "
@@ -258,6 +287,7 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
             "backend": session.backend.identity, "overrides": overrides or [], "config": cfg,
             "dataset": to_jsonable(infos[0] if len(infos) == 1 else infos),
             "timing": {"started": started.isoformat()}, "versions": versions,
+            "shard": _shard_record(shard),
         }, name=PARTIAL_NAME)  # fmt: skip
         writer = SampleWriter(run_dir, sample_schema(scoring.columns), meta=keep,
                               flush_every=cfg.report.flush_every)  # fmt: skip
@@ -269,13 +299,17 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
         clock = time.perf_counter()
         expected = [expected_samples(task, cfg.dataset, i) for i in infos]  # limit: per split
         total = None if None in expected else sum(n for n in expected if n is not None)
+        total = shard.expected(total) if shard is not None else total
         recorder.progress = bar = progress_bar(
             total, enabled=cfg.report.progress, interval_s=cfg.report.progress_every_s
         )
         counts = [RowCount() for _ in infos]
         rows = iter_run_items(task, cfg.dataset, infos, counts,
-                              images=needs_images(session.backend))  # fmt: skip
-        items = _number(rows, recorder.tally.order)
+                              images=needs_images(session.backend), shard=shard)  # fmt: skip
+        own: set[str] = set()
+        # optional: a backend that keeps account of its answers (replay) learns the others'
+        elsewhere = getattr(session.backend, "asked_elsewhere", None) if shard else None
+        items = _number(rows, recorder.tally.order, own, elsewhere)
         # the first SIGINT/SIGTERM stops the asking; GRACE_S later, what is in flight is cancelled
         interrupt = Interrupt(on_grace_over=lambda: asking.cancel(), run_dir=run_dir)
         asking = asyncio.ensure_future(schedule(
@@ -301,10 +335,17 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
     failed = recorder.aborted or (f"interrupted by {interrupted}" if interrupted else None)
     failed = failed or tally.error_rate_exceeded(cfg.limits.max_error_rate, minimum=1)
     empty = None if tally.n or interrupted else _nothing_to_evaluate(infos, counts)
+    if empty and shard is not None and any(c.rows for c in counts):
+        _log.warning("shard %d of %d holds none of the run's %d samples", shard.index,
+                     shard.count, len(recorder.tally.order))  # fmt: skip
+        empty = None  # a part left empty by a small run is still a part: merge expects it
     failed = failed or empty
     budget = _budget_note(cfg, tally)
     aggregation = aggregator.finish()
     writer.close(updates=aggregation.per_sample, order=recorder.tally.order)
+    if shard is not None:
+        order = recorder.tally.order
+        write_positions(run_dir, {i: order[i] for i in own})
     summary = aggregation.rows
     write_summary(run_dir, run_id=run_id, task=task.name,
                   rows=[*summary, *cost_rows(recorder.tally, session)])  # fmt: skip
@@ -316,7 +357,7 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
         cfg, run_id=run_id, scoring=scoring, data=data, session=session,
         recorder=recorder, summary=summary, started=started, wall=wall,
         overrides=overrides or [], failed=failed, interrupted=interrupted, budget=budget,
-        versions=versions,
+        versions=versions, shard=_shard_record(shard, wall=wall),
     ))  # fmt: skip
     if cfg.report.table and not empty:
         # the overall rows, and each split's when the run read several

@@ -11,13 +11,16 @@ parameters) are read too, and written back in the current format.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalkit.compose.tasks import prompt_families
+from evalkit.config import RunConfig
 from evalkit.errors import ConfigError
 from evalkit.prompt import plan_rendering
 from evalkit.records import Completion, ImageRef, Sample, SampleResult
@@ -27,6 +30,7 @@ from evalkit.runfolder.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     PARTIAL_NAME,
+    Scoring,
     package_versions,
     to_jsonable,
     write_manifest,
@@ -38,7 +42,7 @@ from evalkit.runfolder.summary import SUMMARY_NAME, read_summary, write_summary
 from evalkit.runfolder.writer import JOURNAL_NAME, SAMPLES_NAME, read_samples
 from evalkit.score.aggregate import MetricValue
 
-__all__ = ["rescore", "seal_unfinished"]
+__all__ = ["Scored", "rescore", "score_rows", "scoring_record", "seal_unfinished"]
 
 
 def _sample(row: dict[str, Any], keep: list[str]) -> Sample:
@@ -103,24 +107,29 @@ def seal_unfinished(run_dir: Path) -> None:
     write_manifest(run_dir, manifest)
 
 
-def rescore(run_dir: Path) -> list[MetricValue]:
-    """Rescore ``run_dir`` in place and return the new metric rows."""
-    samples_path = run_dir / SAMPLES_NAME
-    if not (run_dir / MANIFEST_NAME).exists() and (run_dir / PARTIAL_NAME).exists():
-        seal_unfinished(run_dir)
-    if not (run_dir / MANIFEST_NAME).exists() or not samples_path.exists():
-        raise ConfigError(
-            f"{run_dir} is not a finished run folder (needs run.json and samples.parquet)"
-        )
-    folder = read_run(run_dir)
-    manifest = dict(folder.manifest)
-    config = folder.config
+@dataclass
+class Scored:
+    """Rows scored again from their saved answers, and what they add up to."""
+
+    table: pa.Table
+    """The rows with parsed answers and metric columns recomputed."""
+    summary: list[MetricValue]
+    """Every summary row (overall, per group, circular), cost rows left out."""
+    scoring: Scoring
+    """``run.json``'s ``scoring`` for these rows."""
+
+
+def score_rows(table: pa.Table, config: RunConfig) -> Scored:
+    """Parse and score every answered row of ``table`` again, as the run ``config`` would.
+
+    The one scoring of saved rows: ``rescore`` (a run folder again) and ``merge`` (shards'
+    rows joined) both come here, so a corpus metric, a group row or a bootstrap interval is
+    computed over all the rows given, in their order, exactly as a run computes it.
+    """
     task = config.task
     plan = plan_scoring(task, config.dataset, config.report,
                         plan_rendering(task, config.backend, prompt_families))  # fmt: skip
     metrics, aggregator = plan.metrics, plan.aggregator()
-
-    table = folder.samples
     rows = table.to_pylist()
     keep = [name for name in plan.keep if name in table.schema.names]
     columns = plan.columns
@@ -146,24 +155,43 @@ def rescore(run_dir: Path) -> list[MetricValue]:
     for row in rows:
         for column, by_id in aggregation.per_sample.items():
             row[column] = by_id.get(row["sample_id"], row[column])
-
     meta_types = {name: kept_type(name) for name in keep}
-    rewritten = rows_to_table(rows, sample_schema(columns, meta_types))
+    scored = rows_to_table(rows, sample_schema(columns, meta_types))
+    return Scored(scored, aggregation.rows, plan.record(aggregator.unparsed))
+
+
+def scoring_record(old: dict[str, Any] | None, scoring: Scoring) -> dict[str, Any]:
+    """``run.json``'s ``scoring`` after rows were scored again (old keys dropped)."""
+    merged = {**(old or {}), **to_jsonable(scoring)}
+    for stale in ("vqa_mode", "anls_threshold", "unparsed_boxes"):
+        merged.pop(stale, None)
+    return merged
+
+
+def rescore(run_dir: Path) -> list[MetricValue]:
+    """Rescore ``run_dir`` in place and return the new metric rows."""
+    samples_path = run_dir / SAMPLES_NAME
+    if not (run_dir / MANIFEST_NAME).exists() and (run_dir / PARTIAL_NAME).exists():
+        seal_unfinished(run_dir)
+    if not (run_dir / MANIFEST_NAME).exists() or not samples_path.exists():
+        raise ConfigError(
+            f"{run_dir} is not a finished run folder (needs run.json and samples.parquet)"
+        )
+    folder = read_run(run_dir)
+    manifest = dict(folder.manifest)
+    task = folder.config.task
+    scored = score_rows(folder.samples, folder.config)
     tmp = samples_path.with_suffix(".parquet.tmp")
-    pq.write_table(rewritten, tmp)
+    pq.write_table(scored.table, tmp)
     tmp.replace(samples_path)
 
-    summary = aggregation.rows
+    summary = scored.summary
     old = read_summary(run_dir) if (run_dir / SUMMARY_NAME).exists() else []
     costs = [r for r in old if r.kind == "cost"]  # cost totals carry over unchanged
     write_summary(run_dir, run_id=manifest["run_id"], task=task.name, rows=[*summary, *costs])
     manifest["format_version"] = FORMAT_VERSION
     manifest["results"] = {r.metric: r.value for r in summary if r.kind == "metric"}
-    record = to_jsonable(plan.record(aggregator.unparsed))
-    scoring = {**(manifest.get("scoring") or {}), **record}
-    for stale in ("vqa_mode", "anls_threshold", "unparsed_boxes"):
-        scoring.pop(stale, None)
-    manifest["scoring"] = scoring
+    manifest["scoring"] = scoring_record(manifest.get("scoring"), scored.scoring)
     manifest.setdefault("rescored", []).append(
         {"at": datetime.now(UTC).isoformat(), "versions": package_versions()}
     )

@@ -145,6 +145,11 @@ class RunManifest:
     backend_record: dict[str, Any] | None = None
     """What the backend reports at the end, when it has something (``backend=replay``: the
     predictions file's name, size and SHA-256, and how many of its ids matched the run)."""
+    shard: dict[str, Any] | None = None
+    """A sharded run's part (``shard.count``, ``shard.index``, the rule, host, wall time);
+    ``None`` for a whole run."""
+    shards: list[dict[str, Any]] | None = None
+    """A merged run's parts: each shard's index, run id, folder, host, attempts and wall time."""
     format_version: int = FORMAT_VERSION
 
 
