@@ -39,6 +39,7 @@ __all__ = [
     "ReplayConfig",
     "ReportConfig",
     "RunConfig",
+    "RunnerConfig",
     "ShardConfig",
     "Source",
     "Subset",
@@ -624,6 +625,36 @@ class ShardConfig:
 
 
 @dataclass
+class RunnerConfig:
+    """``runner`` group: where the run's samples are evaluated.
+
+    ``local`` (the default): in this process. ``ray``: on Ray, in ``workers`` processes that
+    each hold one backend and evaluate the run's shards one after another; the shards are
+    merged into the run folder at the end (:mod:`evalkit.run.on_ray`). The other fields are
+    read by ``runner=ray`` only.
+    """
+
+    name: str = "local"
+    """``local`` or ``ray``."""
+    workers: int | None = ranged(None, 1)
+    """Ray workers (each holds one backend). ``None``: 1 for an API backend (its limit is the
+    provider's rate, not one machine), one per GPU for ``backend=hf`` (1 without GPUs)."""
+    address: str | None = None
+    """``None``: start a Ray instance here and stop it at the end; ``auto`` or an address:
+    join that cluster."""
+    shards: int | None = ranged(None, 1)
+    """Parts the run is cut into (``None``: 4 per worker, so a straggler or a lost worker costs
+    little)."""
+    cpus_per_worker: float | None = ranged(None, 0.0, above=True)
+    """CPUs Ray sets aside for each worker (``None``: 0.5, so two workers on a 2-CPU machine
+    leave Ray's own tasks a CPU)."""
+    gpus_per_worker: float | None = ranged(None, 0.0)
+    """GPUs per worker (``None``: 1 for ``backend=hf`` when the cluster has GPUs, else 0)."""
+    keep_shards: bool | None = None
+    """Keep the shards' folders (``shards/`` in the run folder) after the merge."""
+
+
+@dataclass
 class RunConfig:
     """The whole composed configuration of one run."""
 
@@ -635,6 +666,7 @@ class RunConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     pricing: PricingConfig = field(default_factory=PricingConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
     results_dir: str = "results"
     """Root folder of the run folders."""
     estimate: bool = False

@@ -86,7 +86,8 @@ BAD = [
         ["+backend.temprature=0"],
         "backend 'baseline' has no key 'temprature'; did you mean 'temperature'?",
     ),
-    (["+runner=ray"], "bad override 'runner': the config has no key 'runner'"),
+    (["+scheduler=ray"], "bad override 'scheduler': the config has no key 'scheduler'"),
+    (["+runner=ray"], "'+runner': runner is chosen in the defaults already: write runner=VALUE"),
     (["+dataset.pth=x"], "dataset has no key 'pth'; did you mean 'path'?"),
     (
         ["+task.prompts.default.usr=x"],

@@ -90,6 +90,20 @@ class ResponseCache:
              usage.output_tokens, usage.image_tokens, completion.latency_s, time.time()),
         )  # fmt: skip
 
+    def import_from(self, other: Path) -> int:
+        """Add the answers of the cache file ``other`` that this one lacks; how many were added.
+
+        A Ray shard on another machine keeps its own file (SQLite's WAL is not for network
+        filesystems); the merge brings its answers home by key, so a rerun sends nothing.
+        """
+        before = len(self)
+        self._db.execute("ATTACH DATABASE ? AS other", (str(other),))
+        try:
+            self._db.execute("INSERT OR IGNORE INTO responses SELECT * FROM other.responses")
+        finally:
+            self._db.execute("DETACH DATABASE other")
+        return len(self) - before
+
     def __contains__(self, key: str) -> bool:
         return (
             self._db.execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone() is not None

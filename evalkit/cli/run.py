@@ -144,7 +144,12 @@ def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bo
     configure_logging(run_dir)
     try:
         _save_hydra(run_dir, job, overrides)
-        asyncio.run(pipeline.run(cfg, run_dir, overrides=overrides))
+        if cfg.runner.name == "ray":
+            from evalkit.run.on_ray import run_on_ray
+
+            run_on_ray(cfg, run_dir, overrides=overrides)
+        else:
+            asyncio.run(pipeline.run(cfg, run_dir, overrides=overrides))
     except EvalkitError:
         _drop_if_unused(run_dir)
         raise

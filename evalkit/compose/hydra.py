@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -242,6 +243,13 @@ def _one_line(exc: BaseException) -> ConfigError:
         ln for ln in lines if not ln.startswith(("full_key", "object_type", "reference_type"))
     ]
     detail = useful[0] if useful else type(cause).__name__
+    group = re.match(r"Multiple values for (\w+)\.", detail)
+    if group is not None:  # +runner=ray: the group is in the defaults already
+        name = group.group(1)
+        return BadOverride(
+            f"bad override '+{name}': {name} is chosen in the defaults already: write "
+            f"{name}=VALUE, without '+'"
+        )
     key = override.partition("=")[0]
     return BadOverride(f"bad override '{key}': {detail}" if key else f"bad override: {detail}")
 
@@ -371,6 +379,7 @@ def _checked(cfg: RunConfig) -> RunConfig:
                 "at its own loopback address, so backend.base_url would be ignored"
             )
         check_url(backend.base_url)
+    check_runner(cfg)
     if cfg.shard.index >= cfg.shard.count:
         raise ConfigError(
             f"shard.index={cfg.shard.index} is not a part of shard.count={cfg.shard.count}: "
@@ -381,6 +390,28 @@ def _checked(cfg: RunConfig) -> RunConfig:
             "task.fewshot.split is read only with examples to show: add task.fewshot.k=N"
         )
     return cfg
+
+
+_RAY_ONLY = ("workers", "address", "shards", "cpus_per_worker", "gpus_per_worker", "keep_shards")
+
+
+def check_runner(cfg: RunConfig) -> None:
+    """Refuse a ``runner`` option the chosen runner does not read, or a shard of a Ray run."""
+    runner = cfg.runner
+    if runner.name not in ("local", "ray"):
+        raise ConfigError(f"runner.name must be local or ray, got '{runner.name}'")
+    if runner.name == "local":
+        given = [k for k in _RAY_ONLY if getattr(runner, k) is not None]
+        if given:
+            raise ConfigError(
+                f"runner.{given[0]} is read only by runner=ray, and this run is local: add "
+                f"runner=ray, or leave runner.{given[0]} out"
+            )
+        return
+    if cfg.shard.count != 1:
+        raise ConfigError(
+            "runner=ray cuts the run into shards itself (runner.shards): leave shard.* out"
+        )
 
 
 def check_url(url: str) -> None:

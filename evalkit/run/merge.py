@@ -80,6 +80,7 @@ class Merged:
     run_id: str
     task: str
     n_samples: int
+    n_failed: int
     parts: int
     """The shards merged."""
     count: int
@@ -306,7 +307,7 @@ def _logs(parts: list[Part], target: Path) -> None:
     logs = [(p, p.folder.path / _LOG_NAME) for p in parts if (p.folder.path / _LOG_NAME).is_file()]
     if not logs:
         return
-    with (target / _LOG_NAME).open("w", encoding="utf-8") as out:
+    with (target / _LOG_NAME).open("a", encoding="utf-8") as out:
         for part, path in logs:
             out.write(f"==> shard {part.index} of {part.count}: {part.folder.path} <==\n")
             out.write(path.read_text(encoding="utf-8", errors="replace"))
@@ -325,8 +326,16 @@ def _claim(out: Path) -> Path:
     return work
 
 
-def merge(paths: Sequence[str | Path], out: str | Path) -> Merged:
-    """Merge the shard folders at ``paths`` into the new run folder ``out``."""
+def merge(
+    paths: Sequence[str | Path], out: str | Path, *, into: bool = False,
+    record: Mapping[str, Any] | None = None,
+) -> Merged:  # fmt: skip
+    """Merge the shard folders at ``paths`` into the new run folder ``out``.
+
+    ``into``: ``out`` is a run folder already claimed (a Ray run's, with its own ``.hydra/``
+    and log): the merged files are written into it. ``record`` replaces keys of the merged
+    ``run.json`` (the Ray run's own config, overrides and runner).
+    """
     out = Path(out)
     parts = shard_parts(paths)
     _check_parts(parts)
@@ -358,9 +367,9 @@ def merge(paths: Sequence[str | Path], out: str | Path) -> Merged:
                if p.folder.manifest.get("budget")]  # fmt: skip
     config = dict(manifest.get("config") or {})
     config["shard"] = {"count": 1, "index": 0}
-    record = dict(manifest.get("backend_record") or {}) or None
-    if record is not None and "matched" in record:
-        record["matched"] = _sum([(m.get("backend_record") or {}).get("matched")
+    answers = dict(manifest.get("backend_record") or {}) or None
+    if answers is not None and "matched" in answers:
+        answers["matched"] = _sum([(m.get("backend_record") or {}).get("matched")
                                   for m in manifests])  # fmt: skip
     manifest.update({
         "format_version": FORMAT_VERSION,
@@ -384,42 +393,55 @@ def merge(paths: Sequence[str | Path], out: str | Path) -> Merged:
         "aborted": incomplete,
         "interrupted": None,
         "budget": "; ".join(budgets) or None,
-        "backend_record": record,
+        "backend_record": answers,
         "shard": None,
         "shards": [{
             "index": p.index, "run_id": p.folder.manifest.get("run_id"),
             "path": str(p.folder.path), "host": p.shard.get("host"),
-            "attempts": p.shard.get("attempts"), "wall_s": p.shard.get("wall_s"),
+            "worker": p.shard.get("worker"), "attempts": p.shard.get("attempts"),
+            "wall_s": p.shard.get("wall_s"),
             "samples": int((p.folder.manifest.get("counts") or {}).get("samples") or 0),
         } for p in parts],
     })  # fmt: skip
     manifest.pop("rescored", None)
+    manifest.update(record or {})
+    if into:
+        _logs(parts, out)
+        _write(out, scored.table, [*scored.summary, *_costs(parts, n, failed)], manifest)
+    else:
+        _write_new(out, parts, scored.table, [*scored.summary, *_costs(parts, n, failed)],
+                   manifest)  # fmt: skip
+    metrics = [r for r in scored.summary if r.kind == "metric"]
+    return Merged(out, run_id, task, n, failed, len(parts), count, metrics, missing, incomplete)
 
+
+def _write(
+    folder: Path, table: pa.Table, summary: list[MetricValue], manifest: dict[str, Any]
+) -> None:
+    """The run's three files, ``run.json`` last (it seals the folder)."""
+    tmp = folder / (SAMPLES_NAME + ".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(folder / SAMPLES_NAME)
+    write_summary(folder, run_id=manifest["run_id"], task=manifest["task"], rows=summary)
+    write_manifest(folder, manifest)
+
+
+def _write_new(
+    out: Path, parts: list[Part], table: pa.Table, summary: list[MetricValue],
+    manifest: dict[str, Any],
+) -> None:  # fmt: skip
+    """A new run folder ``out``, made beside it and moved into place whole."""
     work = _claim(out)
     try:
-        pq.write_table(scored.table, work / SAMPLES_NAME)
-        write_summary(work, run_id=run_id, task=task,
-                      rows=[*scored.summary, *_costs(parts, n, failed)])  # fmt: skip
         _hydra(parts, work)
         _logs(parts, work)
-        write_manifest(work, manifest)
+        _write(work, table, summary, manifest)
         if out.is_dir():
             out.rmdir()  # empty (checked): the finished folder takes its place
         work.rename(out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return Merged(
-        out,
-        run_id,
-        task,
-        n,
-        len(parts),
-        count,
-        [r for r in scored.summary if r.kind == "metric"],
-        missing,
-        incomplete,
-    )
 
 
 def _rounded(value: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import socket
 import sqlite3
@@ -21,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from evalkit.backends.base import backend_record, needs_images
+from evalkit.backends.base import Backend, backend_record, needs_images
 from evalkit.backends.retry import in_flight_for
 from evalkit.compose.tasks import prompt_families
 from evalkit.config import RunConfig, TaskSpec, check_ranges
@@ -200,7 +201,8 @@ def _shard_record(shard: Shard | None, *, wall: float | None = None) -> dict[str
     """``run.json``'s ``shard``: the part, its rule, and where and how long it ran."""
     if shard is None:
         return None
-    record = {**shard.record(), "host": socket.gethostname(), "attempts": 1}
+    record = {**shard.record(), "host": socket.gethostname(), "worker": os.getpid(),
+              "attempts": 1}  # fmt: skip
     return record if wall is None else {**record, "wall_s": round(wall, 3)}
 
 
@@ -224,15 +226,20 @@ def _budget_note(cfg: RunConfig, tally: Tally) -> str | None:
             "them")  # fmt: skip
 
 
-async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:
+async def run(
+    cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None,
+    backend: Backend | None = None,
+) -> RunOutcome:  # fmt: skip
     """Evaluate ``cfg.task`` with ``cfg.backend`` and write the run folder ``run_dir``.
+
+    ``backend``: one already open to use (and leave open), instead of opening ``cfg.backend``.
 
     A full disk is one :class:`~evalkit.errors.DiskFull` line: the rows recorded so far stay
     in the folder's journal (``evalkit rescore`` seals it once there is room) and the answers
     received are in the cache, so running the command again resumes.
     """
     try:
-        return await _run(cfg, run_dir, overrides=overrides)
+        return await _run(cfg, run_dir, overrides=overrides, backend=backend)
     except (OSError, sqlite3.Error) as exc:
         if not is_disk_full(exc):
             raise
@@ -250,7 +257,10 @@ async def run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = No
         ) from exc
 
 
-async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None) -> RunOutcome:
+async def _run(
+    cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = None,
+    backend: Backend | None = None,
+) -> RunOutcome:  # fmt: skip
     task = cfg.task
     infos = describe_sources(task, cfg.dataset)
     check_ranges(cfg)  # compose() checked; a RunConfig built in code is checked here
@@ -270,7 +280,7 @@ async def _run(cfg: RunConfig, run_dir: Path, *, overrides: list[str] | None = N
         )  # fmt: skip
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    async with open_session(cfg, log_dir=run_dir) as session:
+    async with open_session(cfg, log_dir=run_dir, backend=backend) as session:
         if plan.params.min_tokens and not session.backend.takes_min_tokens:
             _log.warning(
                 "prompt '%s' asks for at least %d new tokens; backend %s has no such "

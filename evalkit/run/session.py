@@ -62,14 +62,21 @@ def backend_price(cfg: RunConfig, backend: Backend) -> Price | None:
 
 @asynccontextmanager
 async def open_session(
-    cfg: RunConfig, *, send: bool = True, log_dir: Path | None = None
-) -> AsyncIterator[RunSession]:
+    cfg: RunConfig, *, send: bool = True, log_dir: Path | None = None,
+    backend: Backend | None = None,
+) -> AsyncIterator[RunSession]:  # fmt: skip
     """Open the backend, its price, the cache and the caller; close all of them on exit.
 
     ``send=False`` (an estimate) opens the cache only if its file exists, builds no caller and
     starts no server. With ``backend.serve`` the server is started first (its log in
-    ``log_dir/server.log``) and stopped last, on errors and interrupts too.
+    ``log_dir/server.log``) and stopped last, on errors and interrupts too. A ``backend``
+    given is used as it is (its server, if any, is its holder's) and left open: a Ray worker
+    keeps one backend for all its shards.
     """
+    if backend is not None:
+        async with _session(cfg, cfg.backend, send=send, backend=backend) as session:
+            yield session
+        return
     served: Served | None = None
     backend_config = cfg.backend
     try:
@@ -90,9 +97,10 @@ async def open_session(
 
 @asynccontextmanager
 async def _session(
-    cfg: RunConfig, backend_config: BackendConfig, *, send: bool
+    cfg: RunConfig, backend_config: BackendConfig, *, send: bool, backend: Backend | None = None
 ) -> AsyncIterator[RunSession]:
-    backend = build_backend(backend_config)
+    held = backend is not None
+    backend = backend if backend is not None else build_backend(backend_config)
     cache: ResponseCache | None = None
     try:
         price = backend_price(cfg, backend)
@@ -105,6 +113,7 @@ async def _session(
         shown = str(cache.path) if cache is not None else None
         yield RunSession(backend, price, calls, send, shown)
     finally:
-        await backend.aclose()
+        if not held:
+            await backend.aclose()
         if cache is not None:
             cache.close()

@@ -33,8 +33,11 @@ def _close(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def assert_same_run(merged: Path, plain: Path) -> None:
-    """Row for row, metric for metric (1e-9), and the same totals in run.json."""
+def assert_same_run(merged: Path, plain: Path, *, runner: bool = False) -> None:
+    """Row for row, metric for metric (1e-9), and the same totals in run.json.
+
+    ``runner``: the merged run ran on another runner (its config and overrides say so).
+    """
     rows = pq.read_table(merged / "samples.parquet").to_pylist()
     whole = pq.read_table(plain / "samples.parquet").to_pylist()
     assert [r["sample_id"] for r in rows] == [r["sample_id"] for r in whole]
@@ -49,10 +52,18 @@ def assert_same_run(merged: Path, plain: Path) -> None:
         assert all(_close(row[k], other[k]) for k in row), (row, other)
     a, b = (json.loads((d / "run.json").read_text()) for d in (merged, plain))
     for key in ("task", "results", "counts", "usage", "scoring", "overrides", "config"):
+        if runner and key in ("overrides", "config"):
+            a[key], b[key] = (
+                [o for o in x if not o.startswith("runner")] if key == "overrides"
+                else {k: v for k, v in x.items() if k != "runner"} for x in (a[key], b[key])
+            )  # fmt: skip
         assert _close(a[key], b[key]) if key == "results" else a[key] == b[key], key
     assert {k: v for k, v in a["dataset"].items()} == b["dataset"]
     assert a["aborted"] is None and a["shard"] is None
-    assert sorted(p.name for p in merged.iterdir()) == sorted(p.name for p in plain.iterdir())
+    files = [
+        sorted(p.name for p in d.iterdir() if p.name != "evalkit.log") for d in (merged, plain)
+    ]
+    assert files[0] == files[1]
 
 
 def _shards(run_eval: RunEval, count: int, *overrides: str) -> list[Path]:
