@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import analysis, local, score_speed, throughput
+from bench import analysis, local, on_ray, score_speed, throughput
 
 BENCHES = {
     "scoring": score_speed.run,
@@ -12,6 +12,7 @@ BENCHES = {
     "cache": throughput.run_cached,
     "start-up": throughput.run_startup,
     "local": local.run,
+    "ray": on_ray.run,
     "analysis": analysis.run,
 }
 

@@ -1,9 +1,10 @@
 """``evalkit merge SHARD_DIR... -o RUN``: one run folder from the shards of one run.
 
 Each shard (``shard.count=S shard.index=k``) is a run folder of its own. The merge checks that
-the shards are parts of one run (same task, configuration apart from ``shard``/``runner``/
-``results_dir``, scoring, dataset and cut; no part twice; no sample in two parts), puts their
-rows in the whole run's dataset order (``positions.parquet``), and scores them again through
+the shards are parts of one run (same task; same configuration apart from where and how
+answers were fetched, :data:`FREE_KEYS`; same scoring, dataset and cut; no part twice; no
+sample in two parts), puts their rows in the whole run's dataset order
+(``positions.parquet``), and scores them again through
 :func:`~evalkit.run.rescore.score_rows`: every corpus metric, group row, circular row and
 bootstrap interval is computed over the merged rows, never averaged from the shards'
 summaries. Counts, errors, usage, cost and cache hits are summed. A missing part gives a
@@ -46,8 +47,9 @@ from evalkit.score.aggregate import MetricValue
 
 __all__ = ["FREE_KEYS", "Merged", "merge", "shard_parts"]
 
-FREE_KEYS = ("shard", "runner", "results_dir")
-"""The configuration keys in which the shards of one run may differ."""
+FREE_KEYS = ("shard", "runner", "results_dir", "cache", "limits")
+"""The configuration keys in which the shards of one run may differ: where and how answers
+were fetched (a machine's own cache file, its share of the rate limits), not what they are."""
 
 _DATASET_KEYS = ("source", "id", "config", "split", "revision", "subset", "subset_ids",
                  "images", "release", "rows_expected")  # fmt: skip

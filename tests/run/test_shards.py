@@ -52,17 +52,17 @@ def assert_same_run(merged: Path, plain: Path, *, runner: bool = False) -> None:
         assert all(_close(row[k], other[k]) for k in row), (row, other)
     a, b = (json.loads((d / "run.json").read_text()) for d in (merged, plain))
     for key in ("task", "results", "counts", "usage", "scoring", "overrides", "config"):
-        if runner and key in ("overrides", "config"):
+        if runner and key in ("overrides", "config"):  # how and where it ran may differ
+            free = ("runner", "results_dir", "report")
             a[key], b[key] = (
-                [o for o in x if not o.startswith("runner")] if key == "overrides"
-                else {k: v for k, v in x.items() if k != "runner"} for x in (a[key], b[key])
+                [o for o in x if not o.startswith(free)] if key == "overrides"
+                else {k: v for k, v in x.items() if k not in free} for x in (a[key], b[key])
             )  # fmt: skip
         assert _close(a[key], b[key]) if key == "results" else a[key] == b[key], key
     assert {k: v for k, v in a["dataset"].items()} == b["dataset"]
     assert a["aborted"] is None and a["shard"] is None
-    files = [
-        sorted(p.name for p in d.iterdir() if p.name != "evalkit.log") for d in (merged, plain)
-    ]
+    made = ("evalkit.log", ".hydra", "shards")  # by the command line, or kept on request
+    files = [sorted(p.name for p in d.iterdir() if p.name not in made) for d in (merged, plain)]
     assert files[0] == files[1]
 
 
