@@ -305,6 +305,8 @@ def _evaluate(ray: Any, actors: list[Any], count: int, root: Path) -> tuple[set[
         if result["error"]:
             lost.append(f"shard {result['index']}: {result['error']}")
         done.add(int(result["index"]))
+        _log.info("runner=ray: shard %d done (%d of %d)%s", result["index"], len(done), count,
+                  f": {result['error']}" if result["error"] else "")  # fmt: skip
     return done, lost
 
 
