@@ -97,7 +97,7 @@ class ShardWorker:
 
             config = self.cfg.backend
             if isinstance(config, ApiConfig) and config.serve:
-                log = folder.parent / f"server-{os.getpid()}.log"
+                log = folder.parent.parent / f"server-{os.getpid()}.log"  # in the run folder
                 self.served = self.loop.run_until_complete(
                     start_server(config.serve, log, timeout_s=config.serve_timeout_s)
                 )

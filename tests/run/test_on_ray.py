@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -116,6 +117,23 @@ def test_two_tiny_local_replicas(ray_instance: Any, run_eval: RunEval, tmp_path:
     assert_same_run(on_ray, plain, runner=True)
     rows = pq.read_table(on_ray / "samples.parquet").to_pylist()
     assert all(r["error"] is None and r["output_tokens"] >= 1 for r in rows)
+
+
+def test_each_worker_starts_and_stops_its_own_server(
+    ray_instance: Any, run_eval: RunEval, tmp_path: Path
+) -> None:
+    serve = f"'{sys.executable} -m evalkit.testing.fake_server --port {{port}}'"
+    args = ("task=vqav2", "backend=openai", "backend.model=m", f"backend.serve={serve}",
+            "dataset.limit=16")  # fmt: skip
+    on_ray = _on_ray(tmp_path, "ray", *args, "runner.workers=2", "runner.shards=2")
+    logs = sorted(on_ray.glob("server-*.log"))
+    workers = {s["worker"] for s in _record(on_ray)["shards"]}
+    assert len(logs) == 2 and {int(p.stem.split("-")[1]) for p in logs} == workers
+    for log in logs:  # started, asked and stopped: nothing answers on its port any more
+        port = int(next(ln for ln in log.read_text().splitlines() if ln.isdigit()))
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    assert_same_run(on_ray, run_eval(*args).run_dir, runner=True)
 
 
 def test_runner_ray_composes_without_importing_ray() -> None:
