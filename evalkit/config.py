@@ -438,6 +438,10 @@ class ApiConfig(BackendConfig):
 
     base_url: str | None = None
     """Server URL."""
+    base_urls: list[str] = field(default_factory=list)
+    """Several replicas of one server (the same model behind each): every request goes to the
+    one with the fewest requests in flight. Instead of ``base_url``; the cache knows them as
+    one server (their sorted list)."""
     api_key_env: str | None = None
     """Name of the environment variable holding the API key (never the key itself)."""
     stream: bool = False

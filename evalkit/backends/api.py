@@ -9,7 +9,7 @@ from typing import Any, Self
 from urllib.parse import urlparse
 
 from evalkit.backends.base import Backend, BackendIdentity, valid_text
-from evalkit.backends.http import HttpClient, without_userinfo
+from evalkit.backends.http import HttpClient, ReplicaClient, without_userinfo
 from evalkit.config import ApiConfig
 from evalkit.errors import AuthError, BackendError, ConfigError, NotFound
 from evalkit.records import GenerationParams, ImageRef
@@ -91,28 +91,33 @@ class ApiBackend(Backend):
         return cls(config)
 
     def __init__(self, config: ApiConfig) -> None:
-        base_url = config.base_url or self.default_base_url
-        if not base_url:
+        urls = list(config.base_urls) or [config.base_url or self.default_base_url]
+        if not all(urls):
             raise ConfigError(NO_URL)
         self.config = config
         # a started server's port changes every run: its command is what identifies it
-        # ... and neither a URL's user:password@ nor a key in the command is part of it
-        where = redact_text(f"serve:{config.serve}" if config.serve else base_url)
+        # ... and neither a URL's user:password@ nor a key in the command is part of it;
+        # replicas of one server are one server, whichever answered
+        where = redact_text(f"serve:{config.serve}" if config.serve else ",".join(sorted(urls)))
         self.identity = BackendIdentity(config.name, config.model, where, config.revision)
         self._key = os.environ.get(config.api_key_env or "", "") if config.api_key_env else ""
-        if not self._key and config.api_key_env and not _is_local(base_url):
+        if not self._key and config.api_key_env and not all(map(_is_local, urls)):
             raise ConfigError(
                 f"backend '{config.name}' needs an API key: set the environment variable "
                 f"{config.api_key_env} (or name another with backend.api_key_env=VAR)"
             )
-        if self._key and "@" in urlparse(base_url).netloc and self.auth_header == "Authorization":
+        userinfo = any("@" in urlparse(u).netloc for u in urls)
+        if self._key and userinfo and self.auth_header == "Authorization":
             raise ConfigError(
                 f"backend '{config.name}': backend.base_url carries a user:password@ and "
                 f"${config.api_key_env} holds a key; the server takes one of them: drop the "
                 "user:password@, or set backend.api_key_env=null"
             )
         headers = {self.auth_header: f"Bearer {self._key}"} if self._key else {}
-        self.client = HttpClient(base_url=base_url, headers=headers, max_connections=256)
+        clients = [HttpClient(base_url=u, headers=headers, max_connections=256) for u in urls]
+        self.client: HttpClient | ReplicaClient = (
+            clients[0] if len(clients) == 1 else ReplicaClient(clients)
+        )
         pixels = {"min_pixels": config.min_pixels, "max_pixels": config.max_pixels}
         self.image_extra = {k: v for k, v in pixels.items() if v is not None}
         """Per-image fields sent with every image (``min_pixels`` / ``max_pixels``)."""

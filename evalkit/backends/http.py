@@ -35,6 +35,7 @@ from evalkit.errors import (
 
 __all__ = [
     "HttpClient",
+    "ReplicaClient",
     "HttpResponse",
     "SseEvent",
     "error_for_status",
@@ -190,6 +191,52 @@ def _unreachable(url: str, exc: aiohttp.ClientConnectorError) -> Unreachable:
     else:
         why = exc.os_error.strerror or exc.__class__.__name__
     return Unreachable(f"cannot connect to {without_userinfo(url)} ({why})")
+
+
+class ReplicaClient:
+    """Several :class:`HttpClient` s to replicas of one server, used as one.
+
+    Each request goes to the replica with the fewest requests in flight (the first of them on a
+    tie), so a slow or busy replica is asked less and none sits idle.
+    """
+
+    def __init__(self, clients: list[HttpClient]) -> None:
+        self.clients = clients
+        self._in_flight = [0] * len(clients)
+
+    @property
+    def base_url(self) -> str:
+        """The replicas' URLs, for messages."""
+        return ",".join(c.base_url for c in self.clients)
+
+    def _pick(self) -> int:
+        return min(range(len(self.clients)), key=self._in_flight.__getitem__)
+
+    async def post_json(self, path: str, body: Any) -> HttpResponse:
+        """:meth:`HttpClient.post_json` on the least busy replica."""
+        k = self._pick()
+        self._in_flight[k] += 1
+        try:
+            return await self.clients[k].post_json(path, body)
+        finally:
+            self._in_flight[k] -= 1
+
+    async def stream_sse(
+        self, path: str, body: Any, *, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[HttpResponse | SseEvent]:
+        """:meth:`HttpClient.stream_sse` on the least busy replica."""
+        k = self._pick()
+        self._in_flight[k] += 1
+        try:
+            async for item in self.clients[k].stream_sse(path, body, headers=headers):
+                yield item
+        finally:
+            self._in_flight[k] -= 1
+
+    async def close(self) -> None:
+        """Close every replica's pool."""
+        for client in self.clients:
+            await client.close()
 
 
 def without_userinfo(url: str) -> str:

@@ -368,10 +368,20 @@ def _checked(cfg: RunConfig) -> RunConfig:
     check_task(cfg.task)
     check_source_options(cfg.task, cfg.dataset)
     backend = cfg.backend
-    if isinstance(backend, ApiConfig) and not (backend.base_url or backend.serve):
+    if isinstance(backend, ApiConfig) and not (backend.base_url or backend.serve
+                                               or backend.base_urls):  # fmt: skip
         from evalkit.backends.api import NO_URL
 
         raise ConfigError(NO_URL)
+    if isinstance(backend, ApiConfig) and backend.base_urls:
+        if backend.base_url or backend.serve:
+            given = "backend.base_url" if backend.base_url else "backend.serve"
+            raise ConfigError(
+                f"give backend.base_urls (replicas) or {given}, not both: every request goes "
+                "to one of the backend.base_urls"
+            )
+        for url in backend.base_urls:
+            check_url(url, "backend.base_urls")
     if isinstance(backend, ApiConfig) and backend.base_url:
         if backend.serve:
             raise ConfigError(
@@ -414,7 +424,7 @@ def check_runner(cfg: RunConfig) -> None:
         )
 
 
-def check_url(url: str) -> None:
+def check_url(url: str, key: str = "backend.base_url") -> None:
     """A one-line error for a ``backend.base_url`` that is not an http(s) URL.
 
     >>> check_url("127.0.0.1:8000/v1")
@@ -434,7 +444,7 @@ def check_url(url: str) -> None:
         valid = False
     if not valid:
         raise ConfigError(
-            f"backend.base_url '{redact_text(url)}' is not a URL: it needs http:// or https:// "
+            f"{key} '{redact_text(url)}' is not a URL: it needs http:// or https:// "
             "and a host, e.g. http://127.0.0.1:8000/v1"
         )
 

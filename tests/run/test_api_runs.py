@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
 from evalkit import load_run
 from evalkit.testing.fake_server import FakeVLMServer, Fault
+from tests.conftest import run_main
 
 
 def test_openai_run_scores_every_sample(run_eval, server: FakeVLMServer) -> None:
@@ -122,3 +124,45 @@ def test_a_dashscope_404_with_a_text_body_stops_at_once(cli, server: FakeVLMServ
         and "NotFound: HTTP 404" in line
     )
     assert len(server.received) == 1  # not retried, and nothing more was sent
+
+
+def test_requests_spread_over_replicas_by_what_each_has_in_flight(
+    run_eval, server: FakeVLMServer
+) -> None:
+    slow = FakeVLMServer().start()
+    try:
+        slow.latency_s, server.latency_s = 0.05, 0.0
+        urls = f"[{server.openai_url},{slow.openai_url}]"
+        args = ("task=vqav2", "backend=openai", "backend.model=m", "limits.concurrency=8")
+        run = load_run(run_eval(*args, f"backend.base_urls={urls}").run_dir)
+        assert len(run.samples) == 60 and run.samples["error_type"].isna().all()
+        assert len(server.received) + len(slow.received) == 60
+        assert 0 < len(slow.received) < len(server.received)  # the busy one is asked less
+        # the replicas are one server to the cache, in whichever order they are given
+        again = f"[{slow.openai_url},{server.openai_url}]"
+        rerun = load_run(run_eval(*args, f"backend.base_urls={again}").run_dir)
+        assert rerun.samples["cache_hit"].all()
+        assert len(server.received) + len(slow.received) == 60
+    finally:
+        slow.stop()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ("backend.base_url=http://127.0.0.1:1/v1", "backend.base_urls=[http://127.0.0.1:2/v1]"),
+            "give backend.base_urls (replicas) or backend.base_url, not both",
+        ),
+        (
+            ("backend.base_urls=[http://127.0.0.1:2/v1,127.0.0.1:3/v1]",),
+            "backend.base_urls '127.0.0.1:3/v1' is not a URL",
+        ),
+    ],
+)
+def test_wrong_replicas_are_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, overrides: tuple[str, ...], message: str
+) -> None:
+    code, err = run_main(capsys, tmp_path, "task=vqav2", "backend=openai", "backend.model=m",
+                         *overrides)  # fmt: skip
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
