@@ -11,6 +11,14 @@ model seldom ends early). It measures samples/s at batch 1 (what VLMEvalKit and 
 by default), 8 and 32, the peak GPU memory of each, and how often batched answers equal the
 one-at-a-time answers token for token (bf16 batches are not bit-identical: an agreement rate).
 Goal: batch 32 >= 8x the samples/s of batch 1. Writes ``local_gpu.json`` to OUT_DIR ($OUT).
+
+Replicas per GPU (needs Ray, ``pip install -e '.[ray]'``)::
+
+    python -m bench.local_gpu --replicas R [OUT_DIR]
+
+runs the same model on the bundled DocVQA sample as whole ``evalkit`` processes: once with
+``runner=local``, once with ``runner=ray`` and R workers per GPU (``runner.gpus_per_worker``
+= 1/R, every GPU of the machine), and writes samples/s of each to ``local_gpu_replicas.json``.
 """
 
 from __future__ import annotations
@@ -84,10 +92,47 @@ def _free_gpu() -> None:
     torch.cuda.empty_cache()
 
 
+def replicas(out: Path, per_gpu: int) -> dict[str, Any]:
+    """Whole ``evalkit`` processes: one local replica against ``per_gpu`` per GPU on Ray."""
+    import subprocess
+
+    import torch
+
+    from evalkit.testing.tiny_vlm import QWEN2_VL_2B, build_tiny_qwen2_vl
+
+    gpus = torch.cuda.device_count()
+    report: dict[str, Any] = {"gpus": gpus, "replicas_per_gpu": per_gpu}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = build_tiny_qwen2_vl(Path(tmp) / "qwen2-vl-2b-random", **QWEN2_VL_2B)
+        base = [sys.executable, "-m", "evalkit", "task=docvqa", "backend=hf",
+                f"backend.model={folder}", "backend.dtype=bfloat16", "backend.batch_size=8",
+                f"backend.max_tokens={MAX_TOKENS}", "cache=off", "report.progress=false",
+                f"results_dir={tmp}/results"]  # fmt: skip
+        ray = ["runner=ray", f"runner.workers={gpus * per_gpu}",
+               f"runner.gpus_per_worker={1 / per_gpu:.4f}"]  # fmt: skip
+        for name, extra in (("local", []), ("ray", ray)):
+            started = time.perf_counter()
+            subprocess.run([*base, *extra], check=True, capture_output=True, text=True)
+            wall = time.perf_counter() - started
+            report[name] = {"wall_s": round(wall, 2), "samples_per_s": round(60 / wall, 2)}
+    report["speedup"] = round(report["local"]["wall_s"] / report["ray"]["wall_s"], 2)
+    (out / "local_gpu_replicas.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return report
+
+
 def main() -> None:
     from evalkit.testing.tiny_vlm import QWEN2_VL_2B, build_tiny_qwen2_vl
 
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("OUT", "."))
+    args = sys.argv[1:]
+    per_gpu = int(args[args.index("--replicas") + 1]) if "--replicas" in args else 0
+    args = [a for i, a in enumerate(args)
+            if a != "--replicas" and (i == 0 or args[i - 1] != "--replicas")]  # fmt: skip
+    out = Path(args[0] if args else os.environ.get("OUT", "."))
+    if per_gpu:
+        out.mkdir(parents=True, exist_ok=True)
+        replicas(out, per_gpu)
+        return
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"n": N, "max_tokens": MAX_TOKENS, "goal": "batch 32 >= 8x batch 1"}
     requests = _requests()

@@ -119,12 +119,10 @@ def test_two_tiny_local_replicas(ray_instance: Any, run_eval: RunEval, tmp_path:
     assert all(r["error"] is None and r["output_tokens"] >= 1 for r in rows)
 
 
-def test_each_worker_starts_and_stops_its_own_server(
-    ray_instance: Any, run_eval: RunEval, tmp_path: Path
-) -> None:
+def test_each_worker_starts_and_stops_its_own_server(ray_instance: Any, tmp_path: Path) -> None:
     serve = f"'{sys.executable} -m evalkit.testing.fake_server --port {{port}}'"
     args = ("task=vqav2", "backend=openai", "backend.model=m", f"backend.serve={serve}",
-            "dataset.limit=16")  # fmt: skip
+            "dataset.limit=8")  # fmt: skip
     on_ray = _on_ray(tmp_path, "ray", *args, "runner.workers=2", "runner.shards=2")
     logs = sorted(on_ray.glob("server-*.log"))
     workers = {s["worker"] for s in _record(on_ray)["shards"]}
@@ -133,7 +131,8 @@ def test_each_worker_starts_and_stops_its_own_server(
         port = int(next(ln for ln in log.read_text().splitlines() if ln.isdigit()))
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
-    assert_same_run(on_ray, run_eval(*args).run_dir, runner=True)
+    rows = pq.read_table(on_ray / "samples.parquet").to_pylist()
+    assert len(rows) == 8 and all(r["error"] is None and r["prediction"] == "1" for r in rows)
 
 
 def test_runner_ray_composes_without_importing_ray() -> None:
