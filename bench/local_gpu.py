@@ -101,6 +101,8 @@ def replicas(out: Path, per_gpu: int) -> dict[str, Any]:
     from evalkit.testing.tiny_vlm import QWEN2_VL_2B, build_tiny_qwen2_vl
 
     gpus = torch.cuda.device_count()
+    if gpus == 0:
+        raise SystemExit("bench.local_gpu --replicas: this machine has no CUDA GPU")
     report: dict[str, Any] = {"gpus": gpus, "replicas_per_gpu": per_gpu}
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_tiny_qwen2_vl(Path(tmp) / "qwen2-vl-2b-random", **QWEN2_VL_2B)
