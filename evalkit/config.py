@@ -536,6 +536,9 @@ class CacheConfig:
     """``use`` reads and writes, ``refresh`` only writes, ``off`` neither."""
     path: str | None = None
     """SQLite file; ``None`` = ``evalkit/responses.sqlite`` under the user's cache folder."""
+    read_also: str | None = None
+    """Another cache file read (never written) when ``path`` has no answer: a Ray shard on a
+    cluster writes its own file and reads the run's cache, if its node sees it."""
 
 
 @dataclass

@@ -46,9 +46,18 @@ def default_cache_path() -> Path:
 class ResponseCache:
     """Get and put completions by key."""
 
-    def __init__(self, path: Path) -> None:
-        """Open (or create) the cache at ``path``; a path that cannot hold one is a ConfigError."""
+    def __init__(self, path: Path, *, read_also: Path | None = None) -> None:
+        """Open (or create) the cache at ``path``; a path that cannot hold one is a ConfigError.
+
+        ``read_also``: a cache file asked when ``path`` has no answer, read-only and without
+        locks (a snapshot another machine wrote: its writer checkpoints it first); skipped when
+        this machine does not see it.
+        """
         self.path = path
+        self._also: sqlite3.Connection | None = None
+        if read_also is not None and read_also.is_file():
+            uri = f"file:{read_also}?mode=ro&immutable=1"
+            self._also = sqlite3.connect(uri, uri=True, check_same_thread=False)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit mode: every put is its own short transaction
@@ -76,6 +85,12 @@ class ResponseCache:
             "FROM responses WHERE key = ?",
             (key,),
         ).fetchone()
+        if row is None and self._also is not None:
+            row = self._also.execute(
+                "SELECT text, finish_reason, input_tokens, output_tokens, image_tokens, "
+                "latency_s FROM responses WHERE key = ?",
+                (key,),
+            ).fetchone()
         if row is None:
             return None
         text, finish, tokens_in, tokens_out, tokens_img, latency = row
@@ -112,6 +127,12 @@ class ResponseCache:
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the file, so a reader without locks sees every answer."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
+        if self._also is not None:
+            self._also.close()

@@ -117,8 +117,9 @@ class ShardWorker:
             shutil.rmtree(path)  # an attempt cut short: what it received is in the cache
         path.mkdir(parents=True)
         cfg = replace(self.cfg, shard=ShardConfig(count=count, index=index))
-        if self.own_cache and cfg.cache.mode is not CacheMode.off:
-            cfg = replace(cfg, cache=replace(cfg.cache, path=str(_cache_file(path))))
+        if self.own_cache and cfg.cache.mode is not CacheMode.off:  # the run's cache: read only
+            cfg = replace(cfg, cache=replace(cfg.cache, path=str(_cache_file(path)),
+                                             read_also=cfg.cache.path))  # fmt: skip
         handler = logging.FileHandler(path / "evalkit.log", delay=True)
         handler.setFormatter(_Redacting("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()
@@ -245,6 +246,8 @@ def run_on_ray(cfg: RunConfig, run_dir: Path, *, overrides: list[str]) -> RunOut
         if cfg.cache.mode is not CacheMode.off:  # the driver's cache, wherever a worker starts
             worker_cfg = replace(worker_cfg, cache=replace(
                 cfg.cache, path=str(cache_path(cfg.cache.path).resolve())))  # fmt: skip
+        if cfg.runner.address is not None and cfg.cache.mode is CacheMode.use:
+            _checkpoint(cfg)  # the shards read it without locks: every answer in the file
         root = run_dir.resolve() / SHARDS_DIR
         root.mkdir(parents=True, exist_ok=True)
         own_cache = cfg.runner.address is not None
@@ -308,6 +311,18 @@ def _evaluate(ray: Any, actors: list[Any], count: int, root: Path) -> tuple[set[
         _log.info("runner=ray: shard %d done (%d of %d)%s", result["index"], len(done), count,
                   f": {result['error']}" if result["error"] else "")  # fmt: skip
     return done, lost
+
+
+def _checkpoint(cfg: RunConfig) -> None:
+    from evalkit.cache import ResponseCache, cache_path
+
+    path = cache_path(cfg.cache.path)
+    if path.is_file():
+        cache = ResponseCache(path)
+        try:
+            cache.checkpoint()
+        finally:
+            cache.close()
 
 
 def _import_caches(cfg: RunConfig, files: list[Path]) -> None:

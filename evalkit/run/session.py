@@ -107,7 +107,8 @@ async def _session(
         mode = cfg.cache.mode
         path = cache_path(cfg.cache.path)
         if mode is not CacheMode.off and (send or (mode is CacheMode.use and path.exists())):
-            cache = ResponseCache(path)
+            also = cfg.cache.read_also
+            cache = ResponseCache(path, read_also=Path(also).expanduser() if also else None)
         calls = CallPath(backend, cache, mode, price=price, limits=cfg.limits if send else None,
                          high_resolution=high_resolution(cfg.backend))  # fmt: skip
         shown = str(cache.path) if cache is not None else None
