@@ -215,6 +215,7 @@ def server(fake_server_session: FakeVLMServer) -> FakeVLMServer:
 
 
 FIRST = (
+    "tests/run/test_on_ray.py",  # one Ray instance and two torch processes: tens of seconds
     "tests/score/test_scorers.py::test_caption_scores_match_pycocoevalcap",
     "tests/compare/test_compare.py::test_caption_metrics_are_resampled_on_both_sides",
     "tests/test_ci_example.py",
