@@ -14,12 +14,21 @@ through :func:`redact_tree` or :func:`redact_text` first, which mask:
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["MASK", "is_secret_name", "redact_text", "redact_tree", "secret_values"]
+__all__ = [
+    "LOG_FORMAT",
+    "MASK",
+    "RedactingFormatter",
+    "is_secret_name",
+    "redact_text",
+    "redact_tree",
+    "secret_values",
+]
 
 MASK = "***"
 
@@ -130,3 +139,15 @@ def _walk(data: Any, values: list[str]) -> Any:
     if isinstance(data, str):
         return _redact(data, values)
     return data
+
+
+LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
+"""The lines of ``evalkit.log`` and of stderr."""
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines with every credential masked, on screen and on disk (a run's, a shard's)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record's line, secrets masked."""
+        return redact_text(super().format(record))

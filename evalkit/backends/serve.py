@@ -26,14 +26,23 @@ import subprocess
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
+from evalkit.config import ApiConfig
 from evalkit.errors import ConfigError
 from evalkit.redact import is_secret_name, redact_text
 
-__all__ = ["Served", "free_port", "orphaned_servers", "servers_dir", "start_server", "stop_server"]
+__all__ = [
+    "Served",
+    "free_port",
+    "orphaned_servers",
+    "serve",
+    "servers_dir",
+    "start_server",
+    "stop_server",
+]
 
 _log = logging.getLogger("evalkit")
 
@@ -239,6 +248,12 @@ def _wait_group(process: subprocess.Popen[bytes], until: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+async def serve(config: ApiConfig, log: Path) -> tuple[ApiConfig, Served]:
+    """Start ``config.serve`` (its output in ``log``); the config that asks it, and the server."""
+    served = await start_server(config.serve or "", log, timeout_s=config.serve_timeout_s)
+    return replace(config, base_url=served.base_url), served
 
 
 def stop_server(served: Served) -> None:

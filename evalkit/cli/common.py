@@ -10,8 +10,6 @@ from typing import NoReturn
 
 __all__ = ["configure_logging", "fail", "shown", "use_system_allocator"]
 
-_LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
-
 
 def use_system_allocator() -> None:
     """Let Arrow allocate with the C allocator in this process, unless the user chose a pool.
@@ -38,17 +36,10 @@ def shown(path: Path) -> Path:
     return path.relative_to(cwd) if path.is_relative_to(cwd) else path
 
 
-class _RedactingFormatter(logging.Formatter):
-    """Log lines with every credential masked (:mod:`evalkit.redact`), on screen and on disk."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        from evalkit.redact import redact_text
-
-        return redact_text(super().format(record))
-
-
 def configure_logging(run_dir: Path | None) -> None:
     """Log records to stderr, and to ``evalkit.log`` in the run folder (as Hydra's job did)."""
+    from evalkit.redact import LOG_FORMAT, RedactingFormatter
+
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_evalkit", False):
@@ -58,7 +49,7 @@ def configure_logging(run_dir: Path | None) -> None:
     if run_dir is not None:
         handlers.append(logging.FileHandler(run_dir / "evalkit.log", delay=True))
     for handler in handlers:
-        handler.setFormatter(_RedactingFormatter(_LOG_FORMAT))
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT))
         handler._evalkit = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(logging.INFO)

@@ -284,6 +284,11 @@ def _timing(parts: list[Part], n: int) -> dict[str, Any]:
             "samples_per_s": round(n / wall, 3) if wall > 0 else None}  # fmt: skip
 
 
+def _whole_run(overrides: list[Any]) -> list[Any]:
+    """A shard's overrides less those that made it a part (``shard.*``, ``runner.*``)."""
+    return [o for o in overrides if not str(o).lstrip("+~").startswith(("shard.", "runner."))]
+
+
 def _hydra(parts: list[Part], target: Path) -> None:
     """The first shard's ``.hydra/`` record, its ``shard.*`` overrides left out."""
     import yaml
@@ -298,7 +303,7 @@ def _hydra(parts: list[Part], target: Path) -> None:
             continue
         data = yaml.safe_load(path.read_text())
         if isinstance(data, list):
-            data = [o for o in data if not str(o).lstrip("+~").startswith(("shard.", "runner."))]
+            data = _whole_run(data)
         elif isinstance(data, dict) and "shard" in data:
             data["shard"] = {"count": 1, "index": 0}
         path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
@@ -376,8 +381,7 @@ def merge(
     manifest.update({
         "format_version": FORMAT_VERSION,
         "run_id": run_id,
-        "overrides": [o for o in manifest.get("overrides") or []
-                      if not str(o).lstrip("+~").startswith(("shard.", "runner."))],
+        "overrides": _whole_run(manifest.get("overrides") or []),
         "config": config,
         "dataset": {**(manifest.get("dataset") or {}), "samples": n,
                     "rows_seen": seen.pop() if len(seen) == 1 else None},

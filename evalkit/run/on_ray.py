@@ -35,6 +35,7 @@ from typing import Any
 
 from evalkit.config import ApiConfig, CacheMode, HFConfig, RunConfig, ShardConfig
 from evalkit.errors import ConfigError, EvalkitError
+from evalkit.redact import LOG_FORMAT, RedactingFormatter
 from evalkit.run.pipeline import RunOutcome
 from evalkit.runfolder.manifest import MANIFEST_NAME, read_manifest, write_manifest
 
@@ -63,13 +64,6 @@ def _ray() -> Any:
     return ray
 
 
-class _Redacting(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        from evalkit.redact import redact_text
-
-        return redact_text(super().format(record))
-
-
 class ShardWorker:
     """One Ray worker: one backend, held open, evaluating the shards it is handed in turn."""
 
@@ -93,15 +87,12 @@ class ShardWorker:
         """The worker's backend, opened on its first shard (a server started for it, if any)."""
         if self.backend is None:
             from evalkit.backends import build_backend
-            from evalkit.backends.serve import start_server
+            from evalkit.backends.serve import serve
 
             config = self.cfg.backend
             if isinstance(config, ApiConfig) and config.serve:
                 log = folder.parent.parent / f"server-{os.getpid()}.log"  # in the run folder
-                self.served = self.loop.run_until_complete(
-                    start_server(config.serve, log, timeout_s=config.serve_timeout_s)
-                )
-                config = replace(config, base_url=self.served.base_url)
+                config, self.served = self.loop.run_until_complete(serve(config, log))
             self.backend = build_backend(config)
         return self.backend
 
@@ -121,7 +112,7 @@ class ShardWorker:
             cfg = replace(cfg, cache=replace(cfg.cache, path=str(_cache_file(path)),
                                              read_also=cfg.cache.path))  # fmt: skip
         handler = logging.FileHandler(path / "evalkit.log", delay=True)
-        handler.setFormatter(_Redacting("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT))  # as the run's own evalkit.log
         root = logging.getLogger()
         root.addHandler(handler)
         root.setLevel(logging.INFO)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from evalkit.backends import Backend, build_backend
-from evalkit.backends.serve import Served, start_server, stop_server
+from evalkit.backends.serve import Served, serve, stop_server
 from evalkit.cache import ResponseCache, cache_path
 from evalkit.config import ApiConfig, BackendConfig, CacheMode, Price, RunConfig
 from evalkit.cost import high_resolution, parse_prices, price_for
@@ -81,13 +81,11 @@ async def open_session(
     backend_config = cfg.backend
     try:
         if isinstance(backend_config, ApiConfig) and backend_config.serve:
-            url = "http://127.0.0.1:0/v1"  # an estimate sends nothing: no server needed
             if send:
                 log = (log_dir or Path(tempfile.gettempdir())) / "server.log"
-                served = await start_server(backend_config.serve, log,
-                                            timeout_s=backend_config.serve_timeout_s)  # fmt: skip
-                url = served.base_url
-            backend_config = replace(backend_config, base_url=url)
+                backend_config, served = await serve(backend_config, log)
+            else:  # an estimate sends nothing: no server needed
+                backend_config = replace(backend_config, base_url="http://127.0.0.1:0/v1")
         async with _session(cfg, backend_config, send=send) as session:
             yield session
     finally:
