@@ -316,7 +316,7 @@ async def _run(
         counts = [RowCount() for _ in infos]
         rows = iter_run_items(task, cfg.dataset, infos, counts,
                               images=needs_images(session.backend), shard=shard)  # fmt: skip
-        own: set[str] = set()
+        own: set[str] | None = set() if shard is not None else None  # a shard's ids only
         # optional: a backend that keeps account of its answers (replay) learns the others'
         elsewhere = getattr(session.backend, "asked_elsewhere", None) if shard else None
         items = _number(rows, recorder.tally.order, own, elsewhere)
@@ -355,7 +355,7 @@ async def _run(
     writer.close(updates=aggregation.per_sample, order=recorder.tally.order)
     if shard is not None:
         order = recorder.tally.order
-        write_positions(run_dir, {i: order[i] for i in own})
+        write_positions(run_dir, {i: order[i] for i in own or ()})
     summary = aggregation.rows
     write_summary(run_dir, run_id=run_id, task=task.name,
                   rows=[*summary, *cost_rows(recorder.tally, session)])  # fmt: skip
