@@ -52,6 +52,7 @@ bench: setup ## Benchmarks (printed as tables of ratios)
 samples: setup ## Re-render the bundled offline samples (needs fonts-wqy-microhei)
 	$(PY) scripts/make_samples.py
 	$(PY) scripts/make_benchmark_samples.py
+	$(PY) scripts/make_today_samples.py
 
 clean: ## Remove the venv, caches and results (keeps results/.gitkeep)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -29,6 +29,15 @@ __all__ = [
     "DatasetConfig",
     "FewShotSpec",
     "HFConfig",
+    "HFJudgeConfig",
+    "JUDGE_SCHEMAS",
+    "JudgeMode",
+    "JudgeSettings",
+    "JudgeSpec",
+    "NoJudgeConfig",
+    "OpenAIJudgeConfig",
+    "DashScopeJudgeConfig",
+    "StandInJudgeConfig",
     "ImageJoin",
     "LimitsConfig",
     "MetricSpec",
@@ -219,6 +228,10 @@ class Columns:
     """Columns kept with each sample (e.g. ``answer_type``): in its metadata and as columns of
     ``samples.parquet`` (text, or lists of text). ``a.b`` reads field ``b`` of a struct column
     ``a`` (GQA's ``types.structural``) and keeps it under that dotted name."""
+    split_keep: dict[str, str] = field(default_factory=dict)
+    """Kept text columns that hold several values, and their separator (MM-Vet's
+    ``capability: ","`` for ``rec,ocr``): kept as the list of values, so each value is a group.
+    Such a column must be a list column (:data:`evalkit.runfolder.schema.LIST_COLUMNS`)."""
 
 
 @dataclass
@@ -302,6 +315,28 @@ class MetricSpec:
     """Parameters, checked against the metric's own (unknown or ill-typed ones are errors)."""
 
 
+class JudgeMode(StrEnum):
+    """When a judge model is asked about an answer."""
+
+    off = "off"
+    """Never: the rules alone score (an answer they cannot read is wrong)."""
+    fallback = "fallback"
+    """Only when the rules find nothing (VLMEvalKit's MMBench protocol)."""
+    always = "always"
+    """For every answer (a grader: MM-Vet, LLaVA-Bench; or judge extraction throughout)."""
+
+
+@dataclass
+class JudgeSpec:
+    """A task's judge: the protocol that grades or reads its answers, and when by default."""
+
+    protocol: str = MISSING
+    """A registered judge protocol (:data:`evalkit.judge.protocols.PROTOCOLS`): its prompt and
+    how its verdict is read, after the benchmark's own script."""
+    mode: JudgeMode = JudgeMode.always
+    """The task's default ``judge.mode``."""
+
+
 @dataclass
 class TaskSpec:
     """One task definition (``tasks/<kind>/<name>.yaml``)."""
@@ -346,6 +381,9 @@ class TaskSpec:
     """Rows holding parallel lists of questions and answers (OCR-VQA: one row per book cover)
     become one sample per question, ``<id>#<k>``, each with its own answer."""
     baseline: BaselineSpec = field(default_factory=BaselineSpec)
+    judge: JudgeSpec | None = None
+    """The task's judge protocol (MM-Vet's grader, MathVista's extraction), when it has one;
+    the run's ``judge`` group says which model judges (:mod:`evalkit.judge`)."""
 
     def parser_for(self, prompt: PromptSpec | None) -> str:
         """The parser a run with ``prompt`` reads answers with: the prompt's, else the task's."""
@@ -520,6 +558,74 @@ class HFConfig(BackendConfig):
     """Qwen2/2.5-VL: the processor's upper resize bound (``None``: the checkpoint's)."""
 
 
+@dataclass
+class JudgeSettings:
+    """``judge`` group: the model that judges answers, a role of its own beside ``backend``.
+
+    Each ``configs/judge/<name>.yaml`` adds these fields to one backend's own schema
+    (``judge=openai judge.model=M judge.base_url=URL judge.api_key_env=VAR``), so a judge takes
+    the same options as that backend, its own limits, and its price from ``pricing``.
+    ``judge=none`` (the default): no judge; a task that needs one says so.
+    """
+
+    name: str = "none"
+    """``none``, ``openai``, ``dashscope``, ``hf`` or ``stand_in`` (the bundled deterministic
+    stand-in, for offline runs of judged tasks: not a model, its grades mean nothing)."""
+    mode: JudgeMode | None = None
+    """``off``, ``fallback`` or ``always``; ``None``: the task's (``task.judge.mode``)."""
+    repeats: int = ranged(1, 1)
+    """Judge each answer this many times (a grader only): the mean is the score, and run.json
+    reports how often the repeats agreed."""
+    min_coverage: float = ranged(0.95, 0.0, 1.0)
+    """The run fails (exit 2, its folder kept) when fewer of the answers the judge was asked
+    about got a verdict (unreadable verdicts and judge errors are ``JudgeFailed`` rows)."""
+    concurrency: int = ranged(8, 1)
+    """Judge requests in flight at most."""
+    rpm: int | None = ranged(None, 1)
+    """Judge requests per minute at most (``None``: no limit)."""
+    max_retries: int = ranged(5, 0)
+    """Retries of a judge request after a transient error."""
+    timeout_s: float = ranged(120.0, 0.0, above=True)
+    """Per-attempt timeout of a judge request."""
+
+
+@dataclass
+class NoJudgeConfig(JudgeSettings):
+    """``judge=none``: no judge model."""
+
+
+@dataclass
+class OpenAIJudgeConfig(JudgeSettings, OpenAIConfig):
+    """``judge=openai``: an OpenAI-compatible server judges."""
+
+
+@dataclass
+class DashScopeJudgeConfig(JudgeSettings, DashScopeConfig):
+    """``judge=dashscope``: a DashScope model (``qwen-max-2025-01-25``) judges."""
+
+
+@dataclass
+class HFJudgeConfig(JudgeSettings, HFConfig):
+    """``judge=hf``: a local transformers checkpoint judges."""
+
+
+@dataclass
+class StandInJudgeConfig(JudgeSettings, BackendConfig):
+    """``judge=stand_in``: evalkit's deterministic stand-in (rules, no model; offline demos)."""
+
+    model: str = "stand-in"
+
+
+JUDGE_SCHEMAS: dict[str, type[JudgeSettings]] = {
+    "none": NoJudgeConfig,
+    "openai": OpenAIJudgeConfig,
+    "dashscope": DashScopeJudgeConfig,
+    "hf": HFJudgeConfig,
+    "stand_in": StandInJudgeConfig,
+}
+"""Judge option → its schema (stored as ``<name>_schema`` in Hydra's ``judge`` group)."""
+
+
 class CacheMode(StrEnum):
     """Response-cache policy."""
 
@@ -674,6 +780,7 @@ class RunConfig:
     pricing: PricingConfig = field(default_factory=PricingConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
+    judge: JudgeSettings = field(default_factory=JudgeSettings)
     results_dir: str = "results"
     """Root folder of the run folders."""
     estimate: bool = False

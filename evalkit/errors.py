@@ -57,6 +57,7 @@ __all__ = [
     "ServerError",
     "Timeout",
     "Unreachable",
+    "JudgeFailed",
     "UnknownBackend",
     "UnknownTask",
     "did_you_mean",
@@ -197,6 +198,13 @@ class NotFound(InvalidRequest):
     """404/405: the URL path or the model does not exist on this server."""
 
     wholesale = True
+
+
+class JudgeFailed(EvalkitError):
+    """The judge gave no readable verdict for an answer, or its request failed.
+
+    The sample is left out of the metric and counted (``judge.min_coverage`` gates the run).
+    """
 
 
 class ScoreError(EvalkitError):

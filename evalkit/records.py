@@ -277,8 +277,10 @@ class Prediction:
     box: Box | None = None
     """Predicted box in pixel corners (grounding); ``None`` when nothing parseable."""
     parsed: bool = True
-    """False when the text held nothing of the shape the parser reads (no box): such a
-    prediction is scored (0) and counted as unparsed."""
+    """False when the text held nothing of the shape the parser reads (no box, no option):
+    such a prediction is scored (0) and counted as unparsed."""
+    judged: float | None = None
+    """A grader judge's score of the answer (MM-Vet's correctness), read by ``grade``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +302,8 @@ class SampleResult:
     stop: str | None = None
     """Set when the failure cannot be about this sample (a bad key, a wrong URL, a dead
     server): why the whole run must stop, with what to check."""
+    judge: Any = None
+    """The judge's :class:`~evalkit.judge.judge.JudgeOutcome`, when the run has a judge."""
 
     @property
     def ok(self) -> bool:

@@ -52,6 +52,15 @@ def test_every_option_composes_with_its_values(group: str, option: str) -> None:
         ("backend", "openai"): ["backend.model=m", "backend.base_url=http://127.0.0.1:1/v1"],
         ("backend", "hf"): ["backend.model=/ckpt/qwen2-vl-2b"],
         ("backend", "replay"): ["backend.predictions=preds.jsonl"],
+        ("task", "mmvet"): ["judge=stand_in"],  # a judged task needs a judge
+        ("judge", "openai"): [
+            "task=mmvet",
+            "judge.model=m",
+            "judge.base_url=http://127.0.0.1:1/v1",
+        ],  # fmt: skip
+        ("judge", "dashscope"): ["task=mmvet", "judge.model=qwen-max-2025-01-25"],
+        ("judge", "hf"): ["task=mmvet", "judge.model=/ckpt/judge"],
+        ("judge", "stand_in"): ["task=mmvet"],
     }
     extra = mandatory.get((group, option), [])
     cfg = compose_run([f"{group}={option}", *extra])

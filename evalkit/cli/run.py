@@ -42,7 +42,8 @@ def _run_args(argv: Sequence[str], usage: str) -> _RunArgs:
     for arg in items:
         if arg in ("-h", "--help"):
             groups = "; ".join(
-                f"{g}=[{'|'.join(group_options(g))}]" for g in ("task", "backend", "dataset")
+                f"{g}=[{'|'.join(group_options(g))}]"
+                for g in ("task", "backend", "dataset", "judge")
             )
             print(usage.format(groups=groups))
             sys.exit(0)

@@ -45,7 +45,18 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-GROUPS = ("task", "backend", "dataset", "cache", "limits", "report", "experiment", "debug")
+GROUPS = (
+    "task",
+    "backend",
+    "dataset",
+    "cache",
+    "limits",
+    "report",
+    "runner",
+    "judge",
+    "experiment",
+    "debug",
+)
 """The config groups a user picks an option of (``task=docvqa``, ``backend=openai``, ...)."""
 OPTIONAL_GROUPS = ("experiment", "debug")
 """Groups whose default is no option at all (``null``)."""
@@ -66,13 +77,16 @@ def group_options(group: str) -> list[str]:
 
 @cache
 def register_schemas() -> None:
-    """Store the run schema and each backend's schema in Hydra's ConfigStore (once)."""
+    """Store the run schema and each backend's and judge's schema in Hydra's ConfigStore."""
     from hydra.core.config_store import ConfigStore
 
     from evalkit.backends.registry import BACKENDS
+    from evalkit.config import JUDGE_SCHEMAS
 
     store = ConfigStore.instance()
     store.store(name="run_schema", node=RunConfig)
+    for name, schema in JUDGE_SCHEMAS.items():
+        store.store(group="judge", name=f"{name}_schema", node=schema)
     files = {p.stem for p in (configs_dir() / "backend").glob("*.yaml")}
     for name, entry in BACKENDS.items():
         store.store(group="backend", name=f"{name}_schema", node=entry.schema)
@@ -127,10 +141,11 @@ def refuse_secrets(overrides: Sequence[str]) -> None:
     for override in overrides:
         key = override.partition("=")[0].lstrip("+~").strip()
         if any(is_secret_name(part) for part in key.split(".")):
+            group = "judge" if key.startswith("judge.") else "backend"
             raise BadOverride(
                 f"bad override '{key}' names a secret, and evalkit takes none on the command "
                 "line (it would be saved with the run); put it in an environment variable "
-                "and name that variable: backend.api_key_env=VAR"
+                f"and name that variable: {group}.api_key_env=VAR"
             )
 
 
@@ -390,6 +405,7 @@ def _checked(cfg: RunConfig) -> RunConfig:
             )
         check_url(backend.base_url)
     check_runner(cfg)
+    check_judge(cfg)
     if cfg.shard.index >= cfg.shard.count:
         raise ConfigError(
             f"shard.index={cfg.shard.index} is not a part of shard.count={cfg.shard.count}: "
@@ -422,6 +438,71 @@ def check_runner(cfg: RunConfig) -> None:
         raise ConfigError(
             "runner=ray cuts the run into shards itself (runner.shards): leave shard.* out"
         )
+
+
+def check_judge(cfg: RunConfig) -> None:
+    """Refuse a judge that nothing would ask, a judged task without one, a mode that cannot be.
+
+    >>> check_judge(compose(["task=mmvet"]))
+    Traceback (most recent call last):
+    ...
+    evalkit.errors.ConfigError: task 'mmvet' is scored by a judge (mmvet grades each answer) and this run has none: add judge=openai judge.model=MODEL judge.base_url=URL judge.api_key_env=VAR (or judge=dashscope, judge=hf), or judge=stand_in for evalkit's deterministic stand-in (offline; its grades are not the benchmark's)
+    """  # noqa: E501
+    from evalkit.config import JudgeMode, NoJudgeConfig
+    from evalkit.judge.protocols import PROTOCOLS
+
+    judge, spec = cfg.judge, cfg.task.judge
+    if isinstance(judge, NoJudgeConfig) or judge.name == "none":
+        if judge.mode is not None:
+            raise ConfigError("judge.mode is read only with a judge: add judge=openai (or "
+                              "dashscope, hf, stand_in), or leave judge.mode out")  # fmt: skip
+        if spec is not None and PROTOCOLS[spec.protocol].kind == "grade":
+            raise ConfigError(
+                f"task '{cfg.task.name}' is scored by a judge ({spec.protocol} grades each "
+                "answer) and this run has none: add judge=openai judge.model=MODEL "
+                "judge.base_url=URL judge.api_key_env=VAR (or judge=dashscope, judge=hf), or "
+                "judge=stand_in for evalkit's deterministic stand-in (offline; its grades are "
+                "not the benchmark's)"
+            )
+        return
+    if spec is None:
+        raise ConfigError(
+            f"judge={judge.name}: task '{cfg.task.name}' has no judge protocol, so nothing "
+            "would ask the judge; leave judge out (tasks with a judge: "
+            f"{', '.join(_judged_tasks())})"
+        )
+    protocol = PROTOCOLS[spec.protocol]
+    if protocol.kind == "grade" and judge.mode not in (None, JudgeMode.always):
+        raise ConfigError(
+            f"judge.mode={judge.mode}: {protocol.name} grades every answer, and there is no rule "
+            "to fall back on; leave judge.mode out"
+        )
+    if protocol.kind == "extract" and judge.repeats > 1:
+        raise ConfigError(
+            f"judge.repeats={judge.repeats}: {protocol.name}'s judge reads an answer out, once; "
+            "repeats are for graders"
+        )
+    if isinstance(judge, ApiConfig):
+        if judge.serve:
+            raise ConfigError("judge.serve is not supported: start the judge's server and give "
+                              "judge.base_url=URL")  # fmt: skip
+        if judge.base_urls:
+            raise ConfigError("judge.base_urls is not supported: give one judge.base_url")
+        if not judge.base_url:
+            raise ConfigError("judge.base_url is required: add judge.base_url=URL to the command")
+        check_url(judge.base_url, "judge.base_url")
+
+
+def _judged_tasks() -> list[str]:
+    """The tasks whose definition names a judge protocol."""
+    judged = []
+    for name in task_names():
+        try:
+            if load_task(name).judge is not None:
+                judged.append(name)
+        except ConfigError:
+            continue
+    return judged
 
 
 def check_url(url: str, key: str = "backend.base_url") -> None:

@@ -116,13 +116,30 @@ def task_metrics(task: TaskSpec, prompt: PromptSpec | None = None) -> list[Metri
 def _check(spec: TaskSpec) -> None:
     """What the schema cannot say: defaults present, names known, columns distinct."""
     from evalkit.parse import PARSERS
-    from evalkit.runfolder.schema import SAMPLE_COLUMNS
+    from evalkit.runfolder.schema import JUDGE_COLUMNS, SAMPLE_COLUMNS
 
     if "default" not in spec.prompts:
         raise ConfigError("prompts.default is required")
     if not spec.metrics:
         raise ConfigError("metrics must not be empty")
     PARSERS[spec.parser]  # an unknown parser is a one-line error with a did-you-mean
+    for name in spec.columns.split_keep:
+        from evalkit.runfolder.schema import LIST_COLUMNS
+
+        if name not in spec.columns.keep:
+            raise ConfigError(f"columns.split_keep: '{name}' is not in columns.keep")
+        if name not in LIST_COLUMNS:
+            raise ConfigError(f"columns.split_keep: '{name}' is not a list column (LIST_COLUMNS)")
+    if spec.judge is not None:
+        from evalkit.config import JudgeMode
+        from evalkit.judge.protocols import PROTOCOLS
+
+        try:
+            protocol = PROTOCOLS[spec.judge.protocol]
+        except ConfigError as exc:
+            raise ConfigError(f"judge.protocol: {exc}") from exc
+        if protocol.kind == "grade" and spec.judge.mode is not JudgeMode.always:
+            raise ConfigError(f"judge.mode: {protocol.name} grades every answer (always)")
     for family, prompt in spec.prompts.items():
         if prompt.parser is not None and prompt.parser not in PARSERS:
             try:
@@ -141,7 +158,7 @@ def _check(spec: TaskSpec) -> None:
             task_metrics(spec, prompt)
         except ConfigError as exc:
             raise ConfigError(f"prompts.{family}: {exc}") from exc
-    fixed = {f.name for f in SAMPLE_COLUMNS}
+    fixed = {f.name for f in (*SAMPLE_COLUMNS, *JUDGE_COLUMNS)}
     for name in spec.columns.keep:
         if name in fixed or name in columns:
             raise ConfigError(f"columns.keep: '{name}' is also a result column; drop it")

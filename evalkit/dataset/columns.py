@@ -174,6 +174,9 @@ def _samples(
 ) -> list[Sample]:
     columns = task.columns
     meta = {k: value for k in columns.keep if (value := kept_value(row, k)) is not None}
+    for name, separator in columns.split_keep.items():
+        if isinstance(meta.get(name), str):  # "rec,ocr" -> ["rec", "ocr"]
+            meta[name] = [v.strip() for v in meta[name].split(separator) if v.strip()]
     if task.explode_questions:
         return [
             Sample(f"{sample_id}#{k}", pictures, question, (answer,), None, meta)

@@ -51,7 +51,8 @@ def _choice_parser(rule: str) -> Callable[[ModelFamily, str | None], Parser]:
     def factory(family: ModelFamily, box: str | None) -> Parser:
         def parse(text: str, sample: Sample) -> Prediction:
             answer = clean_answer(text, family)
-            return Prediction(answer=choose_letter(answer, sample.choices, rule))
+            letter = choose_letter(answer, sample.choices, rule)
+            return Prediction(answer=letter, parsed=bool(letter))  # nothing chosen: unparsed
 
         return parse
 

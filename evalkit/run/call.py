@@ -2,7 +2,8 @@
 
 :meth:`CallPath.answer` is the whole policy, read top to bottom:
 
-1. **cache**: a stored answer is returned as it is; nothing is sent, limited or paid;
+1. **cache**: a stored answer is returned as it is; nothing is sent, limited or paid; a
+   request identical to one in flight waits for that one's answer (sent once);
 2. **admission**: the request is estimated once (:func:`evalkit.cost.estimate_request`, with
    DashScope's high-resolution option when it is on) and the budget reserves that cost;
 3. **retry**: each attempt waits for the RPM and TPM limiters (the same estimate's tokens)
@@ -18,9 +19,12 @@ An estimate (``evalkit estimate``) uses steps 1 and 2 without sending: :meth:`ca
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiolimiter import AsyncLimiter
 
@@ -104,6 +108,7 @@ class CallPath:
         price: Price | None,
         limits: LimitsConfig | None,
         high_resolution: bool = False,
+        key_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.backend = backend
         self.cache = cache if mode is not CacheMode.off else None
@@ -111,7 +116,10 @@ class CallPath:
         self.price = price
         self.high_resolution = high_resolution
         self.tally = CacheTally()
-        self._options = backend.cache_options()
+        self._in_flight: dict[str, asyncio.Future[Completion]] = {}
+        """Cache key → the answer of the identical request in flight."""
+        self._options = {**backend.cache_options(), **(key_options or {})}
+        """The backend's options in the cache key, and the caller's own (a judge's template)."""
         self.caller = Caller(backend, limits) if limits is not None else None
         self.budget: Budget | None = None
         self._rpm = self._tpm = None
@@ -123,12 +131,46 @@ class CallPath:
 
     # ------------------------------------------------------------------------- the policy
     async def answer(self, request: Request) -> Answer:
-        """The completion of ``request``: cached, or sent under the run's limits and stored."""
-        hit = self.cached(request)  # 1. cache
-        if hit is not None:
-            self.tally.hits += 1
-            self.tally.saved = self.tally.saved + hit.usage
-            return Answer(hit, True, self.cost(hit.usage))
+        """The completion of ``request``: cached, or sent under the run's limits and stored.
+
+        A request identical to one in flight (same cache key) waits for that one's answer
+        instead of being sent again, and counts as a cache hit: a judge asked the same
+        question about the same answer twice in a run is asked, and paid, once.
+        """
+        key = self._cache_key(request)
+        if key is not None:
+            assert self.cache is not None
+            hit = self.cache.get(key)  # 1. cache
+            if hit is not None:
+                return self._hit(hit)
+            shared = self._in_flight.get(key)
+            if shared is not None:
+                try:
+                    return self._hit(await asyncio.shield(shared))
+                except Exception:  # noqa: BLE001 (that one failed: this one tries on its own)
+                    pass
+        if key is None or key in self._in_flight:
+            return await self._send(request)
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            answer = await self._send(request)
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+            future.exception()  # retrieved: nobody waiting is not an error
+            raise
+        finally:
+            self._in_flight.pop(key, None)
+        future.set_result(answer.completion)
+        return answer
+
+    def _hit(self, completion: Completion) -> Answer:
+        self.tally.hits += 1
+        self.tally.saved = self.tally.saved + completion.usage
+        return Answer(completion, True, self.cost(completion.usage))
+
+    async def _send(self, request: Request) -> Answer:
+        """Steps 2 to 5: admission, retry, settle, store."""
         assert self.caller is not None, "a call path built without limits cannot send"
         reserved, tokens = 0.0, 0
         if self.budget is not None or self._tpm is not None:  # 2. admission: one estimate,
@@ -151,6 +193,14 @@ class CallPath:
         self.tally.misses += 1
         self.store(request, completion)  # 5. store
         return Answer(completion, False, cost)
+
+    def _cache_key(self, request: Request) -> str | None:
+        """The key under which ``request``'s answer is read, when the cache is read for it."""
+        if self.cache is None or self.mode is not CacheMode.use:
+            return None
+        if not self.backend.may_cache(request):
+            return None
+        return self.key(request)
 
     # -------------------------------------------------------------------------- the steps
     def key(self, request: Request) -> str:

@@ -46,6 +46,7 @@ from evalkit.errors import (
     Interrupted,
     is_disk_full,
 )
+from evalkit.judge.judge import Judge, judge_line, open_judge
 from evalkit.prompt import plan_rendering
 from evalkit.run.interrupt import Interrupt
 from evalkit.run.progress import progress_bar
@@ -138,13 +139,22 @@ def _dataset_record(
     }, warnings
 
 
-def cost_rows(tally: Tally, session: RunSession) -> list[MetricValue]:
-    """The summary's cost totals (in run.json's ``cost.currency``; cached answers are saved)."""
+def cost_rows(tally: Tally, session: RunSession, judge: Judge | None = None) -> list[MetricValue]:
+    """The summary's cost totals (in run.json's ``cost.currency``; cached answers are saved).
+
+    With a judge, its own totals too (``judge_cost_*``, in ``judge.cost.currency``).
+    """
     known = session.priced
-    return [
+    rows = [
         MetricValue(name, value if known else None, None, None, tally.n, tally.failed, "cost")
         for name, value in (("cost_spent", tally.cost_spent), ("cost_saved", tally.cost_saved))
     ]
+    if judge is not None:
+        cost = judge.record()["cost"]
+        asked = judge.tally.asked
+        rows += [MetricValue(f"judge_cost_{k}", cost[k], None, None, asked, judge.tally.failed,
+                             "cost") for k in ("spent", "saved")]  # fmt: skip
+    return rows
 
 
 def _manifest(
@@ -152,7 +162,7 @@ def _manifest(
     session: RunSession, recorder: Recorder, summary: list[MetricValue], started: datetime,
     wall: float, overrides: list[str], failed: str | None,
     interrupted: str | None, budget: str | None, versions: dict[str, str | None],
-    shard: dict[str, Any] | None = None,
+    shard: dict[str, Any] | None = None, judge: Judge | None = None,
 ) -> RunManifest:  # fmt: skip
     tally, calls, price = recorder.tally, session.calls, session.price
     known = session.priced
@@ -194,6 +204,7 @@ def _manifest(
         versions=versions,
         backend_record=backend_record(session.backend),
         shard=shard,
+        judge=judge.record() if judge is not None else None,
     )
 
 
@@ -280,7 +291,10 @@ async def _run(
         )  # fmt: skip
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    async with open_session(cfg, log_dir=run_dir, backend=backend) as session:
+    async with (
+        open_session(cfg, log_dir=run_dir, backend=backend) as session,
+        open_judge(cfg, cache=session.calls.cache, cache_mode=cfg.cache.mode) as judge,
+    ):
         if plan.params.min_tokens and not session.backend.takes_min_tokens:
             _log.warning(
                 "prompt '%s' asks for at least %d new tokens; backend %s has no such "
@@ -299,12 +313,13 @@ async def _run(
             "timing": {"started": started.isoformat()}, "versions": versions,
             "shard": _shard_record(shard),
         }, name=PARTIAL_NAME)  # fmt: skip
-        writer = SampleWriter(run_dir, sample_schema(scoring.columns), meta=keep,
+        judged = judge is not None
+        writer = SampleWriter(run_dir, sample_schema(scoring.columns, judged=judged), meta=keep,
                               flush_every=cfg.report.flush_every)  # fmt: skip
         recorder = Recorder(
             run_id=run_id, task=task.name, session=session, parser=scoring.parser, metrics=metrics,
             writer=writer, aggregator=aggregator, keep=keep,
-            max_error_rate=cfg.limits.max_error_rate,
+            max_error_rate=cfg.limits.max_error_rate, judged=judged,
         )  # fmt: skip
         clock = time.perf_counter()
         expected = [expected_samples(task, cfg.dataset, i) for i in infos]  # limit: per split
@@ -323,7 +338,8 @@ async def _run(
         # the first SIGINT/SIGTERM stops the asking; GRACE_S later, what is in flight is cancelled
         interrupt = Interrupt(on_grace_over=lambda: asking.cancel(), run_dir=run_dir)
         asking = asyncio.ensure_future(schedule(
-            items, partial(ask, plan=plan, session=session), recorder.record,
+            items, partial(ask, plan=plan, session=session, judge=judge, parser=scoring.parser),
+            recorder.record,
             workers=in_flight_for(session.backend, cfg.limits.concurrency),
             stop=lambda: recorder.aborted is not None or interrupt.signal is not None,
             halts=lambda answer: answer.stop is not None,
@@ -344,6 +360,7 @@ async def _run(
     interrupted = interrupt.signal
     failed = recorder.aborted or (f"interrupted by {interrupted}" if interrupted else None)
     failed = failed or tally.error_rate_exceeded(cfg.limits.max_error_rate, minimum=1)
+    failed = failed or (judge.coverage_failure() if judge is not None else None)
     empty = None if tally.n or interrupted else _nothing_to_evaluate(infos, counts)
     if empty and shard is not None and any(c.rows for c in counts):
         _log.warning("shard %d of %d holds none of the run's %d samples", shard.index,
@@ -358,7 +375,7 @@ async def _run(
         write_positions(run_dir, {i: order[i] for i in own or ()})
     summary = aggregation.rows
     write_summary(run_dir, run_id=run_id, task=task.name,
-                  rows=[*summary, *cost_rows(recorder.tally, session)])  # fmt: skip
+                  rows=[*summary, *cost_rows(recorder.tally, session, judge)])  # fmt: skip
     wall = time.perf_counter() - clock
     data, rows_warnings = _dataset_record(task, infos, counts)
     for warning in rows_warnings if not failed else ():
@@ -367,7 +384,7 @@ async def _run(
         cfg, run_id=run_id, scoring=scoring, data=data, session=session,
         recorder=recorder, summary=summary, started=started, wall=wall,
         overrides=overrides or [], failed=failed, interrupted=interrupted, budget=budget,
-        versions=versions, shard=_shard_record(shard, wall=wall),
+        versions=versions, shard=_shard_record(shard, wall=wall), judge=judge,
     ))  # fmt: skip
     if cfg.report.table and not empty:
         # the overall rows, and each split's when the run read several
@@ -378,6 +395,8 @@ async def _run(
         skipped = f"  skipped: {tally.skipped}" if tally.skipped else ""
         print(f"samples: {tally.n}  failed: {tally.failed}{f' ({errors})' if errors else ''}"
               f"{skipped}  wall: {wall:.1f}s")  # fmt: skip
+        if judge is not None:
+            print(judge_line(judge))
         if budget:
             print(f"stopped by the budget: {budget}")
     elif budget:

@@ -15,6 +15,7 @@ from typing import Any
 
 from evalkit.dataset import Item
 from evalkit.errors import BackendError, BudgetExhausted, DataError
+from evalkit.judge.judge import Judge, JudgeOutcome
 from evalkit.parse import Parser
 from evalkit.prompt import RenderPlan, render
 from evalkit.records import Sample, SampleResult, Usage
@@ -23,7 +24,16 @@ from evalkit.runfolder.writer import SampleWriter
 from evalkit.score.aggregate import Aggregator
 from evalkit.score.registry import Metric
 
-__all__ = ["MIN_SAMPLES_FOR_ERROR_RATE", "Recorder", "Tally", "ask", "sample_row", "score_result"]
+__all__ = [
+    "MIN_SAMPLES_FOR_ERROR_RATE",
+    "Recorder",
+    "Tally",
+    "ask",
+    "judge_answer",
+    "judge_columns",
+    "sample_row",
+    "score_result",
+]
 
 MIN_SAMPLES_FOR_ERROR_RATE = 20
 """The error-rate gate stops a run early only once this many samples are in."""
@@ -31,8 +41,15 @@ MIN_SAMPLES_FOR_ERROR_RATE = 20
 log = logging.getLogger(__name__)
 
 
-async def ask(item: Item, *, plan: RenderPlan, session: RunSession) -> SampleResult:
-    """Render and ask one item; failures come back as error results, nothing is scored yet."""
+async def ask(
+    item: Item, *, plan: RenderPlan, session: RunSession, judge: Judge | None = None,
+    parser: Parser | None = None,
+) -> SampleResult:  # fmt: skip
+    """Render and ask one item; failures come back as error results, nothing is scored yet.
+
+    With a ``judge`` (and the ``parser`` whose finding it may replace), the answer is also
+    parsed and judged (:func:`judge_answer`).
+    """
     sample = item.sample
     if sample is None:
         error = item.error or DataError("unusable row")
@@ -51,17 +68,47 @@ async def ask(item: Item, *, plan: RenderPlan, session: RunSession) -> SampleRes
             hint = session.backend.explain(exc)
             stop = f"{exc.kind}: {exc}" + (f"; {hint}" if hint else "")
         return SampleResult(sample, request, None, None, {}, exc.kind, str(exc), stop=stop)
-    return SampleResult(sample, request, answer.completion, None, {}, cache_hit=answer.cache_hit,
-                        cost=answer.cost)  # fmt: skip
+    answered = SampleResult(sample, request, answer.completion, None, {},
+                            cache_hit=answer.cache_hit, cost=answer.cost)  # fmt: skip
+    if judge is None:
+        return answered
+    assert parser is not None, "a judged run parses before it judges"
+    return await judge_answer(answered, judge=judge, parser=parser)
+
+
+async def judge_answer(result: SampleResult, *, judge: Judge, parser: Parser) -> SampleResult:
+    """Parse an answered result and ask ``judge`` about it when its mode says so.
+
+    A grader's verdict becomes the prediction's ``judged`` score; an extraction replaces the
+    parsed answer (the rules then score it). No verdict: a ``JudgeFailed`` row that keeps the
+    answer (and its cost), left out of the metric.
+    """
+    if result.completion is None or not result.ok:
+        return result
+    prediction = parser(result.completion.text, result.sample)
+    outcome = await judge.ask(result.sample, result.completion.text, prediction)
+    if outcome.asked and outcome.verdict is None:
+        return replace(result, prediction=prediction, judge=outcome, error_type="JudgeFailed",
+                       error=outcome.error, stop=outcome.stop)  # fmt: skip
+    if outcome.verdict is not None:
+        verdict = outcome.verdict
+        if judge.protocol.kind == "grade":
+            prediction = replace(prediction, judged=verdict.score)
+        else:
+            prediction = replace(prediction, answer=verdict.text, parsed=True)
+    return replace(result, prediction=prediction, judge=outcome)
 
 
 def score_result(
     result: SampleResult, *, parser: Parser, metrics: Sequence[Metric]
 ) -> SampleResult:
-    """Parse and score an answered sample (corpus metrics are left to the aggregator)."""
-    if result.completion is None:
+    """Parse and score an answered sample (corpus metrics are left to the aggregator).
+
+    A prediction already made (a judged answer) is scored as it is.
+    """
+    if result.completion is None or not result.ok:
         return result
-    prediction = parser(result.completion.text, result.sample)
+    prediction = result.prediction or parser(result.completion.text, result.sample)
     scores = {}
     for metric in metrics:
         value = metric.score(prediction, result.sample)
@@ -70,10 +117,37 @@ def score_result(
     return replace(result, prediction=prediction, scores=scores)
 
 
+def judge_columns(outcome: JudgeOutcome | None) -> dict[str, Any]:
+    """The judge's columns of a row (:data:`evalkit.runfolder.schema.JUDGE_COLUMNS`)."""
+    if outcome is None:
+        return {"judge_asked": None, "judge_verdict": None, "judge_score": None,
+                "judge_scores": None, "judge_output": None, "judge_input_tokens": None,
+                "judge_output_tokens": None, "judge_cost": None, "judge_cache_hit": None,
+                "judge_error": None}  # fmt: skip
+    verdict = outcome.verdict
+    asked = outcome.asked
+    return {
+        "judge_asked": asked,
+        "judge_verdict": verdict.text if verdict else None,
+        "judge_score": verdict.score if verdict else None,
+        "judge_scores": list(outcome.scores) if outcome.scores else None,
+        "judge_output": outcome.output,
+        "judge_input_tokens": outcome.usage.input_tokens if asked else None,
+        "judge_output_tokens": outcome.usage.output_tokens if asked else None,
+        "judge_cost": outcome.cost if asked else None,
+        "judge_cache_hit": outcome.cache_hit if asked else None,
+        "judge_error": outcome.error,
+    }
+
+
 def sample_row(
-    result: SampleResult, *, run_id: str, task: str, session: RunSession, keep: Sequence[str]
-) -> dict[str, Any]:
-    """The ``samples.parquet`` row of one result (columns: :mod:`evalkit.runfolder.schema`)."""
+    result: SampleResult, *, run_id: str, task: str, session: RunSession, keep: Sequence[str],
+    judged: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """The ``samples.parquet`` row of one result (columns: :mod:`evalkit.runfolder.schema`).
+
+    ``judged``: the run has a judge, and every row its columns.
+    """
     sample, completion, prediction = result.sample, result.completion, result.prediction
     usage = completion.usage if completion else Usage()
     identity = session.backend.identity
@@ -106,6 +180,8 @@ def sample_row(
         "error_type": result.error_type,
         "error": result.error,
     }
+    if judged:
+        row.update(judge_columns(result.judge))
     row.update({name: sample.meta.get(name) for name in keep})
     row.update(result.scores)
     return row
@@ -135,7 +211,8 @@ class Tally:
         if not result.ok:
             self.failed += 1
             self.errors[result.error_type or "Error"] += 1
-            return
+            if result.completion is None:
+                return  # nothing was answered; a JudgeFailed row's answer still counts below
         if cost is not None:
             if result.cache_hit:
                 self.cost_saved += cost
@@ -175,8 +252,11 @@ class Recorder:
         aggregator: Aggregator,
         keep: Sequence[str] = (),
         max_error_rate: float | None = None,
+        judged: bool = False,
     ) -> None:
         self.run_id, self.task, self.session = run_id, task, session
+        self.judged = judged
+        """The run has a judge: rows carry its columns."""
         self.parser, self.metrics = parser, list(metrics)
         self.writer, self.aggregator = writer, aggregator
         self.keep = list(keep)
@@ -192,7 +272,7 @@ class Recorder:
         """Score ``answered`` and append its row; decide whether the run must stop."""
         result = score_result(answered, parser=self.parser, metrics=self.metrics)
         row = sample_row(result, run_id=self.run_id, task=self.task, session=self.session,
-                         keep=self.keep)  # fmt: skip
+                         keep=self.keep, judged=self.judged)  # fmt: skip
         self.writer.append(row)
         tally = self.tally
         tally.add(result, row["cost"])

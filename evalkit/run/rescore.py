@@ -1,7 +1,8 @@
 """``evalkit rescore RUN_DIR``: score a finished run again with the current scorers.
 
 Every prediction is parsed and scored again from the raw text saved in ``samples.parquet`` by
-the task's parser and metrics, through the same parts a run uses (``run.record.score_result``,
+the task's parser and metrics (a judge's recorded verdicts stand: a grade, an extraction),
+through the same parts a run uses (``run.record.score_result``,
 ``score.aggregate.Aggregator``); the corpus metrics, the per-group rows and the summary are
 recomputed and the three files rewritten. No backend is called. ``run.json`` records when and
 with which package versions it was rescored. Run folders of format 1 (before metrics had
@@ -11,7 +12,7 @@ parameters) are read too, and written back in the current format.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import pyarrow.parquet as pq
 from evalkit.compose.tasks import prompt_families
 from evalkit.config import RunConfig
 from evalkit.errors import ConfigError
+from evalkit.judge.protocols import PROTOCOLS
 from evalkit.prompt import plan_rendering
 from evalkit.records import Completion, ImageRef, Sample, SampleResult
 from evalkit.run.record import score_result
@@ -131,6 +133,8 @@ def score_rows(table: pa.Table, config: RunConfig) -> Scored:
                         plan_rendering(task, config.backend, prompt_families))  # fmt: skip
     metrics, aggregator = plan.metrics, plan.aggregator()
     rows = table.to_pylist()
+    judged = "judge_asked" in table.schema.names
+    grades = task.judge is not None and PROTOCOLS[task.judge.protocol].kind == "grade"
     keep = [name for name in plan.keep if name in table.schema.names]
     columns = plan.columns
     for position, row in enumerate(rows):
@@ -142,7 +146,16 @@ def score_rows(table: pa.Table, config: RunConfig) -> Scored:
             else:
                 aggregator.leave_out(sample.id)
             continue
-        answered = SampleResult(sample, None, Completion(row["prediction"] or ""), None, {})
+        text = row["prediction"] or ""
+        prediction = None
+        if judged and row.get("judge_asked") and row.get("judge_verdict") is not None:
+            # the judge's recorded verdict stands (``evalkit rejudge`` asks again)
+            parsed = plan.parser(text, sample)
+            if grades:
+                prediction = replace(parsed, judged=row["judge_score"])
+            else:
+                prediction = replace(parsed, answer=row["judge_verdict"], parsed=True)
+        answered = SampleResult(sample, None, Completion(text), prediction, {})
         result = score_result(answered, parser=plan.parser, metrics=metrics)
         assert result.prediction is not None
         row["parsed"] = result.prediction.answer
@@ -156,7 +169,7 @@ def score_rows(table: pa.Table, config: RunConfig) -> Scored:
         for column, by_id in aggregation.per_sample.items():
             row[column] = by_id.get(row["sample_id"], row[column])
     meta_types = {name: kept_type(name) for name in keep}
-    scored = rows_to_table(rows, sample_schema(columns, meta_types))
+    scored = rows_to_table(rows, sample_schema(columns, meta_types, judged=judged))
     return Scored(scored, aggregation.rows, plan.record(aggregator.unparsed))
 
 

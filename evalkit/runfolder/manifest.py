@@ -150,6 +150,10 @@ class RunManifest:
     ``None`` for a whole run."""
     shards: list[dict[str, Any]] | None = None
     """A merged run's parts: each shard's index, run id, folder, host, attempts and wall time."""
+    judge: dict[str, Any] | None = None
+    """The judge, when the run had one (:meth:`evalkit.judge.judge.Judge.record`): its
+    backend and model, the protocol and its ``template_sha256``, parameters, how many answers
+    it was asked about and at what rate, its coverage, agreement, usage and cost."""
     format_version: int = FORMAT_VERSION
 
 

@@ -158,8 +158,9 @@ def upgrade_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_config(data: Any, where: str) -> RunConfig:
-    """A recorded config as :class:`RunConfig`, its backend as its own schema."""
+    """A recorded config as :class:`RunConfig`, its backend and judge as their own schemas."""
     from evalkit.backends.registry import BACKENDS
+    from evalkit.config import JUDGE_SCHEMAS
 
     if not isinstance(data, dict) or not isinstance(data.get("task"), dict):
         raise ConfigError(f"{where} has no usable config: no task record")
@@ -168,11 +169,16 @@ def run_config(data: Any, where: str) -> RunConfig:
         raise ConfigError(
             f"{where} has no usable config: backend '{name}' is not one this evalkit knows"
         )
+    judge = str((data.get("judge") or {}).get("name") or "none")  # runs before judges: none
+    if judge not in JUDGE_SCHEMAS:
+        raise ConfigError(
+            f"{where} has no usable config: judge '{judge}' is not one this evalkit knows"
+        )
     return to_object(
         RunConfig,
         data,
         what=f"{where} has no usable config",
-        fields={"backend": BACKENDS[name].schema},
+        fields={"backend": BACKENDS[name].schema, "judge": JUDGE_SCHEMAS[judge]},
     )
 
 

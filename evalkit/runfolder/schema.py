@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 __all__ = [
+    "JUDGE_COLUMNS",
     "LIST_COLUMNS",
     "META_TYPES",
     "conform_kept",
@@ -56,15 +57,29 @@ SAMPLE_COLUMNS: tuple[pa.Field, ...] = (
     pa.field("error", pa.string()),  # one line
 )
 
+JUDGE_COLUMNS: tuple[pa.Field, ...] = (
+    pa.field("judge_asked", pa.bool_()),  # the judge was asked about this answer
+    pa.field("judge_verdict", pa.string()),  # what was read: a grade, an extracted answer
+    pa.field("judge_score", pa.float64()),  # a grader's score (the mean over repeats)
+    pa.field("judge_scores", pa.list_(pa.float64())),  # a grader's score in each repeat
+    pa.field("judge_output", pa.string()),  # the judge's text (first repeat)
+    pa.field("judge_input_tokens", pa.int64()),
+    pa.field("judge_output_tokens", pa.int64()),
+    pa.field("judge_cost", pa.float64()),  # the judge's, apart from the model's ``cost``
+    pa.field("judge_cache_hit", pa.bool_()),
+    pa.field("judge_error", pa.string()),  # why there is no verdict (JudgeFailed rows)
+)
+"""The columns a run with a judge adds after the fixed ones (:mod:`evalkit.judge`)."""
 
 META_TYPES = (pa.string(), pa.list_(pa.string()))
 """The types a kept dataset column is stored as: text, or a list of texts."""
 
-LIST_COLUMNS = frozenset({"answer_type", "question_types"})
+LIST_COLUMNS = frozenset({"answer_type", "question_types", "capability"})
 """Kept columns stored as lists of text, whichever task keeps them: InfographicVQA's
 ``answer_type`` lists several types where VQAv2's has one, and DocVQA's ``question_types`` is a
-list. Every other kept column is text. One type per name, so runs of different tasks (and
-runs with no rows) concatenate; add a name here when a task keeps a list-valued column."""
+list; MM-Vet's ``capability`` (``rec,ocr``) is split into one. Every other kept column is
+text. One type per name, so runs of different tasks (and runs with no rows) concatenate; add a
+name here when a task keeps a list-valued column."""
 
 
 def kept_type(name: str) -> pa.DataType:
@@ -122,19 +137,24 @@ def meta_value(value: Any, type_: pa.DataType) -> Any:
     return ", ".join(str(v) for v in value) if is_list else str(value)
 
 
-_FIXED = frozenset(f.name for f in SAMPLE_COLUMNS)
+_FIXED = frozenset(f.name for f in (*SAMPLE_COLUMNS, *JUDGE_COLUMNS))
 
 
 def sample_schema(
-    metrics: Sequence[str], meta: Mapping[str, pa.DataType] | None = None
-) -> pa.Schema:
-    """The fixed sample columns, the kept columns, then one nullable float64 per metric.
+    metrics: Sequence[str], meta: Mapping[str, pa.DataType] | None = None, *,
+    judged: bool = False,
+) -> pa.Schema:  # fmt: skip
+    """The fixed sample columns, the judge's (``judged``), the kept ones, then the metrics.
 
     >>> sample_schema(["anls"], {"answer_type": pa.string()}).names[-2:]
     ['answer_type', 'anls']
+    >>> "judge_verdict" in sample_schema(["grade"], judged=True).names
+    True
     """
     kept = [pa.field(name, type_) for name, type_ in (meta or {}).items()]
-    return pa.schema([*SAMPLE_COLUMNS, *kept, *(pa.field(m, pa.float64()) for m in metrics)])
+    judge = JUDGE_COLUMNS if judged else ()
+    return pa.schema([*SAMPLE_COLUMNS, *judge, *kept,
+                      *(pa.field(m, pa.float64()) for m in metrics)])  # fmt: skip
 
 
 SUMMARY_SCHEMA = pa.schema(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from evalkit.config import MetricSpec
-from evalkit.errors import ConfigError, did_you_mean
+from evalkit.errors import ConfigError, ScoreError, did_you_mean
 from evalkit.parse.mathvista import meta_text
 from evalkit.records import Prediction, Sample, option_index
 from evalkit.registry import Registry
@@ -172,6 +172,12 @@ def _mathvista(prediction: Prediction, sample: Sample) -> float:
     return float(normalized is not None and normalized == gold)
 
 
+def _grade(prediction: Prediction, sample: Sample) -> float:
+    if prediction.judged is None:
+        raise ScoreError(f"sample '{sample.id}' has no judge's grade (the task's judge grades)")
+    return prediction.judged
+
+
 def _gold(sample: Sample) -> tuple[float, float, float, float]:
     if sample.box is None:
         raise ConfigError(f"sample '{sample.id}' has no gold box: the task needs columns.bbox")
@@ -214,6 +220,10 @@ METRICS: Registry[MetricKind] = Registry("metric", {
     "mathvista_accuracy": MetricKind(
         "text", "MathVista: the answer normalised to the question's type (an option, an integer, "
         "a float at its precision) equals the gold answer", {}, _mathvista,
+    ),
+    "grade": MetricKind(
+        "text", "the judge's grade of the answer, on its protocol's scale (MM-Vet: 0 to 1)",
+        {}, _grade,
     ),
     "acc_iou25": _acc(0.25),
     "acc_iou50": _acc(0.5),

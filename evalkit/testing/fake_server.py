@@ -55,6 +55,9 @@ class FakeVLMServer:
         answer better than another. A key is text the request contains (its question), or
         ``sha256:HEX`` of an image it carries (the image file's bytes), or both as
         ``sha256:HEX|text``."""
+        self.by_seed: dict[int, str] = {}
+        """Request ``seed`` → the answer to give it, before the answer book (a judge's
+        repeats differ by seed only)."""
         self.latency_s = 0.0
         self.faults: deque[Fault] = deque()
         self.received: list[Received] = []
@@ -82,6 +85,7 @@ class FakeVLMServer:
         """Forget faults, received requests and answer settings (between tests)."""
         self.answer, self.latency_s, self.vary = "1", 0.0, False
         self.answer_book = {}
+        self.by_seed = {}
         self.faults.clear()
         self.received.clear()
 
@@ -120,6 +124,9 @@ class FakeVLMServer:
         return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
     def _answer_for(self, body: dict[str, Any]) -> str:
+        seed = body.get("seed", (body.get("parameters") or {}).get("seed"))
+        if isinstance(seed, int) and seed in self.by_seed:
+            return self.by_seed[seed]
         if self.answer_book:
             strings = _strings(body)
             text = "\n".join(_texts(strings))

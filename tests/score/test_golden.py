@@ -2,7 +2,8 @@
 
 ``tests/score/golden/<metric>.jsonl``: one case per line, each citing the rule it comes from
 (``source``). A case gives the prediction (``prediction``: the answer text; ``box``: the
-predicted box), the sample (``references``, ``gold_box``, ``choices``, ``meta``: its kept
+predicted box; for ``grade``, ``judge_output`` read by the judge ``protocol`` named),
+the sample (``references``, ``gold_box``, ``choices``, ``meta``: its kept
 columns), the metric's
 parameters (by their names) and the ``expected`` value; the metric is bound through the
 registry (:func:`~evalkit.score.registry.build_metrics`) exactly as a task binds it. A
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 
 from evalkit.config import MetricSpec
+from evalkit.judge.protocols import PROTOCOLS
 from evalkit.records import Prediction, Sample
 from evalkit.score.registry import METRICS, build_metrics
 
@@ -55,7 +57,15 @@ def test_metric(name: str, case: dict[str, Any]) -> None:
     params = {k: v for k, v in case.items() if k in kind.params}
     [metric] = build_metrics([MetricSpec(name, params=params)], parser_output=kind.reads)
     box = tuple(case["box"]) if case.get("box") is not None else None
-    prediction = Prediction(answer=case.get("prediction", ""), box=box)  # type: ignore[arg-type]
+    judged = None
+    if "judge_output" in case:  # a grade: the judge's text as its protocol reads it
+        verdict = PROTOCOLS[case["protocol"]].read(case["judge_output"])
+        judged = verdict.score if verdict is not None else None
+    prediction = Prediction(
+        answer=case.get("prediction", ""),
+        box=box,  # type: ignore[arg-type]
+        judged=judged,
+    )
     gold = tuple(case["gold_box"]) if case.get("gold_box") is not None else None
     sample = Sample(id="golden", images=(), references=tuple(case.get("references", ())),
                     box=gold, choices=tuple(case.get("choices", ())),

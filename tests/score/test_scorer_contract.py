@@ -33,7 +33,8 @@ def _score(metric: Metric, *, prediction: str, answers: list[str]) -> float:
     sample = Sample(id="s", images=(), references=tuple(answers))
     if metric.params.get("target") == "option":  # the gold is a letter naming an option
         sample = Sample(id="s", images=(), references=("B",), choices=tuple(answers))
-    value = metric.score(Prediction(answer=prediction), sample)
+    # ``grade`` reads a judge's grade (given here); the others read the text alone
+    value = metric.score(Prediction(answer=prediction, judged=0.5), sample)
     assert value is not None
     return value
 

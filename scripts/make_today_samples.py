@@ -1,0 +1,75 @@
+"""Bundled offline samples for the benchmarks of today's Qwen-VL tables (run by `make samples`).
+
+Each split is written in the schema of the Hub copy its task reads (``dataset.features`` in the
+task's YAML). The pictures are synthetic (make_samples.py's shape scenes and fonts); the gold
+answers have the real datasets' shapes: MM-Vet's ``<AND>``/``<OR>`` ground truths and its
+comma-separated capabilities.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import datasets
+from make_samples import COLOURS, LATIN_BOLD, NUMBER_WORDS, SHAPES, encode, font, scene, write
+from PIL import Image, ImageDraw
+
+WORDS = ["STOP", "EXIT", "OPEN", "SALE", "CAFE", "PARK"]
+
+
+def _sign(text: str, rng: random.Random) -> Image.Image:
+    img = Image.new("RGB", (320, 160), (250, 250, 245))
+    d = ImageDraw.Draw(img)
+    colour = COLOURS[rng.choice(list(COLOURS))]
+    d.rectangle((20, 30, 300, 130), fill=colour)
+    d.text((60, 55), text, fill=(255, 255, 255), font=font(LATIN_BOLD, 44))
+    return img
+
+
+def build_mmvet() -> list[dict[str, Any]]:
+    """Shape scenes and signs asked MM-Vet's kinds of questions, with its ground truths."""
+    rng = random.Random(131)
+    rows: list[dict[str, Any]] = []
+    for n in range(52):
+        kind = n % 4
+        if kind == 0:  # recognition: one colour, sometimes with a synonym as <OR>
+            img, objs = scene(rng, 1)
+            colour = objs[0]["colour"]
+            question = f"What color is the {objs[0]['shape']}?"
+            answer, capability = (f"{colour}<OR>{colour}ish" if n % 8 == 0 else colour), "rec"
+        elif kind == 1:  # OCR
+            word = rng.choice(WORDS)
+            img = _sign(word, rng)
+            question, answer, capability = "What is written on the sign?", word, "ocr"
+        elif kind == 2:  # counting and spatial: both parts needed
+            img, objs = scene(rng, 2, size=(320, 200))
+            left, right = objs[0]["shape"], objs[1]["shape"]
+            question = "Which shapes are shown, from left to right?"
+            answer, capability = f"{left}<AND>{right}", "rec,spat"
+        else:  # math over what is seen
+            k = rng.randint(2, 3)
+            img, objs = scene(rng, k, size=(360, 200))
+            question = "How many shapes are in the image? Answer with a number and a word."
+            answer, capability = f"{k}<OR>{NUMBER_WORDS[k]}", "rec,math"
+        rows.append({
+            "question_id": f"v1_{n}",
+            "image": encode(img, "PNG"),
+            "question": question,
+            "answer": answer,
+            "image_source": "synthetic",
+            "capability": capability,
+        })  # fmt: skip
+    assert {r["capability"] for r in rows} >= {"rec", "ocr"}
+    assert all(s in SHAPES for r in rows if "<AND>" in r["answer"]
+               for s in r["answer"].split("<AND>"))  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    datasets.disable_progress_bars()
+    write("mmvet", "test", build_mmvet())
+
+
+if __name__ == "__main__":
+    main()
