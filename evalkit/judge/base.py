@@ -63,8 +63,8 @@ class JudgeProtocol:
     prompts: Callable[[JudgeQuery], tuple[str, ...]]
     """The prompt for an answer, then the official second prompts asked in turn while the
     verdict cannot be read."""
-    read: Callable[[str], Verdict | None]
-    """The verdict in the judge's text, or ``None`` when it cannot be read."""
+    read: Callable[[str, JudgeQuery], Verdict | None]
+    """The verdict in the judge's text about the query, or ``None`` when it cannot be read."""
     stand_in: Callable[[str], str]
     """The stand-in judge's answer to one of its prompts."""
     max_tokens: int

@@ -221,7 +221,7 @@ class Judge:
                     cost += answer.cost
                 if repeat == 0:
                     output = answer.completion.text
-                verdict = self.protocol.read(answer.completion.text)
+                verdict = self.protocol.read(answer.completion.text, query)
                 if verdict is not None:
                     break
             if error is not None:

@@ -72,7 +72,7 @@ def prompts(query: JudgeQuery) -> tuple[str, ...]:
     return first, first + _AGAIN
 
 
-def read(text: str) -> Verdict | None:
+def read(text: str, query: JudgeQuery | None = None) -> Verdict | None:
     """The grade: the text up to its first space, a float in [0, 1]; else ``None``.
 
     >>> read("0.6"), read("1.0 (totally right)"), read("Correctness: 0.5"), read("1.5")

@@ -30,7 +30,7 @@ def test_the_prompt_is_the_table_with_the_answers_row_last() -> None:
 def test_the_grade_is_the_text_before_the_first_space_within_0_and_1(
     text: str, grade: float | None
 ) -> None:
-    verdict = MMVET.read(text)
+    verdict = MMVET.read(text, QUERY)
     assert (verdict.score if verdict else None) == grade
 
 
@@ -50,4 +50,15 @@ def test_the_template_hash_covers_both_prompts_and_is_stable() -> None:
 def test_the_stand_in_grades_by_the_parts_found(answer: str, gold: str, grade: str) -> None:
     prompt = MMVET.prompts(JudgeQuery("q", answer, (gold,)))[0]
     assert MMVET.stand_in(prompt) == grade
-    assert MMVET.read(grade) is not None  # in the judge's own format
+    assert MMVET.read(grade, QUERY) is not None  # in the judge's own format
+
+
+def test_the_prompt_is_mmvets_byte_for_byte() -> None:
+    """SHA-256 of ``prompt`` in mm-vet_evaluator.py at c7ff270d (the literal string)."""
+    import hashlib
+
+    from evalkit.judge import mmvet
+
+    assert hashlib.sha256(mmvet._PROMPT.encode()).hexdigest() == (
+        "d1b3e0a5b4e72c888b77164489d705bba4dd149934fff564dfba6443d81afe3f"
+    )

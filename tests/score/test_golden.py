@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from evalkit.config import MetricSpec
-from evalkit.judge.protocols import PROTOCOLS
+from evalkit.judge.protocols import PROTOCOLS, JudgeQuery
 from evalkit.records import Prediction, Sample
 from evalkit.score.registry import METRICS, build_metrics
 
@@ -59,7 +59,8 @@ def test_metric(name: str, case: dict[str, Any]) -> None:
     box = tuple(case["box"]) if case.get("box") is not None else None
     judged = None
     if "judge_output" in case:  # a grade: the judge's text as its protocol reads it
-        verdict = PROTOCOLS[case["protocol"]].read(case["judge_output"])
+        query = JudgeQuery("", "", ())
+        verdict = PROTOCOLS[case["protocol"]].read(case["judge_output"], query)
         judged = verdict.score if verdict is not None else None
     prediction = Prediction(
         answer=case.get("prediction", ""),
