@@ -51,7 +51,7 @@ def run_eval(tmp_path: Path) -> Callable[..., pipeline.RunOutcome]:
     return _run
 
 
-FOLDER_COMMANDS = ("compare", "report", "rescore", "merge")
+FOLDER_COMMANDS = ("compare", "report", "rescore", "merge", "rejudge")
 """Commands over run folders: they take no overrides."""
 
 

@@ -102,7 +102,12 @@ def _answer(value: Any) -> str:
 
 
 def _error(row: Mapping[str, Any]) -> str | None:
-    """An evalkit row's failure (``error_type: error``), when it failed."""
+    """An evalkit row's failure (``error_type: error``), when its model failed.
+
+    A ``JudgeFailed`` row's answer is the model's, whole: only its judge failed.
+    """
+    if row.get("error_type") == "JudgeFailed":
+        return None
     message = row.get("error")
     if message is None or (isinstance(message, float) and math.isnan(message)):
         return None

@@ -14,6 +14,7 @@ from typing import NoReturn
 from evalkit.cli.common import fail, use_system_allocator
 from evalkit.cli.compare import compare_command
 from evalkit.cli.merge import merge_command
+from evalkit.cli.rejudge import rejudge_command
 from evalkit.cli.report import report_command
 from evalkit.cli.rescore import rescore_command
 from evalkit.cli.run import estimate_command, run_command
@@ -39,6 +40,7 @@ COMMANDS: Registry[Command] = Registry("command", {
     "compare": _C(compare_command, "compare two runs sample by sample; --fail-on-drop gates CI"),
     "report": _C(report_command, "one self-contained HTML page about a run (or two, compared)"),
     "merge": _C(merge_command, "join the shards of a run (shard.count=S) into one run folder"),
+    "rejudge": _C(rejudge_command, "judge a run's answers again with another judge (a new run)"),
 })  # fmt: skip
 """Subcommand → command (a plugin may add its own)."""
 

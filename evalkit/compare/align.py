@@ -32,6 +32,7 @@ __all__ = [
     "find_runs",
     "match_runs",
     "pair_samples",
+    "judge_differences",
     "scoring_differences",
 ]
 
@@ -121,6 +122,32 @@ def scoring_differences(base: RunFolder, cand: RunFolder) -> list[str]:
         if value != b["dataset"][key]:
             lines.append(f"dataset.{key}: {value} vs {b['dataset'][key]}")
     return lines
+
+
+def _judge_key(manifest: dict[str, Any]) -> str | None:
+    judge = manifest.get("judge")
+    if not isinstance(judge, dict):
+        return None
+    who = judge.get("backend") or {}
+    revision = f"@{who.get('revision')}" if who.get("revision") else ""
+    template = str(judge.get("template_sha256") or "")[:12]
+    how = f"{judge.get('protocol')}, {judge.get('mode')}, template {template}"
+    return f"{who.get('name')}/{who.get('model')}{revision} ({how}, repeats {judge.get('repeats')})"
+
+
+def judge_differences(base: RunFolder, cand: RunFolder) -> list[str]:
+    """How the two runs' judges differ, one line (empty: the same judge, or none).
+
+    A comparison across judges is allowed (``evalkit rejudge`` makes one on purpose) and said:
+    its difference is the judges' as much as the models'.
+
+    >>> j = {"backend": {"name": "openai", "model": "a"}, "protocol": "mmvet", "mode": "always",
+    ...      "template_sha256": "ab" * 32, "repeats": 1}
+    >>> judge_differences(RunFolder(Path("a"), {"judge": j}), RunFolder(Path("b"), {}))
+    ['judge: openai/a (mmvet, always, template abababababab, repeats 1) vs none']
+    """
+    a, b = _judge_key(base.manifest), _judge_key(cand.manifest)
+    return [] if a == b else [f"judge: {a or 'none'} vs {b or 'none'}"]
 
 
 @dataclass

@@ -27,6 +27,7 @@ import numpy as np
 from evalkit.compare.align import (
     Pairing,
     column_values,
+    judge_differences,
     match_runs,
     pair_samples,
     scoring_differences,
@@ -292,6 +293,7 @@ def compare_pair(
             + " (--allow-mismatch compares them anyway)"
         )
     notes += [f"scored differently (allowed): {d}" for d in differences]
+    notes += judge_differences(base, cand)  # allowed: rejudge compares judges on purpose
     families = [(r.manifest.get("scoring") or {}).get("prompt_family") for r in (base, cand)]
     if families[0] != families[1]:
         notes.append(f"prompt family: {families[0]} vs {families[1]}")
