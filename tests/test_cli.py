@@ -226,7 +226,7 @@ def test_help_lists_the_subcommands(cli) -> None:
     proc = cli("--help")
     assert proc.returncode == 0, proc.stderr
     commands = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("  ")]
-    assert commands == ["run", "estimate", "rescore", "compare", "report", "merge"]
+    assert commands == ["run", "estimate", "rescore", "compare", "report", "merge", "rejudge"]
     run_help = cli("run", "--help")
     assert run_help.returncode == 0 and "-m, --multirun" in run_help.stdout
     from evalkit.compose.tasks import task_names
