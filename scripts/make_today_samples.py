@@ -66,9 +66,36 @@ def build_mmvet() -> list[dict[str, Any]]:
     return rows
 
 
+def build_pope() -> list[dict[str, Any]]:
+    """Shape scenes asked POPE's question about a shape that is there (yes) or not (no), in its
+    three sets; ``question_id`` restarts in each set, as in the Hub copy."""
+    rng = random.Random(137)
+    rows: list[dict[str, Any]] = []
+    for category in ("adversarial", "popular", "random"):
+        for q in range(18):
+            img, objs = scene(rng, 2, size=(320, 200))
+            present = {o["shape"] for o in objs}
+            if q % 2 == 0:
+                shape, answer = rng.choice(sorted(present)), "yes"
+            else:
+                absent = [s for s in SHAPES if s not in present] or ["star"]
+                shape, answer = rng.choice(absent), "no"
+            rows.append({
+                "id": str(len(rows)),
+                "question_id": str(q + 1),
+                "question": f"Is there a {shape} in the image?",
+                "answer": answer,
+                "image_source": f"synthetic_{len(rows):04d}",
+                "image": encode(img, "PNG"),
+                "category": category,
+            })  # fmt: skip
+    return rows
+
+
 def main() -> None:
     datasets.disable_progress_bars()
     write("mmvet", "test", build_mmvet())
+    write("pope", "test", build_pope())
 
 
 if __name__ == "__main__":

@@ -318,6 +318,10 @@ def compare_pair(
     corpus: dict[str, list[dict[str, Any]]] = {}
     for spec in specs:
         column = str(spec.get("column") or spec["name"])
+        if spec.get("derived") or spec.get("conditional"):  # no value for every pair
+            notes.append(f"{column}: not compared pair by pair (its samples differ by run, or "
+                         "it is computed from other metrics); see the summaries")  # fmt: skip
+            continue
         if spec.get("corpus"):
             corpus.setdefault(str(spec["corpus"]), []).append(spec)
             continue

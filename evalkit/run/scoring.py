@@ -42,8 +42,8 @@ class ScoringPlan:
 
     @property
     def columns(self) -> list[str]:
-        """The per-sample metric columns, in the task's order."""
-        return [m.column for m in self.metrics]
+        """The per-sample metric columns, in the task's order (a derived metric has none)."""
+        return [m.column for m in self.metrics if not m.kind.derived]
 
     def aggregator(self) -> Aggregator:
         """A fresh aggregator for the summary (bootstrap, grouping, circular questions)."""

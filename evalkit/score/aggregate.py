@@ -213,12 +213,36 @@ class Aggregator:
                     or MetricValue(metric.column, None, None, None, 0, self.n_failed)
                 )
                 continue
+            if metric.kind.derived:
+                continue
             values = [s.scores[metric.column] for s in ordered if metric.column in s.scores]
             rows.append(self._mean_row(metric.column, values, self.n_failed))
+        rows = self._with_derived(rows, len(ordered), self.n_failed)
         if self.circular:
             rows.extend(self._circular_rows())
         rows.extend(self._group_rows(ordered))
         return Aggregation(rows, per_sample)
+
+    def _with_derived(self, rows: list[MetricValue], n: int, n_failed: int,
+                      **where: Any) -> list[MetricValue]:  # fmt: skip
+        """``rows`` (one scope: overall, or a group) with the derived metrics in task order.
+
+        A derived metric (POPE's F1) is its ``combine`` of its sources' values in the same
+        scope; it has no interval (its sources have theirs).
+        """
+        if not any(m.kind.derived for m in self.metrics):
+            return rows
+        by_column = {r.metric: r for r in rows}
+        out = []
+        for metric in self.metrics:
+            if metric.kind.derived:
+                values = [by_column[c].value if c in by_column else None for c in metric.sources]
+                combine = metric.kind.combine
+                value = combine(*values) if combine is not None else None
+                out.append(MetricValue(metric.column, value, None, None, n, n_failed, **where))
+            elif metric.column in by_column:
+                out.append(by_column[metric.column])
+        return out
 
     def _circular_rows(self) -> list[MetricValue]:
         """MMBench's CircularEval: a question is right only when every pass of it is right.
@@ -238,7 +262,7 @@ class Aggregator:
         )  # fmt: skip
         rows = []
         for metric in self.metrics:
-            if metric.corpus is not None:
+            if metric.corpus is not None or metric.kind.derived or metric.kind.conditional:
                 continue
             values = [min(s.scores.get(metric.column, 0.0) for s in group)
                       for _, _, group in judged]  # fmt: skip
@@ -257,12 +281,15 @@ class Aggregator:
         for name in self.group_by:
             for group in sorted(v for n, v in keys if n == name):
                 members = by_group.get((name, group), [])
+                failed = self._failed_groups[name, group]
+                scope: list[MetricValue] = []
                 for metric in self.metrics:
-                    if metric.corpus is not None:
+                    if metric.corpus is not None or metric.kind.derived:
                         continue
                     values = [s.scores[metric.column] for s in members
                               if metric.column in s.scores]  # fmt: skip
-                    failed = self._failed_groups[name, group]
-                    rows.append(self._mean_row(metric.column, values, failed, kind="group",
-                                               group_by=name, group=group))  # fmt: skip
+                    scope.append(self._mean_row(metric.column, values, failed, kind="group",
+                                                group_by=name, group=group))  # fmt: skip
+                rows += self._with_derived(scope, len(members), failed, kind="group",
+                                           group_by=name, group=group)  # fmt: skip
         return rows

@@ -14,12 +14,13 @@ their corpus scorer, which also returns each sample's share.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from evalkit.config import MetricSpec
 from evalkit.errors import ConfigError, ScoreError, did_you_mean
 from evalkit.parse.mathvista import meta_text
+from evalkit.parse.pope import pope_reads_yes
 from evalkit.records import Prediction, Sample, option_index
 from evalkit.registry import Registry
 from evalkit.score.anls import anls
@@ -34,6 +35,7 @@ from evalkit.score.captions import (
 from evalkit.score.exact import EXACT_MODES, exact_match
 from evalkit.score.grounding import acc_iou, iou
 from evalkit.score.mathvista import normalize_extraction
+from evalkit.score.pope import pope_f1
 from evalkit.score.relaxed import RELAXED_MODES, relaxed_accuracy
 from evalkit.score.vqa import VQA_MODES, vqa_accuracy
 
@@ -121,10 +123,19 @@ class MetricKind:
     doc: str
     """One line for listings."""
     params: Mapping[str, Param] = field(default_factory=dict)
-    per_sample: Callable[..., float] | None = None
+    per_sample: Callable[..., float | None] | None = None
     """``(prediction, sample, **params) -> float``, for per-sample metrics."""
     corpus: str | None = None
     """The corpus scorer whose output of the same name is this metric."""
+    conditional: bool = False
+    """Its per-sample value is ``None`` for a sample outside its denominator (POPE's precision
+    counts only the answers read as yes): its mean is over the others, and ``compare`` does
+    not pair it sample by sample."""
+    derived: tuple[str, ...] = ()
+    """Computed from these metrics' values (overall and per group), not per sample: POPE's F1
+    from its precision and recall. The task must have them too."""
+    combine: Callable[..., float | None] | None = None
+    """``(*values of derived) -> value`` for a derived metric."""
 
 
 def _answers(sample: Sample) -> Sequence[str]:
@@ -178,6 +189,31 @@ def _grade(prediction: Prediction, sample: Sample) -> float:
     return prediction.judged
 
 
+def _pope(prediction: Prediction, sample: Sample) -> tuple[bool, bool]:
+    """(read as yes, labelled yes): the label ``no`` is the negative class."""
+    label = sample.references[0] if sample.references else ""
+    return pope_reads_yes(prediction.answer), label != "no"
+
+
+def _pope_accuracy(prediction: Prediction, sample: Sample) -> float:
+    said, truth = _pope(prediction, sample)
+    return float(said == truth)
+
+
+def _pope_precision(prediction: Prediction, sample: Sample) -> float | None:
+    said, truth = _pope(prediction, sample)
+    return float(truth) if said else None
+
+
+def _pope_recall(prediction: Prediction, sample: Sample) -> float | None:
+    said, truth = _pope(prediction, sample)
+    return float(said) if truth else None
+
+
+def _pope_yes(prediction: Prediction, sample: Sample) -> float:
+    return float(_pope(prediction, sample)[0])
+
+
 def _gold(sample: Sample) -> tuple[float, float, float, float]:
     if sample.box is None:
         raise ConfigError(f"sample '{sample.id}' has no gold box: the task needs columns.bbox")
@@ -225,6 +261,25 @@ METRICS: Registry[MetricKind] = Registry("metric", {
         "text", "the judge's grade of the answer, on its protocol's scale (MM-Vet: 0 to 1)",
         {}, _grade,
     ),
+    "pope_accuracy": MetricKind(
+        "text", "POPE: the answer read as yes/no (evaluate.py's rule) equals the label",
+        {}, _pope_accuracy,
+    ),
+    "pope_precision": MetricKind(
+        "text", "POPE: of the answers read as yes, the share labelled yes", {}, _pope_precision,
+        conditional=True,
+    ),
+    "pope_recall": MetricKind(
+        "text", "POPE: of the questions labelled yes, the share answered yes", {}, _pope_recall,
+        conditional=True,
+    ),
+    "pope_f1": MetricKind(
+        "text", "POPE: F1 of pope_precision and pope_recall", derived=("pope_precision",
+        "pope_recall"), combine=pope_f1,
+    ),
+    "pope_yes_ratio": MetricKind(
+        "text", "POPE: the share of answers read as yes", {}, _pope_yes,
+    ),
     "acc_iou25": _acc(0.25),
     "acc_iou50": _acc(0.5),
     "acc_iou75": _acc(0.75),
@@ -249,6 +304,8 @@ class Metric:
     params: Mapping[str, Any]
     """Every parameter, defaults filled in."""
     kind: MetricKind
+    sources: tuple[str, ...] = ()
+    """A derived metric's sources: the columns of the task's metrics it is computed from."""
 
     @property
     def corpus(self) -> CorpusScorer | None:
@@ -267,8 +324,17 @@ class Metric:
         >>> build_metrics([MetricSpec("anls")], parser_output="text")[0].describe()
         {'name': 'anls', 'column': 'anls', 'params': {'threshold': 0.5}, 'corpus': None}
         """
-        return {"name": self.name, "column": self.column, "params": dict(self.params),
-                "corpus": self.kind.corpus}  # fmt: skip
+        described: dict[str, Any] = {
+            "name": self.name,
+            "column": self.column,
+            "params": dict(self.params),
+            "corpus": self.kind.corpus,
+        }
+        if self.kind.conditional:
+            described["conditional"] = True
+        if self.sources:
+            described["derived"] = list(self.sources)
+        return described
 
 
 def build_metrics(specs: Sequence[MetricSpec], *, parser_output: str) -> list[Metric]:
@@ -296,6 +362,15 @@ def build_metrics(specs: Sequence[MetricSpec], *, parser_output: str) -> list[Me
                 raise ConfigError(f"metric '{spec.name}': {did_you_mean('parameter', name, known)}")
             params[name] = kind.params[name].check(spec.name, name, value)
         bound.append(Metric(spec.name, spec.column or spec.name, params, kind))
+    for i, metric in enumerate(bound):
+        if not metric.kind.derived:
+            continue
+        by_name = {m.name: m.column for m in bound}
+        missing = [name for name in metric.kind.derived if name not in by_name]
+        if missing:
+            raise ConfigError(f"metric '{metric.name}' is computed from {missing[0]}: add it to "
+                              "the task's metrics")  # fmt: skip
+        bound[i] = replace(metric, sources=tuple(by_name[n] for n in metric.kind.derived))
     columns = [m.column for m in bound]
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
