@@ -92,10 +92,52 @@ def build_pope() -> list[dict[str, Any]]:
     return rows
 
 
+OCR_KINDS = [  # (question_type, source set, question)
+    ("Regular Text Recognition", "IIIT5K", "what is written in the image?"),
+    ("Irregular Text Recognition", "svtp", "what is written in the image?"),
+    ("Scene Text-centric VQA", "textVQA", "What word is on the red sign?"),
+    ("Doc-oriented VQA", "docVQA", "What is the total amount?"),
+    ("Key Information Extraction", "SROIE", "What is the company name?"),
+    ("Handwritten Mathematical Expression Recognition", "HME100k",
+     "Please write out the expression of the formula in the image using LaTeX format."),
+]  # fmt: skip
+FORMULAS = [("x^2+1", "x ^ { 2 } + 1"), ("a+b=c", "a + b = c"), ("Y-3", "Y - 3"),
+            ("2n+1", "2 n + 1")]  # fmt: skip
+
+
+def build_ocrbench() -> list[dict[str, Any]]:
+    """Signs, receipts and formulas asked OCRBench's kinds of question; answers are lists."""
+    rng = random.Random(139)
+    rows: list[dict[str, Any]] = []
+    for n in range(54):
+        kind, source, question = OCR_KINDS[n % len(OCR_KINDS)]
+        if source == "HME100k":
+            shown, gold = FORMULAS[n % len(FORMULAS)]
+            img = Image.new("RGB", (320, 120), (255, 255, 255))
+            ImageDraw.Draw(img).text((30, 30), shown, fill=(20, 20, 20), font=font(LATIN_BOLD, 40))
+            answers = [gold]
+        elif source in ("docVQA", "SROIE"):
+            total = f"{rng.randint(5, 99)}.{rng.randint(0, 99):02d}"
+            company = rng.choice(["ACME TRADING", "BLUE OCEAN CAFE", "CITY HARDWARE"])
+            img = Image.new("RGB", (320, 200), (255, 255, 255))
+            d = ImageDraw.Draw(img)
+            d.text((20, 20), company, fill=(0, 0, 0), font=font(LATIN_BOLD, 24))
+            d.text((20, 120), f"TOTAL {total}", fill=(0, 0, 0), font=font(LATIN_BOLD, 24))
+            answers = [total] if source == "docVQA" else [company, company.title()]
+        else:
+            word = rng.choice(WORDS)
+            img = _sign(word, rng)
+            answers = [word.lower(), word] if n % 3 else [word]
+        rows.append({"dataset": source, "question": question, "question_type": kind,
+                     "answer": answers, "image": encode(img, "PNG")})  # fmt: skip
+    return rows
+
+
 def main() -> None:
     datasets.disable_progress_bars()
     write("mmvet", "test", build_mmvet())
     write("pope", "test", build_pope())
+    write("ocrbench", "test", build_ocrbench())
 
 
 if __name__ == "__main__":

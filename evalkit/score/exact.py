@@ -11,6 +11,9 @@
   f5cbec66817b643f732f11cdc7b3a550963b70dc, every dataset but HME100k): right when a gold
   answer, lower-cased, stripped and with newlines made spaces, is *contained* in the prediction
   treated alike. Not an equality: "禾不锈钢" in "店名是禾不锈钢。" counts.
+* ``ocrbench-hme``: the same script's rule for HME100k (handwritten formulas): every space
+  removed from both sides, the case kept (lmms-eval lower-cases the prediction first, so an
+  upper-case formula never matches there).
 * ``llava-sqa``: lmms-eval's ScienceQA rule (``sqa_process_results``, "how llava parses it"):
   right when the prediction is the gold letter, or starts with an upper-case letter and a
   period and that letter is the gold one; nothing is normalised.
@@ -24,7 +27,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Sequence
 
-__all__ = ["EXACT_MODES", "exact_match", "gqa_answer"]
+__all__ = ["EXACT_MODES", "exact_match", "gqa_answer", "ocrbench_hme"]
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -73,6 +76,19 @@ def _ocrbench(prediction: str, answers: Sequence[str]) -> bool:
     return any(norm(a) in norm(prediction) for a in answers)
 
 
+def ocrbench_hme(prediction: str, answers: Sequence[str]) -> bool:
+    """OCRBench's rule for HME100k (handwritten formulas): every space removed, case kept.
+
+    >>> ocrbench_hme("The formula is x ^ { 2 } + 1", ["x^{2}+1"]), ocrbench_hme("X^2", ["x^2"])
+    (True, False)
+    """
+
+    def norm(text: str) -> str:
+        return text.strip().replace("\n", " ").replace(" ", "")
+
+    return any(norm(a) in norm(prediction) for a in answers)
+
+
 def _lmms(prediction: str, answers: Sequence[str]) -> bool:
     pred = prediction.lower().translate(_PUNCTUATION)
     return any(pred == a.lower().translate(_PUNCTUATION) for a in answers)
@@ -85,6 +101,7 @@ EXACT_MODES: dict[str, Callable[[str, Sequence[str]], bool]] = {
     "llava-sqa": _llava_sqa,
     "strict": lambda prediction, answers: prediction in answers,
     "ocrbench": _ocrbench,
+    "ocrbench-hme": ocrbench_hme,
 }
 """Mode name → ``(prediction, gold answers) -> correct``."""
 

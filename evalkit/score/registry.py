@@ -189,6 +189,12 @@ def _grade(prediction: Prediction, sample: Sample) -> float:
     return prediction.judged
 
 
+def _ocrbench(prediction: Prediction, sample: Sample) -> float:
+    """OCRBench: its HME100k rule for that set (the kept ``dataset``), its usual rule else."""
+    mode = "ocrbench-hme" if sample.meta.get("dataset") == "HME100k" else "ocrbench"
+    return exact_match(prediction=prediction.answer, answers=_answers(sample), mode=mode)
+
+
 def _pope(prediction: Prediction, sample: Sample) -> tuple[bool, bool]:
     """(read as yes, labelled yes): the label ``no`` is the negative class."""
     label = sample.references[0] if sample.references else ""
@@ -260,6 +266,11 @@ METRICS: Registry[MetricKind] = Registry("metric", {
     "grade": MetricKind(
         "text", "the judge's grade of the answer, on its protocol's scale (MM-Vet: 0 to 1)",
         {}, _grade,
+    ),
+    "ocrbench_accuracy": MetricKind(
+        "text", "OCRBench: a gold answer contained in the reply (HME100k: spaces removed, case "
+        "kept; the rest: lower-cased); x1000 over the 1,000 questions is its final score",
+        {}, _ocrbench,
     ),
     "pope_accuracy": MetricKind(
         "text", "POPE: the answer read as yes/no (evaluate.py's rule) equals the label",
