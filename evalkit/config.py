@@ -381,6 +381,9 @@ class TaskSpec:
     """Rows holding parallel lists of questions and answers (OCR-VQA: one row per book cover)
     become one sample per question, ``<id>#<k>``, each with its own answer."""
     baseline: BaselineSpec = field(default_factory=BaselineSpec)
+    summary: str | None = None
+    """Extra summary rows its benchmark's script reports beyond means (``mme``: acc+, scores,
+    the perception and cognition totals; :mod:`evalkit.score.summaries`)."""
     judge: JudgeSpec | None = None
     """The task's judge protocol (MM-Vet's grader, MathVista's extraction), when it has one;
     the run's ``judge`` group says which model judges (:mod:`evalkit.judge`)."""

@@ -133,11 +133,47 @@ def build_ocrbench() -> list[dict[str, Any]]:
     return rows
 
 
+MME_TASKS = ("existence", "count", "color", "OCR", "position", "numerical_calculation",
+             "code_reasoning")  # fmt: skip
+
+
+def build_mme() -> list[dict[str, Any]]:
+    """Two questions per image (a yes and a no), as MME asks them, over seven subtasks."""
+    rng = random.Random(149)
+    rows: list[dict[str, Any]] = []
+    for n in range(28):
+        task = MME_TASKS[n % len(MME_TASKS)]
+        img, objs = scene(rng, 2, size=(320, 200))
+        left, right = objs[0], objs[1]
+        other = next(c for c in COLOURS if c != left["colour"])
+        pairs = {
+            "existence": (f"Is there a {left['shape']} in this image?",
+                          "Is there a star in this image?"),
+            "count": ("Are there two shapes in this image?",
+                      "Are there five shapes in this image?"),
+            "color": (f"Is the {left['shape']} on the left {left['colour']}?",
+                      f"Is the {left['shape']} on the left {other}?"),
+            "OCR": (f"Is the word in the image {right['shape']}?",
+                    "Is the word in the image hello?"),
+            "position": (f"Is the {left['shape']} on the left of the {right['shape']}?",
+                         f"Is the {left['shape']} on the right of the {right['shape']}?"),
+            "numerical_calculation": ("Is the answer to 2 + 3 equal to 5?",
+                                      "Is the answer to 2 + 3 equal to 6?"),
+            "code_reasoning": ("Does the code print 4?", "Does the code print 5?"),
+        }[task]  # fmt: skip
+        for question, answer in zip(pairs, ("Yes", "No"), strict=True):
+            rows.append({"question_id": f"{task}/{n:04d}.png", "image": encode(img, "PNG"),
+                         "question": f"{question} Please answer yes or no.", "answer": answer,
+                         "category": task})  # fmt: skip
+    return rows
+
+
 def main() -> None:
     datasets.disable_progress_bars()
     write("mmvet", "test", build_mmvet())
     write("pope", "test", build_pope())
     write("ocrbench", "test", build_ocrbench())
+    write("mme", "test", build_mme())
 
 
 if __name__ == "__main__":

@@ -130,6 +130,17 @@ def _check(spec: TaskSpec) -> None:
             raise ConfigError(f"columns.split_keep: '{name}' is not in columns.keep")
         if name not in LIST_COLUMNS:
             raise ConfigError(f"columns.split_keep: '{name}' is not a list column (LIST_COLUMNS)")
+    if spec.summary is not None:
+        from evalkit.score.summaries import SUMMARIES
+
+        try:
+            needs = SUMMARIES[spec.summary].needs
+        except ConfigError as exc:
+            raise ConfigError(f"summary: {exc}") from exc
+        missing = [n for n in needs if n not in spec.columns.keep]
+        if missing:
+            raise ConfigError(f"summary '{spec.summary}' reads '{missing[0]}': add it to "
+                              "columns.keep")  # fmt: skip
     if spec.judge is not None:
         from evalkit.config import JudgeMode
         from evalkit.judge.protocols import PROTOCOLS

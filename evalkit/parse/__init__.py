@@ -17,6 +17,7 @@ from evalkit.parse.answers import clean_answer, parse_answer, parse_caption
 from evalkit.parse.boxes import BOX_FORMATS, box_parser, parse_box
 from evalkit.parse.choice import CHOICE_RULES, choose_letter
 from evalkit.parse.mathvista import parse_mathvista
+from evalkit.parse.mme import mme_label
 from evalkit.parse.pope import pope_reads_yes
 from evalkit.records import Prediction, Sample
 from evalkit.registry import Registry
@@ -48,6 +49,14 @@ def _pope(family: ModelFamily, box: str | None) -> Parser:
     def parse(text: str, sample: Sample) -> Prediction:
         answer = clean_answer(text, family)
         return Prediction(answer="yes" if pope_reads_yes(answer) else "no")
+
+    return parse
+
+
+def _mme(family: ModelFamily, box: str | None) -> Parser:
+    def parse(text: str, sample: Sample) -> Prediction:
+        label = mme_label(clean_answer(text, family))
+        return Prediction(answer=label, parsed=label != "other")
 
     return parse
 
@@ -86,6 +95,7 @@ PARSERS: Registry[ParserEntry] = Registry("parser", {
     "choice-cjk": ParserEntry(_choice_parser("vlmevalkit-cjk")),
     "mathvista": ParserEntry(lambda family, box: parse_mathvista),
     "pope": ParserEntry(_pope),
+    "mme": ParserEntry(_mme),
 })  # fmt: skip
 """Parser name → entry (another package adds one through :mod:`evalkit.registry`)."""
 

@@ -39,6 +39,8 @@ class ScoringPlan:
     circular: bool
     passes: int | None
     """``task.circular_passes``: passes are rows whose ids agree modulo it."""
+    summary: str | None = None
+    """``task.summary``: the benchmark's extra rows (:mod:`evalkit.score.summaries`)."""
 
     @property
     def columns(self) -> list[str]:
@@ -49,7 +51,8 @@ class ScoringPlan:
         """A fresh aggregator for the summary (bootstrap, grouping, circular questions)."""
         return Aggregator(self.metrics, group_by=self.group_by, resamples=self.report.bootstrap,
                           confidence=self.report.confidence, seed=self.report.seed,
-                          circular=self.circular, passes=self.passes)  # fmt: skip
+                          circular=self.circular, passes=self.passes,
+                          summary=self.summary)  # fmt: skip
 
     def record(self, unparsed: int) -> Scoring:
         """``run.json``'s ``scoring``: what a comparison of two runs must check first."""
@@ -68,4 +71,4 @@ def plan_scoring(
     metrics = task_metrics(task, render.prompt)  # the prompt family may re-parameterise them
     parser = build_parser(reader, family=render.family, box_format=render.box_format)
     return ScoringPlan(reader, parser, metrics, keep, group_by, render, report, task.circular,
-                       task.circular_passes)  # fmt: skip
+                       task.circular_passes, task.summary)  # fmt: skip

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from evalkit.score.bootstrap import bootstrap_mean_ci
 from evalkit.score.registry import Metric
+from evalkit.score.summaries import SUMMARIES, Scored
 
 __all__ = ["Aggregation", "Aggregator", "Kind", "MetricValue", "group_values"]
 
@@ -107,8 +108,13 @@ class Aggregator:
         seed: int = 0,
         circular: bool = False,
         passes: int | None = None,
+        summary: str | None = None,
     ) -> None:
         self.metrics = list(metrics)
+        self.summary = SUMMARIES[summary] if summary else None
+        """The benchmark's extra rows (:mod:`evalkit.score.summaries`), when it has some."""
+        self._metas: dict[str, Mapping[str, Any]] = {}
+        self._failed_metas: list[Mapping[str, Any]] = []
         self.circular = circular or passes is not None
         """Samples are passes of questions: ``<id>#c<k>`` (``task.circular``), or rows whose
         ids agree modulo ``passes`` (``task.circular_passes``)."""
@@ -145,6 +151,8 @@ class Aggregator:
         """One answered sample: its per-sample values (``None`` for corpus metrics)."""
         values = {k: v for k, v in scores.items() if v is not None}
         self._scored[sample_id] = _Sample(position, values, self._groups(meta or {}))
+        if self.summary is not None:
+            self._metas[sample_id] = {k: (meta or {}).get(k) for k in self.summary.needs}
         if any(m.corpus is not None for m in self.metrics):
             self._texts[sample_id] = (position, answer, tuple(references))
         self.unparsed += not parsed
@@ -154,6 +162,8 @@ class Aggregator:
     ) -> None:
         """One failed sample (an error row): counted, never scored."""
         self.n_failed += 1
+        if self.summary is not None:
+            self._failed_metas.append({k: (meta or {}).get(k) for k in self.summary.needs})
         if sample_id is not None:
             self._failed_questions.add(_question(sample_id, self.passes))
         for name, values in self._groups(meta or {}).items():
@@ -221,6 +231,13 @@ class Aggregator:
         if self.circular:
             rows.extend(self._circular_rows())
         rows.extend(self._group_rows(ordered))
+        if self.summary is not None:
+            by_position = sorted(self._scored.items(), key=lambda kv: kv[1].position)
+            scored = [Scored(i, s.scores, self._metas.get(i, {})) for i, s in by_position]
+            for row in self.summary.rows(scored, self._failed_metas):
+                rows.append(MetricValue(row["metric"], row["value"], None, None, row["n"],
+                                        row.get("n_failed", 0), row.get("kind", "metric"),
+                                        row.get("group_by"), row.get("group")))  # fmt: skip
         return Aggregation(rows, per_sample)
 
     def _with_derived(self, rows: list[MetricValue], n: int, n_failed: int,

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from evalkit.config import MetricSpec
 from evalkit.errors import ConfigError, ScoreError, did_you_mean
 from evalkit.parse.mathvista import meta_text
+from evalkit.parse.mme import mme_label
 from evalkit.parse.pope import pope_reads_yes
 from evalkit.records import Prediction, Sample, option_index
 from evalkit.registry import Registry
@@ -195,6 +196,11 @@ def _ocrbench(prediction: Prediction, sample: Sample) -> float:
     return exact_match(prediction=prediction.answer, answers=_answers(sample), mode=mode)
 
 
+def _mme(prediction: Prediction, sample: Sample) -> float:
+    gold = sample.references[0].lower() if sample.references else ""
+    return float(mme_label(prediction.answer) == gold)
+
+
 def _pope(prediction: Prediction, sample: Sample) -> tuple[bool, bool]:
     """(read as yes, labelled yes): the label ``no`` is the negative class."""
     label = sample.references[0] if sample.references else ""
@@ -271,6 +277,10 @@ METRICS: Registry[MetricKind] = Registry("metric", {
         "text", "OCRBench: a gold answer contained in the reply (HME100k: spaces removed, case "
         "kept; the rest: lower-cased); x1000 over the 1,000 questions is its final score",
         {}, _ocrbench,
+    ),
+    "mme_accuracy": MetricKind(
+        "text", "MME: the reply read as yes/no/other (calculation.py's rule) equals the label",
+        {}, _mme,
     ),
     "pope_accuracy": MetricKind(
         "text", "POPE: the answer read as yes/no (evaluate.py's rule) equals the label",
