@@ -168,12 +168,47 @@ def build_mme() -> list[dict[str, Any]]:
     return rows
 
 
+MMSTAR_AXES = [("coarse perception", "image scene and topic"),
+               ("fine-grained perception", "object counting"),
+               ("instance reasoning", "single-instance reasoning"),
+               ("logical reasoning", "diagram reasoning"),
+               ("science & technology", "biology & chemistry & physics"),
+               ("math", "numeric commonsense and calculation")]  # fmt: skip
+
+
+def build_mmstar() -> list[dict[str, Any]]:
+    """Shape scenes asked MMStar's way: the options inside the question, the letter the answer."""
+    rng = random.Random(151)
+    rows: list[dict[str, Any]] = []
+    for n in range(54):
+        category, axis = MMSTAR_AXES[n % len(MMSTAR_AXES)]
+        k = rng.randint(1, 3)
+        img, objs = scene(rng, k, size=(320, 200))
+        if axis == "object counting":
+            question, right = "How many shapes are in the image?", str(k)
+            wrong = [str(v) for v in (4, 5, 6)]
+        else:
+            question, right = f"What color is the {objs[0]['shape']}?", objs[0]["colour"]
+            wrong = [c for c in COLOURS if c != right][:3]
+        options = [right, *wrong]
+        rng.shuffle(options)
+        letters = "ABCD"
+        shown = ", ".join(f"{letters[i]}: {o}" for i, o in enumerate(options))
+        rows.append({"index": n, "question": f"{question}\nOptions: {shown}",
+                     "image": encode(img, "PNG"), "answer": letters[options.index(right)],
+                     "category": category, "l2_category": axis,
+                     "meta_info": {"source": "synthetic", "split": "val",
+                                   "image_path": f"images/{n}.png"}})  # fmt: skip
+    return rows
+
+
 def main() -> None:
     datasets.disable_progress_bars()
     write("mmvet", "test", build_mmvet())
     write("pope", "test", build_pope())
     write("ocrbench", "test", build_ocrbench())
     write("mme", "test", build_mme())
+    write("mmstar", "val", build_mmstar())
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@
 * ``ocrbench-hme``: the same script's rule for HME100k (handwritten formulas): every space
   removed from both sides, the case kept (lmms-eval lower-cases the prediction first, so an
   upper-case formula never matches there).
+* ``mmstar``: MMStar's rule (``eval/vlmeval/evaluate/mmstar.py`` of MMStar-Benchmark/MMStar at
+  79e6d1cbab00576162fc8c878a4ad584f98b4868): the gold letter is the reply's first character,
+  or comes right after a leading ``(``, ``option `` or ``the answer is `` (lower-cased).
 * ``llava-sqa``: lmms-eval's ScienceQA rule (``sqa_process_results``, "how llava parses it"):
   right when the prediction is the gold letter, or starts with an upper-case letter and a
   period and that letter is the gold one; nothing is normalised.
@@ -27,7 +30,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Sequence
 
-__all__ = ["EXACT_MODES", "exact_match", "gqa_answer", "ocrbench_hme"]
+__all__ = ["EXACT_MODES", "exact_match", "gqa_answer", "mmstar_choice", "ocrbench_hme"]
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -89,6 +92,32 @@ def ocrbench_hme(prediction: str, answers: Sequence[str]) -> bool:
     return any(norm(a) in norm(prediction) for a in answers)
 
 
+def mmstar_choice(prediction: str, answers: Sequence[str]) -> bool:
+    """MMStar's rule: the gold letter starts the reply (lower-cased, stripped).
+
+    It may also come right after a leading ``(``, ``option `` or ``the answer is ``.
+
+    >>> [mmstar_choice(p, ["B"]) for p in ("B", "b. cat", "(B)", "Option B", "The answer is B",
+    ...                                    "I think B", "")]
+    [True, True, True, True, True, False, False]
+    """
+
+    def norm(text: str) -> str:
+        return text.lower().strip().replace("\n", " ")
+
+    predict = norm(prediction)
+    for gold in map(norm, answers):
+        if not predict:
+            continue
+        if gold == predict[0] or (predict[0] == "(" and gold == predict[1:2]):
+            return True
+        if (predict[0:7] == "option " and gold == predict[7:8]) or (
+            predict[0:14] == "the answer is " and gold == predict[14:15]
+        ):
+            return True
+    return False
+
+
 def _lmms(prediction: str, answers: Sequence[str]) -> bool:
     pred = prediction.lower().translate(_PUNCTUATION)
     return any(pred == a.lower().translate(_PUNCTUATION) for a in answers)
@@ -102,6 +131,7 @@ EXACT_MODES: dict[str, Callable[[str, Sequence[str]], bool]] = {
     "strict": lambda prediction, answers: prediction in answers,
     "ocrbench": _ocrbench,
     "ocrbench-hme": ocrbench_hme,
+    "mmstar": mmstar_choice,
 }
 """Mode name → ``(prediction, gold answers) -> correct``."""
 
