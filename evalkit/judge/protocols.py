@@ -7,6 +7,7 @@ Another package adds one through :mod:`evalkit.registry`'s entry points.
 from __future__ import annotations
 
 from evalkit.judge.base import JudgeProtocol, JudgeQuery, Verdict
+from evalkit.judge.mathvista import MATHVISTA
 from evalkit.judge.mmbench import MMBENCH
 from evalkit.judge.mmvet import MMVET
 from evalkit.registry import Registry
@@ -14,6 +15,6 @@ from evalkit.registry import Registry
 __all__ = ["PROTOCOLS", "JudgeProtocol", "JudgeQuery", "Verdict"]
 
 PROTOCOLS: Registry[JudgeProtocol] = Registry(
-    "judge protocol", {p.name: p for p in (MMVET, MMBENCH)}
+    "judge protocol", {p.name: p for p in (MMVET, MMBENCH, MATHVISTA)}
 )
 """Protocol name → protocol."""
