@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import main_in_process
+
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -50,15 +52,14 @@ DAMAGE = [
                          ids=[f"{n}-{d.__name__}" for n, d, _ in DAMAGE])  # fmt: skip
 def test_a_damaged_file_is_one_line_from_every_command(
     good: Path, tmp_path: Path, command: str, name: str, damage: Callable[[Path], None],
-    expected: str,
+    expected: str, capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     run = tmp_path / "run"
     shutil.copytree(good, run)
     damage(run / name)
     args = {"rescore": [str(run)], "report": [str(run), "-o", str(tmp_path / "r.html")],
             "compare": [str(good), str(run)]}[command]  # fmt: skip
-    proc = subprocess.run([sys.executable, "-m", "evalkit", command, *args],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    proc = main_in_process(capsys, tmp_path, command, *args)  # the command's own main
     if command == "compare" and name == "summary.parquet":
         assert proc.returncode == 0, proc.stderr  # compare reads no summary
         return
