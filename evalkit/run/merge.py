@@ -264,12 +264,44 @@ def _incomplete(parts: list[Part], missing: list[int], count: int) -> str | None
 def _costs(parts: list[Part], n: int, failed: int) -> list[MetricValue]:
     """The summary's cost rows: each shard's added up."""
     rows = []
-    for name in ("cost_spent", "cost_saved"):
+    for name in ("cost_spent", "cost_saved", "judge_cost_spent", "judge_cost_saved"):
         values = [r.value for p in parts for r in p.folder.summary()
                   if r.kind == "cost" and r.metric == name]  # fmt: skip
         if values:
             rows.append(MetricValue(name, _sum(values), None, None, n, failed, "cost"))
     return rows
+
+
+def _judge_record(manifests: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """``run.json``'s ``judge`` of the merged run: the shards' counts added up.
+
+    Who judged, with which prompt and parameters, is the same in every shard (the merge
+    checked their configs); rates and coverage are computed again from the sums, agreement
+    and spread weighted by each shard's verdicts.
+    """
+    records = [m.get("judge") for m in manifests]
+    if not any(records):
+        return None
+    shards = [r for r in records if isinstance(r, dict)]
+    merged = dict(shards[0])
+    for key in ("answers", "asked", "judged", "failed", "requests"):
+        merged[key] = sum(int(r.get(key) or 0) for r in shards)
+    merged["cache"] = {k: sum(int((r.get("cache") or {}).get(k) or 0) for r in shards)
+                       for k in ("hits", "misses")}  # fmt: skip
+    merged["usage"] = {k: _sum([(r.get("usage") or {}).get(k) for r in shards])
+                       for k in ("input_tokens", "output_tokens")}  # fmt: skip
+    merged["cost"] = {**(shards[0].get("cost") or {}),
+                      **{k: _rounded(_sum([(r.get("cost") or {}).get(k) for r in shards]))
+                         for k in ("spent", "saved")}}  # fmt: skip
+    answers, asked, judged = merged["answers"], merged["asked"], merged["judged"]
+    merged["asked_rate"] = round(asked / answers, 6) if answers else None
+    merged["coverage"] = round(judged / asked, 6) if asked else None
+    for key in ("agreement", "mean_spread"):
+        pairs = [(r.get(key), int(r.get("judged") or 0)) for r in shards]
+        weighted = [(v, w) for v, w in pairs if v is not None and w]
+        total = sum(w for _, w in weighted)
+        merged[key] = round(sum(v * w for v, w in weighted) / total, 6) if total else None
+    return merged
 
 
 def _timing(parts: list[Part], n: int) -> dict[str, Any]:
@@ -400,6 +432,7 @@ def merge(
         "interrupted": None,
         "budget": "; ".join(budgets) or None,
         "backend_record": answers,
+        "judge": _judge_record(manifests),
         "shard": None,
         "shards": [{
             "index": p.index, "run_id": p.folder.manifest.get("run_id"),

@@ -91,6 +91,20 @@ def test_a_judged_run_cut_in_shards_merges_to_the_whole_run(run_eval, tmp_path) 
     assert merged.manifest["results"] == pytest.approx(whole.manifest["results"])
     columns = ["sample_id", "grade", "judge_verdict"]
     assert merged.samples[columns].equals(whole.samples[columns])
+    judge, plain = merged.manifest["judge"], whole.manifest["judge"]
+    for key in (
+        "answers",
+        "asked",
+        "judged",
+        "failed",
+        "asked_rate",
+        "coverage",
+        "protocol",
+        "template_sha256",
+    ):
+        assert judge[key] == plain[key], key
+    costs = merged.summary[merged.summary["kind"] == "cost"]["metric"].tolist()
+    assert "judge_cost_spent" in costs and "judge_cost_saved" in costs
 
 
 def test_the_judge_group_defaults_to_none() -> None:
