@@ -71,9 +71,19 @@ async def estimate(cfg: RunConfig) -> Estimate:
 
 def format_estimate(cfg: RunConfig, est: Estimate) -> str:
     """The lines printed for ``estimate=true``."""
+    from evalkit.judge.judge import judge_mode
+
     unknown = "unknown (no price for this model)"
     cost = unknown if est.cost is None else f"{est.cost:.4f} {est.currency or ''}".strip()
     usage = est.usage
+    mode = judge_mode(cfg)
+    judge = []
+    if mode.value != "off":
+        answers = est.samples - est.unusable
+        model = getattr(cfg.judge, "model", "")
+        judge = [f"judge: {cfg.judge.name}/{model} ({mode.value}) is not estimated: its prompts "
+                 f"hold the answers, unknown before the run; it is asked about up to {answers} "
+                 f"answers x {cfg.judge.repeats} repeats, at its own price"]  # fmt: skip
     return "\n".join(
         [
             f"estimate for task={cfg.task.name} backend={cfg.backend.name} "
@@ -83,6 +93,7 @@ def format_estimate(cfg: RunConfig, est: Estimate) -> str:
             f"input tokens: ~{usage.input_tokens or 0} (images: {usage.image_tokens or 0})  "
             f"output tokens: <= {usage.output_tokens or 0}",
             f"cost: <= {cost}",
+            *judge,
             "no request was sent",
         ]
     )

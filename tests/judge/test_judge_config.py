@@ -111,3 +111,16 @@ def test_the_judge_group_defaults_to_none() -> None:
     cfg = compose(["task=docvqa"])
     assert cfg.judge.name == "none"
     assert dataclasses.asdict(cfg.judge).get("model") is None
+
+
+def test_an_estimate_says_the_judge_is_not_estimated() -> None:
+    import asyncio
+
+    from evalkit.run.estimate import estimate, format_estimate
+
+    cfg = compose(["task=mmbench_en", "judge=stand_in", "dataset.limit=5"])
+    text = format_estimate(cfg, asyncio.run(estimate(cfg)))
+    assert "judge: stand_in/stand-in (fallback) is not estimated" in text
+    assert "up to 5 answers x 1 repeats" in text
+    plain = compose(["task=mmbench_en", "dataset.limit=5"])
+    assert "judge" not in format_estimate(plain, asyncio.run(estimate(plain)))
