@@ -281,6 +281,8 @@ class Prediction:
     such a prediction is scored (0) and counted as unparsed."""
     judged: float | None = None
     """A grader judge's score of the answer (MM-Vet's correctness), read by ``grade``."""
+    judged_reference: float | None = None
+    """The same judge's score of the reference answer, when it grades both (LLaVA-Bench)."""
 
 
 @dataclass(frozen=True, slots=True)

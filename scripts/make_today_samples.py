@@ -202,6 +202,32 @@ def build_mmstar() -> list[dict[str, Any]]:
     return rows
 
 
+def build_llava_bench() -> list[dict[str, Any]]:
+    """Shape scenes with a caption and GPT-4-like reference answers, in the three categories."""
+    rng = random.Random(157)
+    rows: list[dict[str, Any]] = []
+    for n in range(51):
+        img, objs = scene(rng, 2, size=(320, 200))
+        left, right = objs[0], objs[1]
+        caption = (f"A {left['colour']} {left['shape']} on the left and a {right['colour']} "
+                   f"{right['shape']} on the right, on a light background.")  # fmt: skip
+        category = ("conv", "detail", "complex")[n % 3]
+        question, answer = {
+            "conv": (f"What color is the {left['shape']}?",
+                     f"The {left['shape']} is {left['colour']}."),
+            "detail": ("Describe the image in detail.",
+                       f"The image shows two shapes: a {left['colour']} {left['shape']} on the "
+                       f"left and a {right['colour']} {right['shape']} on the right."),
+            "complex": ("Which shape would you pick up first, and why?",
+                        f"The {left['shape']} on the left, because it is the nearest to the "
+                        "left edge and the first one a reader sees."),
+        }[category]  # fmt: skip
+        rows.append({"question_id": n, "question": question, "image": encode(img, "PNG"),
+                     "caption": caption, "gpt_answer": answer, "category": category,
+                     "image_id": f"{n // 3:03d}.png"})  # fmt: skip
+    return rows
+
+
 def main() -> None:
     datasets.disable_progress_bars()
     write("mmvet", "test", build_mmvet())
@@ -209,6 +235,7 @@ def main() -> None:
     write("ocrbench", "test", build_ocrbench())
     write("mme", "test", build_mme())
     write("mmstar", "val", build_mmstar())
+    write("llava_bench", "train", build_llava_bench())
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ def test_every_option_composes_with_its_values(group: str, option: str) -> None:
         ("backend", "hf"): ["backend.model=/ckpt/qwen2-vl-2b"],
         ("backend", "replay"): ["backend.predictions=preds.jsonl"],
         ("task", "mmvet"): ["judge=stand_in"],  # a judged task needs a judge
+        ("task", "llava_bench"): ["judge=stand_in"],
         ("judge", "openai"): [
             "task=mmvet",
             "judge.model=m",

@@ -170,6 +170,10 @@ def _check(spec: TaskSpec) -> None:
         except ConfigError as exc:
             raise ConfigError(f"prompts.{family}: {exc}") from exc
     fixed = {f.name for f in (*SAMPLE_COLUMNS, *JUDGE_COLUMNS)}
+    clash = sorted(fixed & set(columns))
+    if clash:
+        raise ConfigError(f"metric column '{clash[0]}' is also a fixed column of samples.parquet: "
+                          "give the metric a column name")  # fmt: skip
     for name in spec.columns.keep:
         if name in fixed or name in columns:
             raise ConfigError(f"columns.keep: '{name}' is also a result column; drop it")

@@ -183,13 +183,13 @@ def _samples(
             for k, (question, answer) in enumerate(_question_pairs(row, task))
         ]
     question = "" if columns.question is None else str(_field(row, columns.question))
+    raw = row.get(columns.context) if columns.context else None
+    context = str(raw) if _present(raw) else ""
     chosen = None
     if columns.choices is not None or columns.choice_columns:
         chosen = _choices(row, task)
     if chosen is not None:
         options, letter = chosen
-        raw = row.get(columns.context) if columns.context else None
-        context = str(raw) if _present(raw) else ""
         if not task.circular:
             return [Sample(sample_id, pictures, question, (letter,), None, meta, options, context)]
         right = option_index(letter)
@@ -209,4 +209,4 @@ def _samples(
                 for k, expr in enumerate(references)
             ]
         return [Sample(sample_id, pictures, question or references[0], references, box, meta)]
-    return [Sample(sample_id, pictures, question, references, None, meta)]
+    return [Sample(sample_id, pictures, question, references, None, meta, context=context)]

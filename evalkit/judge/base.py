@@ -19,9 +19,9 @@ runs; its grades are not the benchmark's).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 __all__ = ["JudgeProtocol", "JudgeQuery", "Verdict"]
 
@@ -38,6 +38,10 @@ class JudgeQuery:
     """The gold answers."""
     choices: tuple[str, ...] = ()
     """Multiple choice: the options, in the order shown."""
+    context: str = ""
+    """Text the question comes with (LLaVA-Bench's image captions)."""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    """The sample's kept columns (LLaVA-Bench's ``category`` picks its rule)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,8 @@ class Verdict:
     """What was read: a grade (``0.6``) or the extracted answer (``B``)."""
     score: float | None = None
     """A grader's score (``None`` for an extraction)."""
+    reference: float | None = None
+    """A grader's score of the reference answer, when it grades both (LLaVA-Bench)."""
 
 
 @dataclass(frozen=True)
@@ -69,13 +75,15 @@ class JudgeProtocol:
     """The stand-in judge's answer to one of its prompts."""
     max_tokens: int
     """The official script's generation budget for the judge."""
+    system: str | None = None
+    """The system message the script sends before its prompt, if any."""
     scale: tuple[float, float] | None = None
     """A grade's range (MM-Vet: 0 to 1)."""
 
     @property
     def template_sha256(self) -> str:
         """SHA-256 of the protocol's fixed texts, in order (a NUL between them)."""
-        joined = "\0".join((self.name, *self.texts))
+        joined = "\0".join((self.name, *self.texts, self.system or ""))
         return hashlib.sha256(joined.encode("utf-8")).hexdigest()
 
     def describe(self) -> dict[str, object]:

@@ -185,7 +185,10 @@ class Judge:
         params = self.params
         if repeat:  # each repeat is its own request (and cache entry)
             params = replace(params, seed=(params.seed or 0) + repeat)
-        return Request(f"{sample.id}/judge", (Message("user", (TextPart(prompt),)),), params)
+        user = Message("user", (TextPart(prompt),))
+        system = self.protocol.system
+        turns = (Message("system", (TextPart(system),)), user) if system else (user,)
+        return Request(f"{sample.id}/judge", turns, params)
 
     async def ask(self, sample: Sample, text: str, prediction: Prediction) -> JudgeOutcome:
         """Judge ``text`` (the model's answer to ``sample``), when the mode says so."""
@@ -193,7 +196,8 @@ class Judge:
             outcome = JudgeOutcome(asked=False)
             self.tally.add(outcome)
             return outcome
-        query = JudgeQuery(sample.question, text, sample.references, sample.choices)
+        query = JudgeQuery(sample.question, text, sample.references, sample.choices,
+                           sample.context, sample.meta)  # fmt: skip
         prompts = self.protocol.prompts(query)
         usage, cost, hits, requests = Usage(), 0.0, True, 0
         priced = True
@@ -238,7 +242,10 @@ class Judge:
             if self.protocol.kind == "grade":
                 scores = tuple(v.score for v in verdicts if v.score is not None)
                 mean = statistics.fmean(scores)
-                final = Verdict(verdicts[0].text if len(verdicts) == 1 else f"{mean:.4g}", mean)
+                refs = [v.reference for v in verdicts if v.reference is not None]
+                reference = statistics.fmean(refs) if refs else None
+                text = verdicts[0].text if len(verdicts) == 1 else f"{mean:.4g}"
+                final = Verdict(text, mean, reference)
             else:
                 final = verdicts[0]
                 scores = ()

@@ -80,7 +80,7 @@ def read(text: str, query: JudgeQuery) -> Verdict | None:
     """The extraction as written (stripped); an empty one is no verdict.
 
     >>> read(" 14 ", JudgeQuery("q", "a", ())), read("", JudgeQuery("q", "a", ()))
-    (Verdict(text='14', score=None), None)
+    (Verdict(text='14', score=None, reference=None), None)
     """
     extraction = text.strip()
     return Verdict(extraction) if extraction else None

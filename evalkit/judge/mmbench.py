@@ -83,7 +83,7 @@ def read(text: str, query: JudgeQuery) -> Verdict | None:
 
     >>> q = JudgeQuery("q", "a", ("B",), ("cat", "dog", "bird"))
     >>> [read(t, q) for t in ("B", "I think it is C.", "Z", "E", "A or B", "the dog")]
-    [Verdict(text='B', score=None), Verdict(text='C', score=None), Verdict(text='Z', score=None), None, None, Verdict(text='B', score=None)]
+    [Verdict(text='B', score=None, reference=None), Verdict(text='C', score=None, reference=None), Verdict(text='Z', score=None, reference=None), None, None, Verdict(text='B', score=None, reference=None)]
     """  # noqa: E501
     letter = choose_letter(text, query.choices, "vlmevalkit")
     return Verdict(letter) if letter else None

@@ -75,8 +75,8 @@ def prompts(query: JudgeQuery) -> tuple[str, ...]:
 def read(text: str, query: JudgeQuery | None = None) -> Verdict | None:
     """The grade: the text up to its first space, a float in [0, 1]; else ``None``.
 
-    >>> read("0.6"), read("1.0 (totally right)"), read("Correctness: 0.5"), read("1.5")
-    (Verdict(text='0.6', score=0.6), Verdict(text='1.0', score=1.0), None, None)
+    >>> [v and v.score for v in map(read, ("0.6", "1.0 (totally right)", "Correct: 0.5", "1.5"))]
+    [0.6, 1.0, None, None]
     """
     head = text.split(" ")[0].strip()
     try:

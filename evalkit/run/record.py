@@ -93,7 +93,8 @@ async def judge_answer(result: SampleResult, *, judge: Judge, parser: Parser) ->
     if outcome.verdict is not None:
         verdict = outcome.verdict
         if judge.protocol.kind == "grade":
-            prediction = replace(prediction, judged=verdict.score)
+            prediction = replace(prediction, judged=verdict.score,
+                                 judged_reference=verdict.reference)  # fmt: skip
         else:
             prediction = replace(prediction, answer=verdict.text, parsed=True)
     return replace(result, prediction=prediction, judge=outcome)
@@ -121,7 +122,8 @@ def judge_columns(outcome: JudgeOutcome | None) -> dict[str, Any]:
     """The judge's columns of a row (:data:`evalkit.runfolder.schema.JUDGE_COLUMNS`)."""
     if outcome is None:
         return {"judge_asked": None, "judge_verdict": None, "judge_score": None,
-                "judge_scores": None, "judge_output": None, "judge_input_tokens": None,
+                "judge_reference": None, "judge_scores": None, "judge_output": None,
+                "judge_input_tokens": None,
                 "judge_output_tokens": None, "judge_cost": None, "judge_cache_hit": None,
                 "judge_error": None}  # fmt: skip
     verdict = outcome.verdict
@@ -130,6 +132,7 @@ def judge_columns(outcome: JudgeOutcome | None) -> dict[str, Any]:
         "judge_asked": asked,
         "judge_verdict": verdict.text if verdict else None,
         "judge_score": verdict.score if verdict else None,
+        "judge_reference": verdict.reference if verdict else None,
         "judge_scores": list(outcome.scores) if outcome.scores else None,
         "judge_output": outcome.output,
         "judge_input_tokens": outcome.usage.input_tokens if asked else None,

@@ -61,6 +61,7 @@ JUDGE_COLUMNS: tuple[pa.Field, ...] = (
     pa.field("judge_asked", pa.bool_()),  # the judge was asked about this answer
     pa.field("judge_verdict", pa.string()),  # what was read: a grade, an extracted answer
     pa.field("judge_score", pa.float64()),  # a grader's score (the mean over repeats)
+    pa.field("judge_reference", pa.float64()),  # its score of the reference (LLaVA-Bench)
     pa.field("judge_scores", pa.list_(pa.float64())),  # a grader's score in each repeat
     pa.field("judge_output", pa.string()),  # the judge's text (first repeat)
     pa.field("judge_input_tokens", pa.int64()),

@@ -226,6 +226,19 @@ def _pope_yes(prediction: Prediction, sample: Sample) -> float:
     return float(_pope(prediction, sample)[0])
 
 
+def _judged_reference(prediction: Prediction, sample: Sample) -> float:
+    if prediction.judged_reference is None:
+        raise ScoreError(f"sample '{sample.id}' has no judge's grade of its reference answer")
+    return prediction.judged_reference
+
+
+def _relative(reference: float | None, grade: float | None) -> float | None:
+    """LLaVA-Bench's relative score: 100 x the mean grade over the mean reference grade."""
+    if reference is None or grade is None or reference == 0:
+        return None
+    return 100 * grade / reference
+
+
 def _gold(sample: Sample) -> tuple[float, float, float, float]:
     if sample.box is None:
         raise ConfigError(f"sample '{sample.id}' has no gold box: the task needs columns.bbox")
@@ -300,6 +313,14 @@ METRICS: Registry[MetricKind] = Registry("metric", {
     ),
     "pope_yes_ratio": MetricKind(
         "text", "POPE: the share of answers read as yes", {}, _pope_yes,
+    ),
+    "reference_grade": MetricKind(
+        "text", "the judge's grade of the reference answer (LLaVA-Bench's Assistant 1)", {},
+        _judged_reference,
+    ),
+    "relative_score": MetricKind(
+        "text", "LLaVA-Bench: 100 x mean grade / mean grade of the reference answers",
+        derived=("reference_grade", "grade"), combine=_relative,
     ),
     "acc_iou25": _acc(0.25),
     "acc_iou50": _acc(0.5),

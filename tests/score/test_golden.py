@@ -57,15 +57,17 @@ def test_metric(name: str, case: dict[str, Any]) -> None:
     params = {k: v for k, v in case.items() if k in kind.params}
     [metric] = build_metrics([MetricSpec(name, params=params)], parser_output=kind.reads)
     box = tuple(case["box"]) if case.get("box") is not None else None
-    judged = None
+    judged = reference = None
     if "judge_output" in case:  # a grade: the judge's text as its protocol reads it
         query = JudgeQuery("", "", ())
         verdict = PROTOCOLS[case["protocol"]].read(case["judge_output"], query)
         judged = verdict.score if verdict is not None else None
+        reference = verdict.reference if verdict is not None else None
     prediction = Prediction(
         answer=case.get("prediction", ""),
         box=box,  # type: ignore[arg-type]
         judged=judged,
+        judged_reference=reference,
     )
     gold = tuple(case["gold_box"]) if case.get("gold_box") is not None else None
     sample = Sample(id="golden", images=(), references=tuple(case.get("references", ())),

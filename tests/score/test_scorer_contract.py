@@ -34,7 +34,7 @@ def _score(metric: Metric, *, prediction: str, answers: list[str]) -> float:
     if metric.params.get("target") == "option":  # the gold is a letter naming an option
         sample = Sample(id="s", images=(), references=("B",), choices=tuple(answers))
     # ``grade`` reads a judge's grade (given here); the others read the text alone
-    value = metric.score(Prediction(answer=prediction, judged=0.5), sample)
+    value = metric.score(Prediction(answer=prediction, judged=0.5, judged_reference=0.5), sample)
     if value is None and metric.kind.conditional:  # outside its denominator: no value
         return 0.0
     assert value is not None
