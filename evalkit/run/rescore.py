@@ -152,8 +152,9 @@ def score_rows(table: pa.Table, config: RunConfig) -> Scored:
             # the judge's recorded verdict stands (``evalkit rejudge`` asks again)
             parsed = plan.parser(text, sample)
             if grades:
-                prediction = replace(parsed, judged=row["judge_score"],
-                                     judged_reference=row.get("judge_reference"))
+                prediction = replace(
+                    parsed, judged=row["judge_score"], judged_reference=row.get("judge_reference")
+                )
             else:
                 prediction = replace(parsed, answer=row["judge_verdict"], parsed=True)
         answered = SampleResult(sample, None, Completion(text), prediction, {})
