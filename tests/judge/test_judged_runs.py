@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from evalkit import load_run
 from evalkit.resources import sample_data_dir
 from evalkit.testing.fake_server import FakeVLMServer, Fault
+from tests.conftest import main_in_process
 
 PRICE = "+pricing.models.judge-2024-01-01={input: 1.0, output: 2.0}"
 
@@ -114,7 +116,10 @@ def test_an_unreadable_verdict_is_asked_again_then_a_judgefailed_row(run_eval, s
     assert (metric["n"], metric["n_failed"], metric["value"]) == (ROWS - ocr, ocr, 0.5)
 
 
-def test_a_run_below_the_judges_coverage_fails(cli, server) -> None:
+def test_a_run_below_the_judges_coverage_fails(capsys, tmp_path, server) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return main_in_process(capsys, tmp_path, *args)
+
     server.answer = "no idea"
     proc = cli(*_judge(server))  # the error-rate gate counts JudgeFailed rows too, and stops
     assert proc.returncode == 2
@@ -134,7 +139,10 @@ def test_transient_judge_errors_are_retried(run_eval, server) -> None:
     assert rows["error_type"].isna().all() and (rows["grade"] == 0.5).all()
 
 
-def test_a_judge_that_refuses_the_key_stops_the_run(cli, server) -> None:
+def test_a_judge_that_refuses_the_key_stops_the_run(capsys, tmp_path, server) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return main_in_process(capsys, tmp_path, *args)
+
     server.faults.extend(Fault(401, body=b'{"error": {"message": "bad key"}}') for _ in range(50))
     proc = cli(*_judge(server), "limits.concurrency=1")
     assert proc.returncode == 2
