@@ -59,6 +59,19 @@ def price_for(model: str, prices: Mapping[str, Price]) -> Price | None:
     return prices[max(matches, key=len)] if matches else None
 
 
+def table_price(model: str, models: Mapping[str, Any]) -> Price | None:
+    """The price of ``model`` in ``pricing.models``.
+
+    The table is validated (and OmegaConf loaded to do it) only when it prices the model.
+
+    >>> table_price("m-2024", {"m": {"input": 1.0, "output": 2.0}}).output
+    2.0
+    """
+    if price_for(model, models) is None:
+        return None
+    return price_for(model, parse_prices(models))
+
+
 def usage_cost(usage: Usage, price: Price | None) -> float | None:
     """Cost of one answer's usage; ``None`` when the price or the token counts are unknown.
 

@@ -30,7 +30,7 @@ from evalkit.config import (
     Price,
     RunConfig,
 )
-from evalkit.cost import parse_prices, price_for
+from evalkit.cost import table_price
 from evalkit.errors import BackendError, BudgetExhausted
 from evalkit.judge.backends import build_judge_backend
 from evalkit.judge.protocols import PROTOCOLS, JudgeProtocol, JudgeQuery, Verdict
@@ -310,8 +310,7 @@ def _judge_price(cfg: RunConfig, backend: Backend) -> Price | None:
     if not backend.priced:
         return None
     model = backend.identity.model
-    found = price_for(model, cfg.pricing.models) is not None
-    price = price_for(model, parse_prices(cfg.pricing.models)) if found else None
+    price = table_price(model, cfg.pricing.models)
     if price is None:
         log.warning("no price for judge model '%s' in configs/pricing.yaml: the judge's cost is "
                     "not tallied", model)  # fmt: skip

@@ -13,7 +13,7 @@ from evalkit.backends import Backend, build_backend
 from evalkit.backends.serve import Served, serve, stop_server
 from evalkit.cache import ResponseCache, cache_path
 from evalkit.config import ApiConfig, BackendConfig, CacheMode, Price, RunConfig
-from evalkit.cost import high_resolution, parse_prices, price_for
+from evalkit.cost import high_resolution, table_price
 from evalkit.errors import ConfigError
 from evalkit.run.call import CallPath
 
@@ -47,9 +47,7 @@ def backend_price(cfg: RunConfig, backend: Backend) -> Price | None:
     if not backend.priced:
         return None
     model = backend.identity.model
-    # the table is validated (and OmegaConf loaded to do it) only for a model it prices
-    found = price_for(model, cfg.pricing.models) is not None
-    price = price_for(model, parse_prices(cfg.pricing.models)) if found else None
+    price = table_price(model, cfg.pricing.models)
     if price is None:
         if cfg.limits.max_cost is not None:
             raise ConfigError(
