@@ -68,6 +68,7 @@ def test_the_price_table_is_read_only_for_a_model_it_prices(
 ) -> None:
     """A run of a model with no price converts nothing (converting loads OmegaConf, 0.1 s
     inside the run); a priced model's run validates the whole table."""
+    from evalkit import cost
     from evalkit.backends.openai import OpenAIBackend
     from evalkit.compose import compose
     from evalkit.config import Price
@@ -80,8 +81,8 @@ def test_the_price_table_is_read_only_for_a_model_it_prices(
         return cfg, OpenAIBackend(cfg.backend)  # type: ignore[arg-type]
 
     calls: list[object] = []
-    real = session.parse_prices
-    monkeypatch.setattr(session, "parse_prices", lambda t: calls.append(t) or real(t))
+    real = cost.parse_prices  # the one table lookup, cost.table_price, converts through it
+    monkeypatch.setattr(cost, "parse_prices", lambda t: calls.append(t) or real(t))
     cfg, backend = backend_for("unpriced")
     assert session.backend_price(cfg, backend) is None and calls == []  # type: ignore[arg-type]
     cfg, backend = backend_for("m", "+pricing.models.m={input: 1, output: 2}")
