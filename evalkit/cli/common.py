@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-__all__ = ["configure_logging", "fail", "shown", "use_system_allocator"]
+__all__ = ["configure_logging", "fail", "output_option", "shown", "use_system_allocator"]
 
 
 def use_system_allocator() -> None:
@@ -28,6 +29,37 @@ def fail(message: str) -> NoReturn:
 
     print(f"evalkit: error: {redact_text(message)}", file=sys.stderr, flush=True)
     sys.exit(2)
+
+
+def output_option(
+    argv: Sequence[str], command: str, usage: str
+) -> tuple[list[str], str | None] | None:
+    """A folder command's arguments and its ``-o/--output PATH`` (``--output=PATH`` too).
+
+    ``None`` once ``-h``/``--help`` has printed ``usage``; a missing path or an unknown option
+    is one line (exit 2).
+
+    >>> output_option(["a", "-o", "out", "b"], "merge", "usage: evalkit merge ...")
+    (['a', 'b'], 'out')
+    """
+    rest: list[str] = []
+    output: str | None = None
+    items = iter(argv)
+    for arg in items:
+        if arg in ("-h", "--help"):
+            print(usage)
+            return None
+        if arg in ("-o", "--output"):
+            output = next(items, None)
+            if output is None:
+                fail(f"{arg} needs the new run folder ({usage.splitlines()[0]})")
+        elif arg.startswith("--output="):
+            output = arg.split("=", 1)[1]
+        elif arg.startswith("-"):
+            fail(f"unknown option '{arg}' (see evalkit {command} --help)")
+        else:
+            rest.append(arg)
+    return rest, output
 
 
 def shown(path: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evalkit.cli.common import fail, shown
+from evalkit.cli.common import fail, output_option, shown
 from evalkit.errors import EvalkitError
 
 __all__ = ["merge_command"]
@@ -22,23 +22,10 @@ def merge_command(argv: Sequence[str]) -> None:
     from evalkit.run.merge import merge
     from evalkit.runfolder.summary import format_table
 
-    sources: list[str] = []
-    output: str | None = None
-    items = iter(argv)
-    for arg in items:
-        if arg in ("-h", "--help"):
-            print(_USAGE)
-            return
-        if arg in ("-o", "--output"):
-            output = next(items, None)
-            if output is None:
-                fail(f"{arg} needs the new run folder ({_USAGE.splitlines()[0]})")
-        elif arg.startswith("--output="):
-            output = arg.split("=", 1)[1]
-        elif arg.startswith("-"):
-            fail(f"unknown option '{arg}' (see evalkit merge --help)")
-        else:
-            sources.append(arg)
+    parsed = output_option(argv, "merge", _USAGE)
+    if parsed is None:
+        return
+    sources, output = parsed
     if not sources:
         fail(f"merge needs the shard folders ({_USAGE.splitlines()[0]})")
     if not output:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evalkit.cli.common import fail, shown
+from evalkit.cli.common import fail, output_option, shown
 
 __all__ = ["rejudge_command"]
 
@@ -21,28 +21,15 @@ def rejudge_command(argv: Sequence[str]) -> None:
     """``evalkit rejudge``: a run's answers judged again, into a new run folder."""
     from evalkit.run.rejudge import rejudge
 
-    source: str | None = None
-    output: str | None = None
-    overrides: list[str] = []
-    items = iter(argv)
-    for arg in items:
-        if arg in ("-h", "--help"):
-            print(_USAGE)
-            return
-        if arg in ("-o", "--output"):
-            output = next(items, None)
-            if output is None:
-                fail(f"{arg} needs the new run folder ({_USAGE.splitlines()[0]})")
-        elif arg.startswith("--output="):
-            output = arg.split("=", 1)[1]
-        elif arg.startswith("-"):
-            fail(f"unknown option '{arg}' (see evalkit rejudge --help)")
-        elif "=" in arg:
-            overrides.append(arg)
-        elif source is None:
-            source = arg
-        else:
-            fail(f"rejudge takes one run folder, got '{source}' and '{arg}'")
+    parsed = output_option(argv, "rejudge", _USAGE)
+    if parsed is None:
+        return
+    rest, output = parsed
+    overrides = [arg for arg in rest if "=" in arg]
+    folders = [arg for arg in rest if "=" not in arg]
+    if len(folders) > 1:
+        fail(f"rejudge takes one run folder, got '{folders[0]}' and '{folders[1]}'")
+    source = folders[0] if folders else None
     if source is None:
         fail(f"rejudge needs a run folder ({_USAGE.splitlines()[0]})")
     outcome = rejudge(source, overrides, output)
