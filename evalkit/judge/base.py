@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["JudgeProtocol", "JudgeQuery", "Verdict"]
+from evalkit.records import Prediction
+
+__all__ = ["JudgeProtocol", "JudgeQuery", "Verdict", "apply_verdict"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,17 @@ class Verdict:
     """A grader's score (``None`` for an extraction)."""
     reference: float | None = None
     """A grader's score of the reference answer, when it grades both (LLaVA-Bench)."""
+
+
+def apply_verdict(prediction: Prediction, verdict: Verdict, kind: str) -> Prediction:
+    """The prediction a verdict makes: a grader's scores on it, or the extraction as its answer.
+
+    >>> apply_verdict(Prediction("x", parsed=False), Verdict("B"), "extract")
+    Prediction(answer='B', box=None, parsed=True, judged=None, judged_reference=None)
+    """
+    if kind == "grade":
+        return replace(prediction, judged=verdict.score, judged_reference=verdict.reference)
+    return replace(prediction, answer=verdict.text, parsed=True)
 
 
 @dataclass(frozen=True)

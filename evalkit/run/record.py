@@ -15,6 +15,7 @@ from typing import Any
 
 from evalkit.dataset import Item
 from evalkit.errors import BackendError, BudgetExhausted, DataError
+from evalkit.judge.base import apply_verdict
 from evalkit.judge.judge import Judge, JudgeOutcome
 from evalkit.parse import Parser
 from evalkit.prompt import RenderPlan, render
@@ -91,12 +92,7 @@ async def judge_answer(result: SampleResult, *, judge: Judge, parser: Parser) ->
         return replace(result, prediction=prediction, judge=outcome, error_type="JudgeFailed",
                        error=outcome.error, stop=outcome.stop)  # fmt: skip
     if outcome.verdict is not None:
-        verdict = outcome.verdict
-        if judge.protocol.kind == "grade":
-            prediction = replace(prediction, judged=verdict.score,
-                                 judged_reference=verdict.reference)  # fmt: skip
-        else:
-            prediction = replace(prediction, answer=verdict.text, parsed=True)
+        prediction = apply_verdict(prediction, outcome.verdict, judge.protocol.kind)
     return replace(result, prediction=prediction, judge=outcome)
 
 

@@ -12,7 +12,7 @@ parameters) are read too, and written back in the current format.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from evalkit.compose.tasks import prompt_families
 from evalkit.config import RunConfig
 from evalkit.errors import ConfigError
+from evalkit.judge.base import Verdict, apply_verdict
 from evalkit.judge.protocols import PROTOCOLS
 from evalkit.prompt import plan_rendering
 from evalkit.records import Completion, ImageRef, Sample, SampleResult
@@ -134,7 +135,7 @@ def score_rows(table: pa.Table, config: RunConfig) -> Scored:
     metrics, aggregator = plan.metrics, plan.aggregator()
     rows = table.to_pylist()
     judged = "judge_asked" in table.schema.names
-    grades = task.judge is not None and PROTOCOLS[task.judge.protocol].kind == "grade"
+    kind = PROTOCOLS[task.judge.protocol].kind if task.judge is not None else "extract"
     keep = [name for name in plan.keep if name in table.schema.names]
     columns = plan.columns
     for position, row in enumerate(rows):
@@ -150,13 +151,8 @@ def score_rows(table: pa.Table, config: RunConfig) -> Scored:
         prediction = None
         if judged and row.get("judge_asked") and row.get("judge_verdict") is not None:
             # the judge's recorded verdict stands (``evalkit rejudge`` asks again)
-            parsed = plan.parser(text, sample)
-            if grades:
-                prediction = replace(
-                    parsed, judged=row["judge_score"], judged_reference=row.get("judge_reference")
-                )
-            else:
-                prediction = replace(parsed, answer=row["judge_verdict"], parsed=True)
+            verdict = Verdict(row["judge_verdict"], row["judge_score"], row.get("judge_reference"))
+            prediction = apply_verdict(plan.parser(text, sample), verdict, kind)
         answered = SampleResult(sample, None, Completion(text), prediction, {})
         result = score_result(answered, parser=plan.parser, metrics=metrics)
         assert result.prediction is not None
