@@ -72,11 +72,13 @@ def _llava_sqa(prediction: str, answers: Sequence[str]) -> bool:
     return any(prediction == t or (lettered and prediction[0] == t) for t in answers)
 
 
-def _ocrbench(prediction: str, answers: Sequence[str]) -> bool:
-    def norm(text: str) -> str:
-        return text.lower().strip().replace("\n", " ")
+def _lowered(text: str) -> str:
+    """OCRBench's and MMStar's normalisation: lower-cased, stripped, newlines as spaces."""
+    return text.lower().strip().replace("\n", " ")
 
-    return any(norm(a) in norm(prediction) for a in answers)
+
+def _ocrbench(prediction: str, answers: Sequence[str]) -> bool:
+    return any(_lowered(a) in _lowered(prediction) for a in answers)
 
 
 def ocrbench_hme(prediction: str, answers: Sequence[str]) -> bool:
@@ -101,12 +103,8 @@ def mmstar_choice(prediction: str, answers: Sequence[str]) -> bool:
     ...                                    "I think B", "")]
     [True, True, True, True, True, False, False]
     """
-
-    def norm(text: str) -> str:
-        return text.lower().strip().replace("\n", " ")
-
-    predict = norm(prediction)
-    for gold in map(norm, answers):
+    predict = _lowered(prediction)
+    for gold in map(_lowered, answers):
         if not predict:
             continue
         if gold == predict[0] or (predict[0] == "(" and gold == predict[1:2]):
