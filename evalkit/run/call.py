@@ -150,11 +150,11 @@ class CallPath:
                 except Exception:  # noqa: BLE001 (that one failed: this one tries on its own)
                     pass
         if key is None or key in self._in_flight:
-            return await self._send(request)
+            return await self._send(request, key)
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         try:
-            answer = await self._send(request)
+            answer = await self._send(request, key)
         except BaseException as exc:
             future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
             future.exception()  # retrieved: nobody waiting is not an error
@@ -169,8 +169,8 @@ class CallPath:
         self.tally.saved = self.tally.saved + completion.usage
         return Answer(completion, True, self.cost(completion.usage))
 
-    async def _send(self, request: Request) -> Answer:
-        """Steps 2 to 5: admission, retry, settle, store."""
+    async def _send(self, request: Request, key: str | None = None) -> Answer:
+        """Steps 2 to 5: admission, retry, settle, store (under ``key`` when it is known)."""
         assert self.caller is not None, "a call path built without limits cannot send"
         reserved, tokens = 0.0, 0
         if self.budget is not None or self._tpm is not None:  # 2. admission: one estimate,
@@ -191,7 +191,7 @@ class CallPath:
         if self.budget is not None:
             self.budget.settle(reserved, cost if cost is not None else reserved)
         self.tally.misses += 1
-        self.store(request, completion)  # 5. store
+        self.store(request, completion, key)  # 5. store
         return Answer(completion, False, cost)
 
     def _cache_key(self, request: Request) -> str | None:
@@ -238,8 +238,10 @@ class CallPath:
         if self._tpm is not None:
             await self._tpm.acquire(min(tokens, self._tpm.max_rate))
 
-    def store(self, request: Request, completion: Completion) -> None:
+    def store(self, request: Request, completion: Completion, key: str | None = None) -> None:
         """Keep a new answer, when the mode writes and the backend allows it.
+
+        ``key``: the request's cache key when the caller has computed it already.
 
         A cache whose disk is full stops taking answers, with one warning; the run goes on
         (its rows are written elsewhere, or the run's own disk-full error follows).
@@ -247,7 +249,7 @@ class CallPath:
         if self.cache is None or not self.backend.may_cache(request):
             return
         try:
-            self.cache.put(self.key(request), self.backend.identity.model, completion)
+            self.cache.put(key or self.key(request), self.backend.identity.model, completion)
         except (OSError, sqlite3.Error) as exc:
             if not is_disk_full(exc):
                 raise
