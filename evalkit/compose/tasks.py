@@ -116,7 +116,7 @@ def task_metrics(task: TaskSpec, prompt: PromptSpec | None = None) -> list[Metri
 def _check(spec: TaskSpec) -> None:
     """What the schema cannot say: defaults present, names known, columns distinct."""
     from evalkit.parse import PARSERS
-    from evalkit.runfolder.schema import JUDGE_COLUMNS, SAMPLE_COLUMNS
+    from evalkit.runfolder.schema import JUDGE_COLUMNS, LIST_COLUMNS, SAMPLE_COLUMNS
 
     if "default" not in spec.prompts:
         raise ConfigError("prompts.default is required")
@@ -124,8 +124,6 @@ def _check(spec: TaskSpec) -> None:
         raise ConfigError("metrics must not be empty")
     PARSERS[spec.parser]  # an unknown parser is a one-line error with a did-you-mean
     for name in spec.columns.split_keep:
-        from evalkit.runfolder.schema import LIST_COLUMNS
-
         if name not in spec.columns.keep:
             raise ConfigError(f"columns.split_keep: '{name}' is not in columns.keep")
         if name not in LIST_COLUMNS:

@@ -53,6 +53,7 @@ __all__ = [
     "judge_line",
     "judge_mode",
     "open_judge",
+    "share",
 ]
 
 log = logging.getLogger("evalkit")
@@ -287,10 +288,10 @@ class Judge:
                        "stop": list(params.stop)},
             "answers": tally.answers,
             "asked": tally.asked,
-            "asked_rate": round(tally.asked / tally.answers, 6) if tally.answers else None,
+            "asked_rate": share(tally.asked, tally.answers),
             "judged": tally.judged,
             "failed": tally.failed,
-            "coverage": round(tally.judged / tally.asked, 6) if tally.asked else None,
+            "coverage": share(tally.judged, tally.asked),
             "min_coverage": self.settings.min_coverage,
             "agreement": (round(tally.agreed / tally.judged, 6)
                           if tally.judged and self.settings.repeats > 1 else None),
@@ -304,6 +305,15 @@ class Judge:
                      "spent": round(tally.spent, 6) if priced else None,
                      "saved": round(tally.saved, 6) if priced else None},
         }  # fmt: skip
+
+
+def share(part: float, whole: float) -> float | None:
+    """``part / whole`` to six places, as ``run.json``'s judge rates are written; ``None`` of 0.
+
+    >>> share(2, 3), share(0, 0)
+    (0.666667, None)
+    """
+    return round(part / whole, 6) if whole else None
 
 
 def _judge_price(cfg: RunConfig, backend: Backend) -> Price | None:

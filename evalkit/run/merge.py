@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalkit.errors import ConfigError
+from evalkit.judge.judge import share
 from evalkit.run.rescore import score_rows, scoring_record
 from evalkit.runfolder.manifest import (
     FORMAT_VERSION,
@@ -294,13 +295,13 @@ def _judge_record(manifests: list[dict[str, Any]]) -> dict[str, Any] | None:
                       **{k: _rounded(_sum([(r.get("cost") or {}).get(k) for r in shards]))
                          for k in ("spent", "saved")}}  # fmt: skip
     answers, asked, judged = merged["answers"], merged["asked"], merged["judged"]
-    merged["asked_rate"] = round(asked / answers, 6) if answers else None
-    merged["coverage"] = round(judged / asked, 6) if asked else None
+    merged["asked_rate"] = share(asked, answers)
+    merged["coverage"] = share(judged, asked)
     for key in ("agreement", "mean_spread"):
         pairs = [(r.get(key), int(r.get("judged") or 0)) for r in shards]
         weighted = [(v, w) for v, w in pairs if v is not None and w]
         total = sum(w for _, w in weighted)
-        merged[key] = round(sum(v * w for v, w in weighted) / total, 6) if total else None
+        merged[key] = share(sum(v * w for v, w in weighted), total)
     return merged
 
 
