@@ -369,20 +369,19 @@ async def open_judge(
         await backend.aclose()
 
 
-def judge_line(judge: Judge) -> str:
-    """The line a run prints about its judge after the table.
+def judge_line(record: dict[str, Any]) -> str:
+    """The line a run prints about its judge after the table, from its ``run.json`` record.
 
     >>> from evalkit.config import StandInJudgeConfig
     >>> from evalkit.judge.stand_in import StandInJudge
     >>> from evalkit.judge.mmvet import MMVET
     >>> calls = CallPath(StandInJudge(StandInJudgeConfig()), None, CacheMode.off, price=None,
     ...                  limits=None)
-    >>> judge_line(Judge(MMVET, StandInJudgeConfig(), JudgeMode.always, calls, None))
+    >>> judge_line(Judge(MMVET, StandInJudgeConfig(), JudgeMode.always, calls, None).record())
     'judge: stand_in/stand-in (mmvet, always): asked about 0 of 0 answers, 0 verdicts, 0 failed'
     """
-    tally, identity = judge.tally, judge.backend.identity
-    cost = judge.record()["cost"]
+    who, cost = record["backend"], record["cost"]
     spent = f", cost {cost['spent']:.4f} {cost['currency']}" if cost["currency"] else ""
-    return (f"judge: {identity.name}/{identity.model} ({judge.protocol.name}, "
-            f"{judge.mode.value}): asked about {tally.asked} of {tally.answers} answers, "
-            f"{tally.judged} verdicts, {tally.failed} failed{spent}")  # fmt: skip
+    return (f"judge: {who['name']}/{who['model']} ({record['protocol']}, {record['mode']}): "
+            f"asked about {record['asked']} of {record['answers']} answers, "
+            f"{record['judged']} verdicts, {record['failed']} failed{spent}")  # fmt: skip

@@ -46,7 +46,7 @@ from evalkit.errors import (
     Interrupted,
     is_disk_full,
 )
-from evalkit.judge.judge import Judge, judge_line, open_judge
+from evalkit.judge.judge import judge_line, open_judge
 from evalkit.prompt import plan_rendering
 from evalkit.run.interrupt import Interrupt
 from evalkit.run.progress import progress_bar
@@ -139,10 +139,13 @@ def _dataset_record(
     }, warnings
 
 
-def cost_rows(tally: Tally, session: RunSession, judge: Judge | None = None) -> list[MetricValue]:
+def cost_rows(
+    tally: Tally, session: RunSession, judge: dict[str, Any] | None = None
+) -> list[MetricValue]:
     """The summary's cost totals (in run.json's ``cost.currency``; cached answers are saved).
 
-    With a judge, its own totals too (``judge_cost_*``, in ``judge.cost.currency``).
+    With a judge (its ``run.json`` record), its own totals too (``judge_cost_*``, in
+    ``judge.cost.currency``).
     """
     known = session.priced
     rows = [
@@ -150,10 +153,8 @@ def cost_rows(tally: Tally, session: RunSession, judge: Judge | None = None) -> 
         for name, value in (("cost_spent", tally.cost_spent), ("cost_saved", tally.cost_saved))
     ]
     if judge is not None:
-        cost = judge.record()["cost"]
-        asked = judge.tally.asked
-        rows += [MetricValue(f"judge_cost_{k}", cost[k], None, None, asked, judge.tally.failed,
-                             "cost") for k in ("spent", "saved")]  # fmt: skip
+        rows += [MetricValue(f"judge_cost_{k}", judge["cost"][k], None, None, judge["asked"],
+                             judge["failed"], "cost") for k in ("spent", "saved")]  # fmt: skip
     return rows
 
 
@@ -162,7 +163,7 @@ def _manifest(
     session: RunSession, recorder: Recorder, summary: list[MetricValue], started: datetime,
     wall: float, overrides: list[str], failed: str | None,
     interrupted: str | None, budget: str | None, versions: dict[str, str | None],
-    shard: dict[str, Any] | None = None, judge: Judge | None = None,
+    shard: dict[str, Any] | None = None, judge: dict[str, Any] | None = None,
 ) -> RunManifest:  # fmt: skip
     tally, calls, price = recorder.tally, session.calls, session.price
     known = session.priced
@@ -204,7 +205,7 @@ def _manifest(
         versions=versions,
         backend_record=backend_record(session.backend),
         shard=shard,
-        judge=judge.record() if judge is not None else None,
+        judge=judge,
     )
 
 
@@ -361,6 +362,7 @@ async def _run(
     failed = recorder.aborted or (f"interrupted by {interrupted}" if interrupted else None)
     failed = failed or tally.error_rate_exceeded(cfg.limits.max_error_rate, minimum=1)
     failed = failed or (judge.coverage_failure() if judge is not None else None)
+    judged_by = judge.record() if judge is not None else None  # run.json's judge, made once
     empty = None if tally.n or interrupted else _nothing_to_evaluate(infos, counts)
     if empty and shard is not None and any(c.rows for c in counts):
         _log.warning("shard %d of %d holds none of the run's %d samples", shard.index,
@@ -375,7 +377,7 @@ async def _run(
         write_positions(run_dir, {i: order[i] for i in own or ()})
     summary = aggregation.rows
     write_summary(run_dir, run_id=run_id, task=task.name,
-                  rows=[*summary, *cost_rows(recorder.tally, session, judge)])  # fmt: skip
+                  rows=[*summary, *cost_rows(recorder.tally, session, judged_by)])  # fmt: skip
     wall = time.perf_counter() - clock
     data, rows_warnings = _dataset_record(task, infos, counts)
     for warning in rows_warnings if not failed else ():
@@ -384,7 +386,7 @@ async def _run(
         cfg, run_id=run_id, scoring=scoring, data=data, session=session,
         recorder=recorder, summary=summary, started=started, wall=wall,
         overrides=overrides or [], failed=failed, interrupted=interrupted, budget=budget,
-        versions=versions, shard=_shard_record(shard, wall=wall), judge=judge,
+        versions=versions, shard=_shard_record(shard, wall=wall), judge=judged_by,
     ))  # fmt: skip
     if cfg.report.table and not empty:
         # the overall rows, and each split's when the run read several
@@ -395,8 +397,8 @@ async def _run(
         skipped = f"  skipped: {tally.skipped}" if tally.skipped else ""
         print(f"samples: {tally.n}  failed: {tally.failed}{f' ({errors})' if errors else ''}"
               f"{skipped}  wall: {wall:.1f}s")  # fmt: skip
-        if judge is not None:
-            print(judge_line(judge))
+        if judged_by is not None:
+            print(judge_line(judged_by))
         if budget:
             print(f"stopped by the budget: {budget}")
     elif budget:
