@@ -181,6 +181,10 @@ class TaskDataset:
     """Images kept in another configuration and joined by id (GQA); ``None``: in the rows."""
     subset: Subset | None = None
     """Keep only the rows an id list names (the Karpathy test split of Flickr30k)."""
+    where: dict[str, list[str]] = field(default_factory=dict)
+    """Keep only the rows whose columns hold one of these values, compared as text (SEED-Bench's
+    image part: ``{data_type: [image]}``); the other rows are not samples and take no id, no
+    place and no part of ``dataset.limit``. A row without such a column is a data error."""
     release: str | None = None
     """The benchmark's own release layout that ``dataset=local`` also reads
     (:mod:`evalkit.dataset.releases`: ``chartqa-json``, ``mathvista-json``, ``mmbench-tsv``);

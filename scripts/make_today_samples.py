@@ -228,6 +228,46 @@ def build_llava_bench() -> list[dict[str, Any]]:
     return rows
 
 
+def build_seedbench() -> list[dict[str, Any]]:
+    """SEED-Bench's layout: image rows (one picture in a list) and video rows (three frames).
+
+    The video rows (dimensions 10-12) are in the sample as they are in the Hub copy, for the
+    task's filter to leave out.
+    """
+    rng = random.Random(163)
+    rows: list[dict[str, Any]] = []
+    for n in range(60):
+        video = n % 10 == 9
+        k = rng.randint(1, 3)
+        if video:
+            frames = [scene(rng, k, size=(240, 160))[0] for _ in range(3)]
+            question, right = "What happens to the shapes across the frames?", "They stay still"
+            wrong = ["They spin", "They vanish", "They grow"]
+            type_id = 10 + n % 3
+        elif n % 3 == 0:
+            img, objs = scene(rng, k, size=(320, 200))
+            frames, question, right = [img], "How many shapes are in the image?", str(k)
+            wrong = [str(v) for v in (4, 5, 6)]
+            type_id = 5
+        else:
+            img, objs = scene(rng, k, size=(320, 200))
+            frames, right = [img], objs[0]["colour"]
+            question = f"What color is the {objs[0]['shape']}?"
+            wrong = [c for c in COLOURS if c != right][:3]
+            type_id = rng.choice([1, 2, 3, 4, 6, 7, 8, 9])
+        options = [right, *wrong]
+        rng.shuffle(options)
+        rows.append({
+            "answer": "ABCD"[options.index(right)],
+            **{f"choice_{c}": o for c, o in zip("abcd", options, strict=True)},
+            "data_id": f"{'video' if video else 'image'}/{n}.png", "data_type":
+            "video" if video else "image", "question": question,
+            "question_id": f"v{n}" if video else str(100000 + n), "question_type_id": type_id,
+            "image": [encode(f, "PNG") for f in frames],
+        })  # fmt: skip
+    return rows
+
+
 def main() -> None:
     datasets.disable_progress_bars()
     write("mmvet", "test", build_mmvet())
@@ -236,6 +276,7 @@ def main() -> None:
     write("mme", "test", build_mme())
     write("mmstar", "val", build_mmstar())
     write("llava_bench", "train", build_llava_bench())
+    write("seedbench", "test", build_seedbench())
 
 
 if __name__ == "__main__":

@@ -123,6 +123,9 @@ def _check(spec: TaskSpec) -> None:
     if not spec.metrics:
         raise ConfigError("metrics must not be empty")
     PARSERS[spec.parser]  # an unknown parser is a one-line error with a did-you-mean
+    for name, values in spec.dataset.where.items():
+        if not values:
+            raise ConfigError(f"dataset.where.{name}: list the values a kept row holds")
     for name in spec.columns.split_keep:
         if name not in spec.columns.keep:
             raise ConfigError(f"columns.split_keep: '{name}' is not in columns.keep")
@@ -289,6 +292,7 @@ def check_declared_columns(spec: TaskSpec) -> None:
     }
     named |= {f"columns.choice_columns[{i}]": c for i, c in enumerate(columns.choice_columns)}
     named |= {f"columns.keep[{i}]": c for i, c in enumerate(columns.keep)}
+    named |= {f"dataset.where.{c}": c for c in data.where}
     images = features
     if data.images is not None:
         named["dataset.images.key"] = data.images.key

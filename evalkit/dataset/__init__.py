@@ -203,6 +203,8 @@ def expected_samples(task: TaskSpec, cfg: DatasetConfig, info: SourceInfo) -> in
     exploded = task.explode_references or task.explode_questions or task.circular
     if info.subset_ids is not None:
         rows = None if exploded else info.subset_ids  # at most: ids the split lacks are skipped
+    elif task.dataset.where:
+        rows = None  # known only once read: the filter leaves rows out
     elif info.source in ("sample", "local") and not exploded and info.release is None:
         files = data_files(Path(info.id))
         if all(f.suffix == ".parquet" for f in files):
@@ -230,8 +232,10 @@ def plan_shard(
         one = replace(cfg, split=info.split, splits=[])
         rows = expected_samples(task, one, info)
         declared = task.dataset.rows.get(info.split)
-        if rows is None and info.source == "hf" and info.subset is None and declared:
-            rows = declared if cfg.limit is None else min(declared, cfg.limit)
+        # the declared count is the whole split's: of no use once dataset.where filters it
+        known = declared if info.subset is None and not task.dataset.where else None
+        if rows is None and info.source == "hf" and known:
+            rows = known if cfg.limit is None else min(known, cfg.limit)
         units = None if rows is None else units + rows
     return Shard(count, index, units)
 
@@ -266,6 +270,8 @@ class RowCount:
     """The source ran out (not stopped by ``dataset.limit`` or by the consumer)."""
     kept: int = 0
     """Rows a subset list named (every row read when there is none)."""
+    left_out: int = 0
+    """Rows ``dataset.where`` left out (SEED-Bench's video questions)."""
 
 
 def _split_samples(
@@ -348,7 +354,9 @@ def _iter_items(
         if isinstance(row, DataError):
             mine = shard is None or shard.take()
             items = [Item(f"row-{index}", error=row, elsewhere=not mine)]
-        elif keep is not None and str(row.get(keep_column)) not in keep:
+        elif (keep is not None and str(row.get(keep_column)) not in keep) or not _wanted(
+            row, task, count
+        ):
             continue
         else:
             count.kept += 1
@@ -367,6 +375,19 @@ def _iter_items(
             produced += 1
             yield item
     count.complete = True
+
+
+def _wanted(row: Any, task: TaskSpec, count: RowCount) -> bool:
+    """Whether ``dataset.where`` keeps the row (counted in ``count`` when not).
+
+    A row lacking a filtered column is kept: it becomes its error row.
+    """
+    for column, values in task.dataset.where.items():
+        value = row.get(column)
+        if value is not None and str(value) not in values:
+            count.left_out += 1
+            return False
+    return True
 
 
 def _row_items(
@@ -403,6 +424,9 @@ def row_count_record(
     expected = task.dataset.rows.get(info.split)
     seen = count.rows if count.complete else None
     record: dict[str, Any] = {"rows_expected": expected, "rows_seen": seen}
+    if task.dataset.where:  # how many rows the task's filter left out (SEED-Bench's videos)
+        record["where"] = dict(task.dataset.where)
+        record["rows_left_out"] = count.left_out if count.complete else None
     warnings: list[str] = []
     if info.source == "hf" and expected is not None and seen is not None and seen != expected:
         revision = f" at {info.revision}" if info.revision else ""

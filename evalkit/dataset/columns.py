@@ -148,15 +148,26 @@ def row_to_samples(
     """
     columns = task.columns
     sample_id = str(index) if columns.id is None else str(_field(row, columns.id))
+    for column in task.dataset.where:  # a row the filter cannot read is an error, not kept
+        _field(row, column)
     pictures: tuple[ImageRef, ...] = ()
     if images or needs_pixels(task):
-        pictures = (load_image(_field(row, columns.image), base_dir=base_dir),)
+        pictures = _pictures(_field(row, columns.image), columns.image, base_dir)
     elif row.get(columns.image) is not None:  # kept for the report when it is there
         try:
-            pictures = (load_image(row[columns.image], base_dir=base_dir),)
+            pictures = _pictures(row[columns.image], columns.image, base_dir)
         except DataError:
             pictures = ()
     return _samples(row, task, sample_id, pictures)
+
+
+def _pictures(cell: Any, column: str, base_dir: Path | None) -> tuple[ImageRef, ...]:
+    """One image cell, or a list of them (SEED-Bench's ``image``), in order."""
+    if not isinstance(cell, list | tuple):
+        return (load_image(cell, base_dir=base_dir),)
+    if not cell:
+        raise MissingField(f"column '{column}' holds no image")
+    return tuple(load_image(c, base_dir=base_dir) for c in cell)
 
 
 def explodes(task: TaskSpec) -> bool:

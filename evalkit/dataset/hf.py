@@ -108,8 +108,11 @@ def iter_hf_rows(
         missing = [c for c in columns if c not in features]
         if missing:
             raise MissingColumn(f"no column '{missing[0]}' in split {split}")
-    if features is not None and isinstance(features.get(image_column), datasets.Image):
+    feature = features.get(image_column) if features is not None else None
+    if isinstance(feature, datasets.Image):
         ds = ds.cast_column(image_column, datasets.Image(decode=False))
+    elif isinstance(feature, datasets.List) and isinstance(feature.feature, datasets.Image):
+        ds = ds.cast_column(image_column, datasets.List(datasets.Image(decode=False)))
     if columns and (features is None or set(features) != set(columns)):
         for row in ds:
             yield {c: row.get(c) for c in columns}

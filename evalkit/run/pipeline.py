@@ -136,6 +136,7 @@ def _dataset_record(
         "splits": splits,
         "rows_expected": total("rows_expected"),
         "rows_seen": total("rows_seen"),
+        **({"rows_left_out": total("rows_left_out")} if task.dataset.where else {}),
     }, warnings
 
 

@@ -17,6 +17,10 @@
 * ``mmstar``: MMStar's rule (``eval/vlmeval/evaluate/mmstar.py`` of MMStar-Benchmark/MMStar at
   79e6d1cbab00576162fc8c878a4ad584f98b4868): the gold letter is the reply's first character,
   or comes right after a leading ``(``, ``option `` or ``the answer is `` (lower-cased).
+* ``seedbench``: lmms-eval's SEED-Bench rule (``seed_process_result``, lmms_eval/tasks/seedbench/
+  utils.py at 07725bd5de2fc8aed32956efe660a7e996e39ce5): the stripped reply's first character,
+  its case kept, equals the gold letter. SEED-Bench's own ``eval.py`` (AILab-CVC/SEED-Bench at
+  991e849b) compares a letter with the gold one, which a one-letter reply meets alike.
 * ``llava-sqa``: lmms-eval's ScienceQA rule (``sqa_process_results``, "how llava parses it"):
   right when the prediction is the gold letter, or starts with an upper-case letter and a
   period and that letter is the gold one; nothing is normalised.
@@ -30,7 +34,8 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Sequence
 
-__all__ = ["EXACT_MODES", "exact_match", "gqa_answer", "mmstar_choice", "ocrbench_hme"]
+__all__ = ["EXACT_MODES", "exact_match", "gqa_answer", "mmstar_choice", "ocrbench_hme",
+           "seedbench_choice"]  # fmt: skip
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -116,6 +121,16 @@ def mmstar_choice(prediction: str, answers: Sequence[str]) -> bool:
     return False
 
 
+def seedbench_choice(prediction: str, answers: Sequence[str]) -> bool:
+    """lmms-eval's SEED-Bench rule: the reply's first character (stripped) is the gold letter.
+
+    >>> [seedbench_choice(p, ["B"]) for p in ("B", " B. two", "b", "(B)", "Two", "")]
+    [True, True, False, False, False, False]
+    """
+    first = prediction.strip()[:1]
+    return bool(first) and first in answers
+
+
 def _lmms(prediction: str, answers: Sequence[str]) -> bool:
     pred = prediction.lower().translate(_PUNCTUATION)
     return any(pred == a.lower().translate(_PUNCTUATION) for a in answers)
@@ -130,6 +145,7 @@ EXACT_MODES: dict[str, Callable[[str, Sequence[str]], bool]] = {
     "ocrbench": _ocrbench,
     "ocrbench-hme": ocrbench_hme,
     "mmstar": mmstar_choice,
+    "seedbench": seedbench_choice,
 }
 """Mode name → ``(prediction, gold answers) -> correct``."""
 

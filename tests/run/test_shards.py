@@ -85,8 +85,9 @@ def _shards(run_eval: RunEval, count: int, *overrides: str) -> list[Path]:
         (("task=mmbench_en",), "contiguous"),  # a question's circular passes in other shards
         (("task=ocrvqa",), "round-robin"),  # a row becomes several questions
         (("task=ai2d", "task.circular=true"), "round-robin"),  # evalkit's own rotation
+        (("task=seedbench",), "round-robin"),  # dataset.where: the kept rows unknown ahead
     ],
-    ids=["vqav2", "fewshot", "captions", "mmbench-passes", "exploded", "rotation"],
+    ids=["vqav2", "fewshot", "captions", "mmbench-passes", "exploded", "rotation", "filtered"],
 )
 def test_merged_shards_are_the_whole_run(
     run_eval: RunEval, server: FakeVLMServer, tmp_path: Path, overrides: tuple[str, ...],
