@@ -204,7 +204,10 @@ class Columns:
     """Unique id column; ``null`` when the copy has none (ChartQA, AI2D): a row's position in
     its split is then its id (stable for a pinned revision)."""
     image: str = "image"
-    """Image column (``datasets.Image`` struct, bytes, or a path)."""
+    """Image column (``datasets.Image`` struct, bytes, or a path), or a list of them."""
+    images: list[str] = field(default_factory=list)
+    """Several image columns, in order (MMMU's ``image_1`` … ``image_7``), in place of
+    ``image``: a sample's pictures are the ones its row fills."""
     question: str | None = "question"
     """Question or prompt column; ``None`` when the task has none (captioning)."""
     answers: str = "answers"
@@ -220,6 +223,8 @@ class Columns:
     choice_columns: list[str] = field(default_factory=list)
     """Multiple choice with one column per option (MMBench's ``A`` … ``D``): empty cells (none,
     NaN, ``nan``, blank) are left out, as lmms-eval leaves them out."""
+    choices_literal: bool = False
+    """The options column holds a Python list written as text (MMMU's ``"['$6', '$7']"``)."""
     answer_is_option: bool = False
     """Multiple choice whose ``answers`` column holds the right option's text, not its index or
     letter (MathVista's, whose options are often numbers); the gold answer is still its letter."""
@@ -246,6 +251,9 @@ class PromptSpec:
     """User text; the images come first in the turn, as the Qwen-VL family expects. Besides
     ``{question}``: ``{choices}`` (the options, see ``choices``), ``{context}`` and ``{box}``
     (the gold box, written in ``box_format``)."""
+    open: str | None = None
+    """The user text for a sample without options in a task that has them (MMMU's open
+    questions); ``None``: ``user``."""
     system: str | None = None
     """Optional system turn."""
     max_tokens: int | None = ranged(None, 1)

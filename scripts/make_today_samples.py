@@ -268,6 +268,49 @@ def build_seedbench() -> list[dict[str, Any]]:
     return rows
 
 
+MMMU_SUBJECTS = ["Art", "Accounting", "Biology", "Clinical_Medicine", "History",
+                 "Computer_Science"]  # fmt: skip
+"""One subject of each of MMMU's six disciplines."""
+
+
+def build_mmmu() -> list[dict[str, Any]]:
+    """MMMU's layout: options as a Python list written as text, "[]" for an open question, the
+    images in image_1 ... image_7 and named in the text (<image 1>), ids <split>_<Subject>_<n>."""
+    rng = random.Random(167)
+    rows: list[dict[str, Any]] = []
+    for n in range(54):
+        subject = MMMU_SUBJECTS[n % len(MMMU_SUBJECTS)]
+        k = rng.randint(1, 3)
+        img, objs = scene(rng, k, size=(320, 200))
+        images: list[Image.Image] = [img]
+        if n % 4 == 3:  # open: a number
+            question, options, answer = "How many shapes are in <image 1>?", [], str(k)
+        elif n % 8 == 5:  # two images, both named
+            other, more = scene(rng, 1, size=(240, 160))
+            images.append(other)
+            question = (f"Is the {objs[0]['shape']} in <image 1> the same colour as the "
+                        f"{more[0]['shape']} in <image 2>?")  # fmt: skip
+            same = objs[0]["colour"] == more[0]["colour"]
+            options, answer = ["Yes", "No"], "A" if same else "B"
+        else:
+            right = objs[0]["colour"]
+            options = [right, *[c for c in COLOURS if c != right][:3]]
+            rng.shuffle(options)
+            question = f"<image 1> What color is the {objs[0]['shape']}?"
+            answer = "ABCD"[options.index(right)]
+        rows.append({
+            "id": f"validation_{subject}_{n // len(MMMU_SUBJECTS) + 1}",
+            "question": question, "options": repr(options), "explanation": "",
+            **{f"image_{i}": (encode(images[i - 1], "PNG") if i <= len(images) else None)
+               for i in range(1, 8)},
+            "img_type": "['Diagrams']", "answer": answer,
+            "topic_difficulty": ("Easy", "Medium", "Hard")[n % 3],
+            "question_type": "open" if not options else "multiple-choice",
+            "subfield": f"{subject} basics",
+        })  # fmt: skip
+    return rows
+
+
 def main() -> None:
     datasets.disable_progress_bars()
     write("mmvet", "test", build_mmvet())
@@ -277,6 +320,7 @@ def main() -> None:
     write("mmstar", "val", build_mmstar())
     write("llava_bench", "train", build_llava_bench())
     write("seedbench", "test", build_seedbench())
+    write("mmmu", "validation", build_mmmu())
 
 
 if __name__ == "__main__":

@@ -123,6 +123,8 @@ def _check(spec: TaskSpec) -> None:
     if not spec.metrics:
         raise ConfigError("metrics must not be empty")
     PARSERS[spec.parser]  # an unknown parser is a one-line error with a did-you-mean
+    if spec.columns.images and spec.columns.image != "image":
+        raise ConfigError("give columns.image or columns.images, not both")
     for name, values in spec.dataset.where.items():
         if not values:
             raise ConfigError(f"dataset.where.{name}: list the values a kept row holds")
@@ -301,7 +303,9 @@ def check_declared_columns(spec: TaskSpec) -> None:
             check_features(images, "dataset.images.features")
             if not has_column(images, data.images.id):
                 raise ConfigError(_not_declared("dataset.images.id", data.images.id, images))
-    if images and not has_column(images, columns.image):
+    if columns.images:
+        named |= {f"columns.images[{i}]": c for i, c in enumerate(columns.images)}
+    elif images and not has_column(images, columns.image):
         raise ConfigError(_not_declared("columns.image", columns.image, images))
     for where, column in named.items():
         if column is not None and not has_column(features, column):

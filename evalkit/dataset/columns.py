@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from evalkit.config import TaskSpec
+from evalkit.config import Columns, TaskSpec
 from evalkit.dataset.images import load_image
 from evalkit.errors import DataError, MissingField
 from evalkit.records import ImageRef, Sample, option_index, option_letter
@@ -94,6 +95,17 @@ def _present(value: Any) -> bool:
     return str(value).strip() not in ("", "nan")
 
 
+def _literal_list(text: str, column: str) -> list[Any]:
+    """A Python list written as text (MMMU's options), read without running anything."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        value = None
+    if not isinstance(value, list):
+        raise MissingField(f"column '{column}' holds {text[:60]!r}, not a list written as text")
+    return value
+
+
 def _choices(row: Mapping[str, Any], task: TaskSpec) -> tuple[tuple[str, ...], str] | None:
     """The options and the gold letter; ``answers`` holds the right option's index or letter.
 
@@ -106,6 +118,8 @@ def _choices(row: Mapping[str, Any], task: TaskSpec) -> tuple[tuple[str, ...], s
     else:
         column = columns.choices or ""
         value = row.get(column) if columns.open_without_choices else _field(row, column)
+        if columns.choices_literal and isinstance(value, str):
+            value = _literal_list(value, column)
         options = (
             () if value is None else (value,) if isinstance(value, str)
             else tuple(str(v) for v in value)
@@ -151,14 +165,28 @@ def row_to_samples(
     for column in task.dataset.where:  # a row the filter cannot read is an error, not kept
         _field(row, column)
     pictures: tuple[ImageRef, ...] = ()
+    cell = _image_cells(row, columns) if columns.images else row.get(columns.image)
     if images or needs_pixels(task):
-        pictures = _pictures(_field(row, columns.image), columns.image, base_dir)
-    elif row.get(columns.image) is not None:  # kept for the report when it is there
+        if cell is None:
+            _field(row, columns.image)  # the one-line error naming what is missing
+        pictures = _pictures(cell, columns.image, base_dir)
+    elif cell is not None:  # kept for the report when it is there
         try:
-            pictures = _pictures(row[columns.image], columns.image, base_dir)
+            pictures = _pictures(cell, columns.image, base_dir)
         except DataError:
             pictures = ()
     return _samples(row, task, sample_id, pictures)
+
+
+def _image_cells(row: Mapping[str, Any], columns: Columns) -> list[Any]:
+    """The filled cells of ``columns.images``, in order; a column the row lacks is an error."""
+    for column in columns.images:
+        if column not in row:
+            _field(row, column)
+    found = [row[c] for c in columns.images if row[c] is not None]
+    if not found:
+        raise MissingField(f"columns {', '.join(columns.images)} hold no image")
+    return found
 
 
 def _pictures(cell: Any, column: str, base_dir: Path | None) -> tuple[ImageRef, ...]:

@@ -18,6 +18,7 @@ from evalkit.parse.boxes import BOX_FORMATS, box_parser, parse_box
 from evalkit.parse.choice import CHOICE_RULES, choose_letter
 from evalkit.parse.mathvista import parse_mathvista
 from evalkit.parse.mme import mme_label
+from evalkit.parse.mmmu import parse_mmmu
 from evalkit.parse.pope import pope_reads_yes
 from evalkit.records import Prediction, Sample
 from evalkit.registry import Registry
@@ -61,6 +62,13 @@ def _mme(family: ModelFamily, box: str | None) -> Parser:
     return parse
 
 
+def _mmmu(family: ModelFamily, box: str | None) -> Parser:
+    def parse(text: str, sample: Sample) -> Prediction:
+        return parse_mmmu(clean_answer(text, family), sample)
+
+    return parse
+
+
 def _box(family: ModelFamily, box: str | None) -> Parser:
     return box_parser(box or "pixel")
 
@@ -96,6 +104,7 @@ PARSERS: Registry[ParserEntry] = Registry("parser", {
     "mathvista": ParserEntry(lambda family, box: parse_mathvista),
     "pope": ParserEntry(_pope),
     "mme": ParserEntry(_mme),
+    "mmmu": ParserEntry(_mmmu),
 })  # fmt: skip
 """Parser name → entry (another package adds one through :mod:`evalkit.registry`)."""
 

@@ -118,7 +118,8 @@ def fill(prompt: PromptSpec, sample: Sample, box: str = "") -> str:
     )
     question = sample.question.capitalize() if prompt.capitalize else sample.question
     values = {"question": question, "choices": options, "context": context, "box": box}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], prompt.user)
+    template = prompt.open if prompt.open is not None and not sample.choices else prompt.user
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
 def _box_text(sample: Sample, plan: RenderPlan) -> str:

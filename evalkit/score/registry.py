@@ -36,6 +36,7 @@ from evalkit.score.captions import (
 from evalkit.score.exact import EXACT_MODES, exact_match
 from evalkit.score.grounding import acc_iou, iou
 from evalkit.score.mathvista import normalize_extraction
+from evalkit.score.mmmu import open_candidates, open_correct
 from evalkit.score.pope import pope_f1
 from evalkit.score.relaxed import RELAXED_MODES, relaxed_accuracy
 from evalkit.score.vqa import VQA_MODES, vqa_accuracy
@@ -190,6 +191,14 @@ def _grade(prediction: Prediction, sample: Sample) -> float:
     return prediction.judged
 
 
+def _mmmu(prediction: Prediction, sample: Sample) -> float:
+    """MMMU: the letter read equals the gold one; an open reply's key parts hold the answer."""
+    gold = sample.references[0] if sample.references else ""
+    if sample.choices:
+        return float(prediction.answer == gold)
+    return float(open_correct(gold, open_candidates(prediction.answer)))
+
+
 def _ocrbench(prediction: Prediction, sample: Sample) -> float:
     """OCRBench: its HME100k rule for that set (the kept ``dataset``), its usual rule else."""
     mode = "ocrbench-hme" if sample.meta.get("dataset") == "HME100k" else "ocrbench"
@@ -285,6 +294,10 @@ METRICS: Registry[MetricKind] = Registry("metric", {
     "grade": MetricKind(
         "text", "the judge's grade of the answer, on its protocol's scale (MM-Vet: 0 to 1)",
         {}, _grade,
+    ),
+    "mmmu_accuracy": MetricKind(
+        "text", "MMMU: the option letter its parser read is the gold one; an open reply's key "
+        "parts or numbers hold the gold answer (eval_utils.py's eval_open)", {}, _mmmu,
     ),
     "ocrbench_accuracy": MetricKind(
         "text", "OCRBench: a gold answer contained in the reply (HME100k: spaces removed, case "

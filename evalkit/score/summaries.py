@@ -12,6 +12,9 @@ questions are both right) and the score ``100 * (acc + acc+)``; the perception t
 scores of its ten subtasks added) and the cognition total (its four). The script pairs an
 image's two questions as consecutive lines of the subtask's file; evalkit pairs them by the
 image (the Hub copy's ``question_id``). An image with a failed question is left out of acc+.
+
+``mmmu``: MMMU's accuracy per subject (read from the sample id, as lmms-eval's
+``extract_subset_name``) and per discipline (its subjects' questions together).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 
 from evalkit.registry import Registry
 
-__all__ = ["SUMMARIES", "Scored", "Summary", "mme_summary"]
+__all__ = ["DISCIPLINES", "SUMMARIES", "Scored", "Summary", "mme_summary", "mmmu_summary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,57 @@ def mme_summary(
     return rows
 
 
+DISCIPLINES = {
+    "Art and Design": ("Art", "Art_Theory", "Design", "Music"),
+    "Business": ("Accounting", "Economics", "Finance", "Manage", "Marketing"),
+    "Science": ("Biology", "Chemistry", "Geography", "Math", "Physics"),
+    "Health and Medicine": ("Basic_Medical_Science", "Clinical_Medicine",
+                            "Diagnostics_and_Laboratory_Medicine", "Pharmacy", "Public_Health"),
+    "Humanities and Social Science": ("History", "Literature", "Sociology", "Psychology"),
+    "Tech and Engineering": ("Agriculture", "Architecture_and_Engineering", "Computer_Science",
+                             "Electronics", "Energy_and_Power", "Materials",
+                             "Mechanical_Engineering"),
+}  # fmt: skip
+"""MMMU's six disciplines and their 30 subjects (lmms-eval's ``DOMAIN_CAT2SUB_CAT``)."""
+
+
+def mmmu_summary(
+    scored: Sequence[Scored], failed: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """MMMU's accuracy per subject (from the sample id) and per discipline, over its questions.
+
+    A discipline's figure is over all its questions (the subjects weighted by their size), as
+    MMMU's ``calculate_ins_level_acc``. Failed samples are left out of both, as of the mean.
+
+    >>> s = [Scored(i, {"mmmu_accuracy": v}, {}) for i, v in
+    ...      [("validation_Art_1", 1.0), ("validation_Music_1", 0.0), ("validation_Math_1", 1.0)]]
+    >>> [(r["group_by"], r["group"], r["value"]) for r in mmmu_summary(s, [])]
+    [('subject', 'Art', 1.0), ('subject', 'Math', 1.0), ('subject', 'Music', 0.0), ('discipline', 'Art and Design', 0.5), ('discipline', 'Science', 1.0)]
+    """  # noqa: E501
+    from evalkit.score.mmmu import subject_of
+
+    by_subject: dict[str, list[float]] = defaultdict(list)
+    for sample in scored:
+        subject = subject_of(sample.sample_id)
+        if subject is not None:
+            by_subject[subject].append(sample.scores.get("mmmu_accuracy", 0.0))
+    rows: list[dict[str, Any]] = []
+    for subject in sorted(by_subject):
+        values = by_subject[subject]
+        rows.append({"metric": "mmmu_accuracy", "kind": "group", "group_by": "subject",
+                     "group": subject, "value": sum(values) / len(values), "n": len(values),
+                     "n_failed": 0})  # fmt: skip
+    for discipline, subjects in DISCIPLINES.items():
+        values = [v for s in subjects for v in by_subject.get(s, [])]
+        if values:
+            rows.append({"metric": "mmmu_accuracy", "kind": "group", "group_by": "discipline",
+                         "group": discipline, "value": sum(values) / len(values),
+                         "n": len(values), "n_failed": 0})  # fmt: skip
+    return rows
+
+
 SUMMARIES: Registry[Summary] = Registry("summary", {
     "mme": Summary(("category", "question_id"), mme_summary),
+    "mmmu": Summary((), mmmu_summary),
 })  # fmt: skip
 """Summary name → summary (a task names its own in ``summary``)."""
