@@ -311,6 +311,39 @@ def build_mmmu() -> list[dict[str, Any]]:
     return rows
 
 
+def build_hallusionbench() -> list[dict[str, Any]]:
+    """HallusionBench's image split: sets of an original figure (visual_input 1) and edited
+    ones (2), each asked the same questions (question_id), gt_answer 1 (yes) or 0 (no). A VS
+    set's figure 0 is its text-only question (the non_image split): its figures start at 1."""
+    rng = random.Random(173)
+    rows: list[dict[str, Any]] = []
+    sets = [("VD", "illusion"), ("VD", "ocr"), ("VS", "chart"), ("VS", "ocr"), ("VS", "map")]
+    for set_id in range(9):
+        category, subcategory = sets[set_id % len(sets)]
+        first = 1 if category == "VS" else 0
+        for figure_id in range(first, first + 3):  # the original, then two edits
+            img, objs = scene(rng, 2, size=(320, 200))
+            left, right = objs[0], objs[1]
+            asked = [
+                (f"Is the shape on the left a {left['shape']}?", True),
+                (f"Is the shape on the right {rng.choice(list(COLOURS))}?", None),
+            ]
+            for question_id, (question, truth) in enumerate(asked):
+                if truth is None:
+                    truth = question.endswith(f"{right['colour']}?")
+                rows.append({
+                    "category": category, "subcategory": subcategory,
+                    "visual_input": "1" if figure_id == first else "2", "set_id": str(set_id),
+                    "figure_id": str(figure_id), "sample_note": "synthetic",
+                    "question_id": str(question_id), "question": question,
+                    "gt_answer_details": question.rstrip("?"), "gt_answer": "1" if truth else "0",
+                    "filename": f"./hallusion_bench/{category}/{subcategory}/"
+                                f"{set_id}_{figure_id}.png",
+                    "image": encode(img, "PNG"),
+                })  # fmt: skip
+    return rows
+
+
 def main() -> None:
     datasets.disable_progress_bars()
     write("mmvet", "test", build_mmvet())
@@ -321,6 +354,7 @@ def main() -> None:
     write("llava_bench", "train", build_llava_bench())
     write("seedbench", "test", build_seedbench())
     write("mmmu", "validation", build_mmmu())
+    write("hallusionbench", "image", build_hallusionbench())
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ from evalkit.judge.llava_bench import LLAVA_BENCH
 from evalkit.judge.mathvista import MATHVISTA
 from evalkit.judge.mmbench import MMBENCH
 from evalkit.judge.mmvet import MMVET
+from evalkit.judge.yorn import YORN
 from evalkit.registry import Registry
 
 __all__ = ["PROTOCOLS", "JudgeProtocol", "JudgeQuery", "Verdict"]
 
 PROTOCOLS: Registry[JudgeProtocol] = Registry(
-    "judge protocol", {p.name: p for p in (MMVET, MMBENCH, MATHVISTA, LLAVA_BENCH)}
+    "judge protocol", {p.name: p for p in (MMVET, MMBENCH, MATHVISTA, LLAVA_BENCH, YORN)}
 )
 """Protocol name → protocol."""

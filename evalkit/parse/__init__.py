@@ -20,6 +20,7 @@ from evalkit.parse.mathvista import parse_mathvista
 from evalkit.parse.mme import mme_label
 from evalkit.parse.mmmu import parse_mmmu
 from evalkit.parse.pope import pope_reads_yes
+from evalkit.parse.yorn import read_yes_no
 from evalkit.records import Prediction, Sample
 from evalkit.registry import Registry
 
@@ -58,6 +59,15 @@ def _mme(family: ModelFamily, box: str | None) -> Parser:
     def parse(text: str, sample: Sample) -> Prediction:
         label = mme_label(clean_answer(text, family))
         return Prediction(answer=label, parsed=label != "other")
+
+    return parse
+
+
+def _yes_no(family: ModelFamily, box: str | None) -> Parser:
+    def parse(text: str, sample: Sample) -> Prediction:
+        answer = clean_answer(text, family)
+        label = read_yes_no(answer)
+        return Prediction(answer=label, parsed=bool(label))  # neither: the judge may read it
 
     return parse
 
@@ -105,6 +115,7 @@ PARSERS: Registry[ParserEntry] = Registry("parser", {
     "pope": ParserEntry(_pope),
     "mme": ParserEntry(_mme),
     "mmmu": ParserEntry(_mmmu),
+    "yes_no": ParserEntry(_yes_no),
 })  # fmt: skip
 """Parser name → entry (another package adds one through :mod:`evalkit.registry`)."""
 

@@ -199,6 +199,13 @@ def _mmmu(prediction: Prediction, sample: Sample) -> float:
     return float(open_correct(gold, open_candidates(prediction.answer)))
 
 
+def _yes_no(prediction: Prediction, sample: Sample) -> float:
+    """The yes or no read (or the judge's) against the gold: ``1``/``yes`` or ``0``/``no``."""
+    gold = (sample.references[0] if sample.references else "").strip().lower()
+    gold = {"1": "yes", "0": "no"}.get(gold, gold)
+    return float(prediction.answer.strip().lower() == gold and gold in ("yes", "no"))
+
+
 def _ocrbench(prediction: Prediction, sample: Sample) -> float:
     """OCRBench: its HME100k rule for that set (the kept ``dataset``), its usual rule else."""
     mode = "ocrbench-hme" if sample.meta.get("dataset") == "HME100k" else "ocrbench"
@@ -298,6 +305,10 @@ METRICS: Registry[MetricKind] = Registry("metric", {
     "mmmu_accuracy": MetricKind(
         "text", "MMMU: the option letter its parser read is the gold one; an open reply's key "
         "parts or numbers hold the gold answer (eval_utils.py's eval_open)", {}, _mmmu,
+    ),
+    "yes_no_accuracy": MetricKind(
+        "text", "the yes or no read from the reply (VLMEvalKit's YOrN_Extraction, or the "
+        "judge's) is the gold one (1/yes, 0/no); neither read is wrong", {}, _yes_no,
     ),
     "ocrbench_accuracy": MetricKind(
         "text", "OCRBench: a gold answer contained in the reply (HME100k: spaces removed, case "

@@ -13,6 +13,10 @@ scores of its ten subtasks added) and the cognition total (its four). The script
 image's two questions as consecutive lines of the subtask's file; evalkit pairs them by the
 image (the Hub copy's ``question_id``). An image with a failed question is left out of acc+.
 
+``hallusionbench``: HallusionBench's ``evaluation.py`` (tianyi-lab/HallusionBench @ 67ba0de2):
+figure accuracy (fAcc) and question-pair accuracy (qAcc), keyed as its ``get_eval_fig`` and
+``get_eval_pair_all`` key them, and VLMEvalKit's overall (the mean of aAcc, fAcc and qAcc).
+
 ``mmmu``: MMMU's accuracy per subject (read from the sample id, as lmms-eval's
 ``extract_subset_name``) and per discipline (its subjects' questions together).
 """
@@ -26,7 +30,8 @@ from typing import Any
 
 from evalkit.registry import Registry
 
-__all__ = ["DISCIPLINES", "SUMMARIES", "Scored", "Summary", "mme_summary", "mmmu_summary"]
+__all__ = ["DISCIPLINES", "SUMMARIES", "Scored", "Summary", "hallusion_summary", "mme_summary",
+           "mmmu_summary"]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +153,72 @@ def mmmu_summary(
     return rows
 
 
+def _all_right(groups: Mapping[str, list[float]]) -> float | None:
+    if not groups:
+        return None
+    return sum(all(v == 1.0 for v in vs) for vs in groups.values()) / len(groups)
+
+
+def hallusion_summary(
+    scored: Sequence[Scored], failed: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """HallusionBench's figure and question-pair accuracies, overall and per category.
+
+    ``hallusion_figure_accuracy`` (fAcc): the share of figures whose questions are all right
+    (a figure: category, subcategory, set and figure; VS questions without a figure left out);
+    ``hallusion_pair_accuracy`` (qAcc): the share of questions asked of every figure of their
+    set (category, subcategory, set, question) answered right each time;
+    ``hallusion_overall``: the mean of the question accuracy (aAcc), fAcc and qAcc, the one
+    figure VLMEvalKit's leaderboard prints. A figure or pair with a failed question is left out.
+
+    >>> m = lambda f, q: {"category": "VD", "subcategory": "ocr", "set_id": "0",
+    ...                   "figure_id": f, "question_id": q}
+    >>> s = [Scored(str(i), {"yes_no_accuracy": v}, m(f, q))
+    ...      for i, (f, q, v) in enumerate([("0", "0", 1.0), ("1", "0", 0.0), ("0", "1", 1.0)])]
+    >>> [(r["metric"], r.get("group"), r["value"]) for r in hallusion_summary(s, [])][:3]
+    [('hallusion_figure_accuracy', None, 0.5), ('hallusion_pair_accuracy', None, 0.5), ('hallusion_overall', None, 0.5555555555555555)]
+    """  # noqa: E501
+
+    def key(meta: Mapping[str, Any], *names: str) -> str:
+        return "_".join(str(meta.get(n)) for n in names)
+
+    broken_figures = {key(m, "category", "subcategory", "set_id", "figure_id") for m in failed}
+    broken_pairs = {key(m, "category", "subcategory", "set_id", "question_id") for m in failed}
+    rows: list[dict[str, Any]] = []
+    categories = sorted({str(s.meta.get("category")) for s in scored})
+    for category in (None, *categories):
+        members = [s for s in scored if category is None or str(s.meta.get("category")) == category]
+        figures: dict[str, list[float]] = defaultdict(list)
+        pairs: dict[str, list[float]] = defaultdict(list)
+        for s in members:
+            value = s.scores.get("yes_no_accuracy", 0.0)
+            figure = key(s.meta, "category", "subcategory", "set_id", "figure_id")
+            textual = s.meta.get("category") == "VS" and str(s.meta.get("figure_id")) == "0"
+            if not textual and figure not in broken_figures:
+                figures[figure].append(value)
+            pair = key(s.meta, "category", "subcategory", "set_id", "question_id")
+            if pair not in broken_pairs:
+                pairs[pair].append(value)
+        where: dict[str, Any] = {"kind": "metric"}
+        if category is not None:
+            where = {"kind": "group", "group_by": "category", "group": category}
+        f_acc, q_acc = _all_right(figures), _all_right(pairs)
+        a_acc = (sum(s.scores.get("yes_no_accuracy", 0.0) for s in members) / len(members)
+                 if members else None)  # fmt: skip
+        parts = (a_acc, f_acc, q_acc)
+        overall = None if None in parts else sum(p for p in parts if p is not None) / 3
+        rows += [
+            {"metric": "hallusion_figure_accuracy", "value": f_acc, "n": len(figures), **where},
+            {"metric": "hallusion_pair_accuracy", "value": q_acc, "n": len(pairs), **where},
+            {"metric": "hallusion_overall", "value": overall, "n": len(members), **where},
+        ]
+    return rows
+
+
 SUMMARIES: Registry[Summary] = Registry("summary", {
     "mme": Summary(("category", "question_id"), mme_summary),
     "mmmu": Summary((), mmmu_summary),
+    "hallusionbench": Summary(("category", "subcategory", "set_id", "figure_id", "question_id"),
+                              hallusion_summary),
 })  # fmt: skip
 """Summary name → summary (a task names its own in ``summary``)."""

@@ -35,6 +35,8 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from evalkit.parse.punctuation import GT_VISION_COMMA, process_punctuation
+
 __all__ = ["VQA_MODES", "normalize_answer", "vqa_accuracy"]
 
 _TABLES = json.loads((Path(__file__).parent / "data" / "vqa_contractions.json").read_text("utf-8"))
@@ -43,10 +45,6 @@ _NUMBERS = {
     "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
 }  # fmt: skip
 _ARTICLES = frozenset({"a", "an", "the"})
-_PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@",
-          "`", ",", "?", "!")  # fmt: skip
-_PUNCT_SET = frozenset(_PUNCT)
-_PERIOD_STRIP = re.compile(r"(?!<=\d)(\.)(?!\d)")
 
 
 class _Processor:
@@ -63,17 +61,7 @@ class _Processor:
         self.clean_full = lru_cache(maxsize=1 << 16)(self._clean_full)
 
     def punctuation(self, text: str) -> str:
-        if "." not in text and _PUNCT_SET.isdisjoint(text):
-            return text  # nothing to replace: the common case
-        digit_comma = self.comma_strip.search(text) is not None
-        out = text
-        for p in _PUNCT:
-            if digit_comma or p + " " in text or " " + p in text:
-                out = out.replace(p, "")
-            else:
-                out = out.replace(p, " ")
-        # The scripts pass re.UNICODE (== 32) as sub()'s *count*: at most 32 periods go.
-        return _PERIOD_STRIP.sub("", out, count=32)
+        return process_punctuation(text, self.comma_strip)
 
     def digit_article(self, text: str) -> str:
         words = [_NUMBERS.get(w, w) for w in text.lower().split()]
@@ -87,7 +75,7 @@ class _Processor:
 
 
 _EVALAI = _Processor(r"(?<=\d)(\,)+(?=\d)", _TABLES["evalai"])
-_GT_VISION = _Processor(r"(\d)(\,)(\d)", _TABLES["evalai"])  # a013f00: the same table
+_GT_VISION = _Processor(GT_VISION_COMMA.pattern, _TABLES["evalai"])  # a013f00: the same table
 _LAVIS = _Processor(r"(\d)(,)(\d)", _TABLES["evalai"])
 
 
