@@ -15,7 +15,7 @@ OVERRIDES  = $(strip $(foreach v,$(sort $(.VARIABLES)),$(if $(filter command lin
              $(filter-out task ARGS PYTHON VENV EXTRAS CONSTRAINTS,$(v)),$(call _quote,$(v)=$(value $(v)))))))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup eval test lint typecheck check bench samples clean
+.PHONY: help setup eval test test-all lint typecheck check bench samples clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,7 +34,10 @@ eval: setup ## Run one evaluation: make eval task=docvqa backend=openai dataset.
 
 # Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: pytest's rewritten test modules
 # and evalkit's own, compiled once instead of in every test process and every `evalkit` it starts.
-test: setup ## Run the test suite (on every core: pytest-xdist's -n auto)
+test: setup ## Run the test suite (on every core: pytest-xdist's -n auto), the slow tests aside
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist worksteal -m "not slow"
+
+test-all: setup ## Run every test, the slow ones too (Ray and its workers): what CI runs
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist worksteal
 
 lint: setup ## ruff lint + format check

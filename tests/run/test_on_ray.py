@@ -28,8 +28,10 @@ from evalkit.testing.fake_server import FakeVLMServer
 from tests.conftest import ROOT, compose_run, main_in_process
 from tests.run.test_shards import assert_same_run
 
-pytestmark = pytest.mark.skipif(find_spec("ray") is None,
-                                reason="needs Ray: pip install -e '.[ray]'")  # fmt: skip
+pytestmark = [
+    pytest.mark.skipif(find_spec("ray") is None, reason="needs Ray: pip install -e '.[ray]'"),
+    pytest.mark.slow,  # a Ray instance, its workers and two tiny torch replicas: make test-all
+]
 
 RunEval = Callable[..., RunOutcome]
 
