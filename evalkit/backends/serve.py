@@ -28,7 +28,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from evalkit.config import ApiConfig
 from evalkit.errors import ConfigError
@@ -43,6 +43,9 @@ __all__ = [
     "start_server",
     "stop_server",
 ]
+
+_Api = TypeVar("_Api", bound=ApiConfig)
+"""An API backend's config, or a judge's (the started server's URL set in the same type)."""
 
 _log = logging.getLogger("evalkit")
 
@@ -250,7 +253,7 @@ def _wait_group(process: subprocess.Popen[bytes], until: float) -> bool:
     return False
 
 
-async def serve(config: ApiConfig, log: Path) -> tuple[ApiConfig, Served]:
+async def serve(config: _Api, log: Path) -> tuple[_Api, Served]:
     """Start ``config.serve`` (its output in ``log``); the config that asks it, and the server."""
     served = await start_server(config.serve or "", log, timeout_s=config.serve_timeout_s)
     return replace(config, base_url=served.base_url), served

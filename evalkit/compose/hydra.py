@@ -483,13 +483,20 @@ def check_judge(cfg: RunConfig) -> None:
             "repeats are for graders"
         )
     if isinstance(judge, ApiConfig):
-        if judge.serve:
-            raise ConfigError("judge.serve is not supported: start the judge's server and give "
-                              "judge.base_url=URL")  # fmt: skip
         if judge.base_urls:
             raise ConfigError("judge.base_urls is not supported: give one judge.base_url")
+        if judge.serve and judge.base_url:
+            raise ConfigError(
+                "give judge.base_url or judge.serve, not both: a started judge server is asked "
+                "at its own loopback address, so judge.base_url would be ignored"
+            )
+        if judge.serve:
+            return
         if not judge.base_url:
-            raise ConfigError("judge.base_url is required: add judge.base_url=URL to the command")
+            raise ConfigError(
+                "judge.base_url is required: add judge.base_url=URL to the command (or "
+                "judge.serve='COMMAND --port {port}', which starts the judge's server)"
+            )
         check_url(judge.base_url, "judge.base_url")
 
 

@@ -14,14 +14,18 @@ from __future__ import annotations
 import logging
 import re
 import statistics
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from evalkit.backends.base import Backend, BackendIdentity
+from evalkit.backends.serve import Served, serve, stop_server
 from evalkit.cache import ResponseCache
 from evalkit.config import (
+    ApiConfig,
     BackendConfig,
     CacheMode,
     JudgeMode,
@@ -329,11 +333,14 @@ def _judge_price(cfg: RunConfig, backend: Backend) -> Price | None:
 
 @asynccontextmanager
 async def open_judge(
-    cfg: RunConfig, *, cache: ResponseCache | None, cache_mode: CacheMode
-) -> AsyncIterator[Judge | None]:
+    cfg: RunConfig, *, cache: ResponseCache | None, cache_mode: CacheMode,
+    log_dir: Path | None = None,
+) -> AsyncIterator[Judge | None]:  # fmt: skip
     """The run's judge (``None`` when it has none), closed on exit.
 
-    ``cache``: the run's response cache (the judge's entries have keys of their own).
+    ``cache``: the run's response cache (the judge's entries have keys of their own). With
+    ``judge.serve`` the judge's server is started first (its log ``log_dir/judge-server.log``)
+    and stopped last, on errors and interrupts too, as ``backend.serve`` starts the model's.
     """
     mode = judge_mode(cfg)
     if mode is JudgeMode.off or cfg.task.judge is None:
@@ -341,6 +348,23 @@ async def open_judge(
         return
     protocol = PROTOCOLS[cfg.task.judge.protocol]
     settings = cfg.judge
+    served: Served | None = None
+    try:
+        if isinstance(settings, ApiConfig) and settings.serve:
+            log_file = (log_dir or Path(tempfile.gettempdir())) / "judge-server.log"
+            settings, served = await serve(settings, log_file)
+        async with _judge(cfg, settings, protocol, mode, cache, cache_mode) as judge:
+            yield judge
+    finally:
+        if served is not None:
+            stop_server(served)
+
+
+@asynccontextmanager
+async def _judge(
+    cfg: RunConfig, settings: JudgeSettings, protocol: JudgeProtocol, mode: JudgeMode,
+    cache: ResponseCache | None, cache_mode: CacheMode,
+) -> AsyncIterator[Judge]:  # fmt: skip
     backend = build_judge_backend(settings)
     try:
         bind = getattr(backend, "bind", None)

@@ -295,7 +295,9 @@ async def _run(
     run_dir.mkdir(parents=True, exist_ok=True)
     async with (
         open_session(cfg, log_dir=run_dir, backend=backend) as session,
-        open_judge(cfg, cache=session.calls.cache, cache_mode=cfg.cache.mode) as judge,
+        open_judge(
+            cfg, cache=session.calls.cache, cache_mode=cfg.cache.mode, log_dir=run_dir
+        ) as judge,
     ):
         if plan.params.min_tokens and not session.backend.takes_min_tokens:
             _log.warning(

@@ -25,11 +25,14 @@ URL = "judge.base_url=http://127.0.0.1:9/v1"
         (["task=mmvet", "judge.mode=always"], "judge.mode is read only with a judge"),
         (["task=mmvet", "judge=stand_in", "judge.mode=fallback"],
          "judge.mode=fallback: mmvet grades every answer"),
-        (["task=mmvet", "judge=openai", "judge.model=m"], "judge.base_url is required"),
+        (["task=mmvet", "judge=openai", "judge.model=m"], "judge.base_url is required: add "
+         "judge.base_url=URL to the command (or judge.serve='COMMAND --port {port}'"),
         (["task=mmvet", "judge=openai", "judge.model=m", "judge.base_url=127.0.0.1:9"],
          "judge.base_url '127.0.0.1:9' is not a URL"),
         (["task=mmvet", "judge=openai", "judge.model=m", URL, "judge.serve='vllm serve m'"],
-         "judge.serve is not supported"),
+         "give judge.base_url or judge.serve, not both"),
+        (["task=mmvet", "judge=openai", "judge.model=m", "judge.base_urls=[http://127.0.0.1:9]"],
+         "judge.base_urls is not supported"),
         (["task=mmvet", "judge=stand_in", "judge.repeats=0"], "judge.repeats must be >= 1"),
         (["task=mmvet", "judge=stand_in", "judge.min_coverage=2"], "judge.min_coverage must be"),
         (["task=mmvet", "judge=stand_ni"], "unknown judge option 'stand_ni'; did you mean "

@@ -182,3 +182,22 @@ def test_the_stand_in_judges_offline(run_eval) -> None:
     assert red.any() and (rows.loc[red, "grade"] == 1.0).all()
     assert run.manifest["judge"]["backend"]["name"] == "stand_in"
     assert run.manifest["judge"]["cost"]["spent"] == 0
+
+
+def test_a_judge_server_the_run_starts_is_asked_logged_and_stopped(run_eval) -> None:
+    """``judge.serve``: the judge's server started before the first answer, stopped after."""
+    import socket
+    import sys
+
+    command = f"{sys.executable} -m evalkit.testing.fake_server --port {{port}}"
+    outcome = run_eval("task=mmvet", "dataset.limit=6", "judge=openai", "judge.model=j",
+                       f"judge.serve='{command}'", "judge.api_key_env=null")  # fmt: skip
+    run = load_run(outcome.run_dir)
+    assert run.samples["error"].isna().all() and run.samples["judge_asked"].all()
+    assert (run.samples["grade"] == 1.0).all()  # the loopback server answers "1"
+    log = (outcome.run_dir / "judge-server.log").read_text()
+    port = int(next(line for line in log.splitlines() if line.isdigit()))
+    with pytest.raises(ConnectionRefusedError):  # stopped with the run
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    judge = run.manifest["judge"]
+    assert judge["judged"] == 6 and "fake_server" in json.dumps(judge["backend"])
