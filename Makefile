@@ -12,7 +12,7 @@ CONSTRAINTS ?= constraints-cpu.txt
 # `make eval task=docvqa backend=openai backend.model=M` (ARGS="..." works too).
 _quote     = '$(subst ','\'',$(1))'
 OVERRIDES  = $(strip $(foreach v,$(sort $(.VARIABLES)),$(if $(filter command line,$(origin $(v))),$(if \
-             $(filter-out task ARGS PYTHON VENV EXTRAS CONSTRAINTS,$(v)),$(call _quote,$(v)=$(value $(v)))))))
+             $(filter-out task ARGS PYTHON VENV EXTRAS CONSTRAINTS JOBS,$(v)),$(call _quote,$(v)=$(value $(v)))))))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup eval test test-all lint typecheck check bench samples clean
@@ -34,11 +34,15 @@ eval: setup ## Run one evaluation: make eval task=docvqa backend=openai dataset.
 
 # Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: pytest's rewritten test modules
 # and evalkit's own, compiled once instead of in every test process and every `evalkit` it starts.
-test: setup ## Run the test suite (on every core: pytest-xdist's -n auto), the slow tests aside
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist worksteal -m "not slow"
+# One test process more than cores: many tests wait on a loopback server or a process they
+# started, and the extra worker fills that time.
+JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 
-test-all: setup ## Run every test, the slow ones too (Ray and its workers): what CI runs
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist worksteal
+test: setup ## Run the test suite (pytest-xdist, a process per core and one more), slow tests aside
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(JOBS) --dist worksteal -m "not slow"
+
+test-all: setup ## Run every test, the slow ones too (Ray, whole-process faults): what CI runs
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(JOBS) --dist worksteal
 
 lint: setup ## ruff lint + format check
 	$(PY) -m ruff check evalkit tests bench scripts

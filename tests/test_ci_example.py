@@ -58,6 +58,7 @@ def _script(
     )
 
 
+@pytest.mark.slow  # the CI example end to end, as whole processes: make test-all
 def test_the_regression_script_gates_a_worse_model(server: FakeVLMServer, tmp_path: Path) -> None:
     first = _script(server, tmp_path, tmp_path / "none", tmp_path / "main", "model-v1")
     assert first.returncode == 0, first.stderr

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 PY = shlex.quote(sys.executable)
 FAKE = f"{PY} -m evalkit.testing.fake_server --port {{port}}"
@@ -104,6 +105,7 @@ def test_ctrl_c_stops_the_started_server(tmp_path: Path) -> None:
     assert not _listening(port)
 
 
+@pytest.mark.slow  # a forking server's group stopped: make test-all
 def test_a_command_that_forks_the_server_does_not_leave_it_running(
     cli: Cli, tmp_path: Path
 ) -> None:
@@ -116,6 +118,7 @@ def test_a_command_that_forks_the_server_does_not_leave_it_running(
     assert not _listening(port)  # the whole group was stopped, though its leader had exited
 
 
+@pytest.mark.slow  # evalkit killed under its server, then a second run: make test-all
 def test_a_server_whose_evalkit_was_killed_is_noticed_by_the_next_run(
     cli: Cli, tmp_path: Path
 ) -> None:

@@ -61,7 +61,10 @@ def test_failures_are_not_cached(run_eval, server: FakeVLMServer, tmp_path: Path
         assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 2
 
 
-@pytest.mark.parametrize("kill_after", [3, 25, 40])
+@pytest.mark.parametrize(  # the first and last moments are in make test-all
+    "kill_after",
+    [pytest.param(3, marks=pytest.mark.slow), 25, pytest.param(40, marks=pytest.mark.slow)],
+)
 def test_kill_9_then_resume_sends_exactly_the_missing_requests(
     server: FakeVLMServer, tmp_path: Path, kill_after: int
 ) -> None:

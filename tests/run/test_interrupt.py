@@ -44,7 +44,11 @@ def _wait_for(cache: Path, n: int) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "sig",
+    [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],  # alike: make test-all
+    ids=["SIGINT", "SIGTERM"],
+)
 def test_a_signal_seals_the_run_and_the_rerun_resumes(
     server: FakeVLMServer, tmp_path: Path, sig: signal.Signals
 ) -> None:
