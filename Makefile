@@ -34,11 +34,10 @@ eval: setup ## Run one evaluation: make eval task=docvqa backend=openai dataset.
 
 # Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: pytest's rewritten test modules
 # and evalkit's own, compiled once instead of in every test process and every `evalkit` it starts.
-# One test process more than cores: many tests wait on a loopback server or a process they
-# started, and the extra worker fills that time.
-JOBS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
+# pytest-xdist processes: one per core (auto)
+JOBS ?= auto
 
-test: setup ## Run the test suite (pytest-xdist, a process per core and one more), slow tests aside
+test: setup ## Run the test suite (pytest-xdist, a process per core), the slow tests aside
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(JOBS) --dist worksteal -m "not slow"
 
 test-all: setup ## Run every test, the slow ones too (Ray, whole-process faults): what CI runs

@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 from evalkit.compose import cache as compose_cache
+from evalkit.compose import defaults
 from evalkit.compose.cache import Composed
 from evalkit.compose.tasks import check_task, load_task, task_files, task_names, task_node
 from evalkit.config import ApiConfig, RunConfig, check_ranges, check_source_options
@@ -111,6 +112,7 @@ def _hydra_ready() -> None:
     from hydra.core.global_hydra import GlobalHydra
 
     register_schemas()
+    defaults.install()  # repeated group choices compose from a kept copy (compose/defaults.py)
     if not GlobalHydra.instance().is_initialized():
         initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3")
 
