@@ -17,8 +17,9 @@ OVERRIDES  = $(strip $(foreach v,$(sort $(.VARIABLES)),$(if $(filter command lin
 .DEFAULT_GOAL := help
 .PHONY: help setup eval test test-all lint typecheck check bench samples clean
 
-help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+help: ## Show this help (coloured on a terminal only)
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: pyproject.toml constraints-cpu.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "evalkit needs Python >= 3.11 (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'

@@ -222,6 +222,16 @@ def test_make_eval_hands_command_line_variables_to_evalkit_as_overrides() -> Non
     assert argv[3:] == ["task=vqav2", "backend=openai", *sorted(odd), "dataset.limit=2"]
 
 
+def test_make_help_has_no_colour_codes_off_a_terminal() -> None:
+    """Piped or captured, ``make help`` is plain text: every target, no escape sequences."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "\x1b" not in out.stdout  # no ESC: no colour code
+    targets = [line.split()[0] for line in out.stdout.splitlines()]
+    assert {"eval", "test", "test-all", "bench"} <= set(targets)
+
+
 def test_help_lists_the_subcommands(cli) -> None:
     proc = cli("--help")
     assert proc.returncode == 0, proc.stderr
