@@ -319,3 +319,30 @@ def test_a_reader_that_goes_away_leaves_no_traceback(tmp_path: Path) -> None:
     proc.stdout.close()  # `| head -0`: nobody reads what it prints
     code = proc.wait(timeout=120)
     assert proc.stderr.read() == b"" and code in (0, 141)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compre", "a", "b"], "unknown command 'compre'; did you mean 'compare'?"),
+        (["docvqa"], "'docvqa' is a task: choose it with task=docvqa"),
+        (["task=vqav2", "mmvet"], "'mmvet' is a task: choose it with task=mmvet"),
+        (["docvq"], "'docvq' is neither a command nor an override (KEY=VALUE); did you mean "
+         "task=docvqa?"),
+        (["task=refcoco", "dataset.splits=val,testA"], "a list is written "
+         "dataset.splits=[val,testA]; to run once per value add -m (--multirun)"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_word_gets_the_form_it_was_meant_as(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    code, err = run_main(capsys, tmp_path, *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from evalkit import __version__
+    from evalkit.cli import main
+
+    main(["--version"])
+    assert capsys.readouterr().out == f"evalkit {__version__}\n"

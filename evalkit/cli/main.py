@@ -62,7 +62,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args and args[0] in ("-h", "--help", "help"):
             print(_help())
             return
+        if args and args[0] in ("-V", "--version", "version"):
+            from evalkit import __version__
+
+            print(f"evalkit {__version__}")
+            return
         explicit = bool(args) and args[0] in COMMANDS  # reading COMMANDS loads the plugins
+        if not explicit:
+            _no_bare_word(args)
         handler = COMMANDS[args[0] if explicit else "run"].handler
         handler(args[1:] if explicit else args)
     except Interrupted as exc:
@@ -84,6 +91,37 @@ def main(argv: Sequence[str] | None = None) -> None:
         where = getattr(exc, "filename", None) or "a file evalkit writes"
         fail(f"no space left on the device of {where}: free some space (or write elsewhere: "
               "results_dir=DIR, cache.path=FILE) and run the command again")  # fmt: skip
+
+
+def _no_bare_word(args: Sequence[str]) -> None:
+    """One line for a bare word among a run's overrides (``KEY=VALUE``, ``~KEY``) and options.
+
+    It is a misspelt command (``compre``) or a task named without ``task=`` (``docvqa``).
+    """
+    import difflib
+
+    from evalkit.errors import ConfigError, did_you_mean
+
+    for position, word in enumerate(args):
+        if "=" in word or word.startswith(("-", "~", "+")) or not word.strip():
+            continue
+        if position > 0 and args[position - 1] in ("-c", "--cfg"):
+            continue  # the option's value
+        from evalkit.compose.tasks import task_names
+
+        tasks = task_names()
+        if word in tasks:
+            raise ConfigError(f"'{word}' is a task: choose it with task={word} "
+                              f"(evalkit task={word} ...)")  # fmt: skip
+        close = did_you_mean("command", word, list(COMMANDS))
+        if position == 0 and "did you mean" in close:
+            raise ConfigError(close)
+        task = difflib.get_close_matches(word, tasks, n=1, cutoff=0.6)
+        hint = f"; did you mean task={task[0]}?" if task else ""
+        raise ConfigError(
+            f"'{word}' is neither a command nor an override (KEY=VALUE){hint} "
+            f"(commands: {', '.join(COMMANDS)})"
+        )
 
 
 def entry() -> NoReturn:

@@ -260,6 +260,13 @@ def _one_line(exc: BaseException) -> ConfigError:
         ln for ln in lines if not ln.startswith(("full_key", "object_type", "reference_type"))
     ]
     detail = useful[0] if useful else type(cause).__name__
+    ambiguous = re.match(r"Ambiguous value for argument '([^=']+)=([^']*)'", detail)
+    if ambiguous is not None:  # dataset.splits=val,testA: a list, a sweep or a string?
+        key, value = ambiguous.groups()
+        return BadOverride(
+            f"bad override '{key}={value}': a list is written {key}=[{value}]; to run once per "
+            f"value add -m (--multirun); to keep the comma, quote it: {key}='{value}'"
+        )
     group = re.match(r"Multiple values for (\w+)\.", detail)
     if group is not None:  # +runner=ray: the group is in the defaults already
         name = group.group(1)
