@@ -336,7 +336,8 @@ def build_hallusionbench() -> list[dict[str, Any]]:
                     "visual_input": "1" if figure_id == first else "2", "set_id": str(set_id),
                     "figure_id": str(figure_id), "sample_note": "synthetic",
                     "question_id": str(question_id), "question": question,
-                    "gt_answer_details": question.rstrip("?"), "gt_answer": "1" if truth else "0",
+                    "gt_answer_details": f"{'Yes' if truth else 'No'}: {question.rstrip('?')}.",
+                    "gt_answer": "1" if truth else "0",
                     "filename": f"./hallusion_bench/{category}/{subcategory}/"
                                 f"{set_id}_{figure_id}.png",
                     "image": encode(img, "PNG"),

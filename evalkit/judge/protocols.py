@@ -7,6 +7,7 @@ Another package adds one through :mod:`evalkit.registry`'s entry points.
 from __future__ import annotations
 
 from evalkit.judge.base import JudgeProtocol, JudgeQuery, Verdict
+from evalkit.judge.hallusionbench import HALLUSIONBENCH
 from evalkit.judge.llava_bench import LLAVA_BENCH
 from evalkit.judge.mathvista import MATHVISTA
 from evalkit.judge.mmbench import MMBENCH
@@ -16,7 +17,7 @@ from evalkit.registry import Registry
 
 __all__ = ["PROTOCOLS", "JudgeProtocol", "JudgeQuery", "Verdict"]
 
-PROTOCOLS: Registry[JudgeProtocol] = Registry(
-    "judge protocol", {p.name: p for p in (MMVET, MMBENCH, MATHVISTA, LLAVA_BENCH, YORN)}
-)
+PROTOCOLS: Registry[JudgeProtocol] = Registry("judge protocol", {
+    p.name: p for p in (MMVET, MMBENCH, MATHVISTA, LLAVA_BENCH, YORN, HALLUSIONBENCH)
+})  # fmt: skip
 """Protocol name → protocol."""

@@ -200,7 +200,13 @@ def _mmmu(prediction: Prediction, sample: Sample) -> float:
 
 
 def _yes_no(prediction: Prediction, sample: Sample) -> float:
-    """The yes or no read (or the judge's) against the gold: ``1``/``yes`` or ``0``/``no``."""
+    """The yes or no read (or the judge's) against the gold: ``1``/``yes`` or ``0``/``no``.
+
+    A grading judge's verdict (HallusionBench's own correctness check), when there is one,
+    is the score.
+    """
+    if prediction.judged is not None:
+        return prediction.judged
     gold = (sample.references[0] if sample.references else "").strip().lower()
     gold = {"1": "yes", "0": "no"}.get(gold, gold)
     return float(prediction.answer.strip().lower() == gold and gold in ("yes", "no"))
@@ -308,7 +314,8 @@ METRICS: Registry[MetricKind] = Registry("metric", {
     ),
     "yes_no_accuracy": MetricKind(
         "text", "the yes or no read from the reply (VLMEvalKit's YOrN_Extraction, or the "
-        "judge's) is the gold one (1/yes, 0/no); neither read is wrong", {}, _yes_no,
+        "judge's) is the gold one (1/yes, 0/no), neither read is wrong; or a grading judge's "
+        "verdict (HallusionBench's correctness check)", {}, _yes_no,
     ),
     "ocrbench_accuracy": MetricKind(
         "text", "OCRBench: a gold answer contained in the reply (HME100k: spaces removed, case "

@@ -112,3 +112,45 @@ def test_the_judges_unknown_is_a_verdict_and_nonsense_is_not() -> None:
         "unknown",
         None,
     ]
+
+
+HB = PROTOCOLS["hallusionbench"]
+
+
+def test_hallusionbenchs_own_check_is_its_scripts_prompt_and_reading() -> None:
+    query = JudgeQuery("Is it red?", "Yes, it is.", ("1",), meta={"gt_answer_details": "Red."})
+    [prompt] = HB.prompts(query)
+    assert prompt.startswith("Imagine you are an intelligent teacher.")
+    assert "please generate \u201cincorrect\u201d." in prompt  # the script's curly quotes
+    assert prompt.endswith(" Question:Is it red?\nReference answer: Red.\n"
+                           "Prediction answer:Yes, it is.\nOutput:")  # fmt: skip
+    assert HB.template_sha256 == "15c794bb1b7619df78147568c0d3320e73248fbf6baeb3e4b25e7e6039040ed6"
+    verdicts = [HB.read(t, query) for t in ("Correct", "This is incorrect.", "unclear", "")]
+    assert [(v.text, v.score) for v in verdicts if v is not None] == [
+        ("correct", 1.0),
+        ("incorrect", 0.0),
+        ("unclear", 0.0),
+        ("unclear", 0.0),
+    ]
+
+
+def test_hallusionbenchs_own_check_grades_every_answer(run_eval, server) -> None:
+    server.answer_book = {"\nOutput:": "Incorrect"}  # the check's prompts end so
+    server.answer = "Yes"
+    outcome = run_eval("task=hallusionbench", "task.judge.protocol=hallusionbench",
+                       "task.judge.mode=always", "backend=openai",
+                       f"backend.base_url={server.openai_url}", "backend.model=vlm",
+                       "backend.api_key_env=null", "judge=openai",
+                       "judge.model=judge-2024-01-01", f"judge.base_url={server.openai_url}",
+                       "judge.api_key_env=null")  # fmt: skip
+    run = load_run(outcome.run_dir)
+    rows = run.samples
+    assert rows["judge_asked"].all() and (rows["yes_no_accuracy"] == 0.0).all()
+    assert run.manifest["judge"]["protocol"] == "hallusionbench"
+    contents = [r.body["messages"][-1]["content"] for r in server.received]
+    texts = [c if isinstance(c, str) else "".join(p.get("text", "") for p in c) for c in contents]
+    checks = [t for t in texts if t.endswith("\nOutput:")]
+    details = set(SAMPLE["gt_answer_details"])
+    distinct = len(SAMPLE[["question", "gt_answer_details"]].drop_duplicates())
+    assert len(checks) == len(set(checks)) == distinct  # an identical prompt is asked once
+    assert all(any(f"\nReference answer: {d}\n" in c for d in details) for c in checks)
