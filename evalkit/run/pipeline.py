@@ -14,6 +14,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -373,6 +374,10 @@ async def _run(
         empty = None  # a part left empty by a small run is still a part: merge expects it
     failed = failed or empty
     budget = _budget_note(cfg, tally)
+    corpus = [m.column for m in metrics if m.corpus is not None]
+    if corpus and cfg.report.progress and tally.n:  # seconds of Java after "100%": say so
+        print(f"scoring: {', '.join(corpus)} over {tally.n} answers (corpus metrics: the PTB "
+              "tokenizer and METEOR run in Java)", file=sys.stderr, flush=True)  # fmt: skip
     aggregation = aggregator.finish()
     writer.close(updates=aggregation.per_sample, order=recorder.tally.order)
     if shard is not None:

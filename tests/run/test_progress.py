@@ -51,3 +51,18 @@ def test_a_run_in_a_log_prints_plain_progress_lines(cli) -> None:
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("progress: ")]
     assert lines and lines[-1].startswith("progress: 60/60 samples (100%)")
     assert "\r" not in proc.stderr
+
+
+def test_the_corpus_scoring_after_the_last_answer_is_announced(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Captions score for seconds in Java after "100%": a line says so; a mean metric, none."""
+    from ..conftest import main_in_process
+
+    captions = main_in_process(capsys, tmp_path, "task=coco_caption", "dataset.limit=5",
+                               "report.progress=true", "report.bootstrap=0")  # fmt: skip
+    assert captions.returncode == 0, captions.stderr
+    assert "scoring: Bleu_1, Bleu_2, Bleu_3, Bleu_4, METEOR, ROUGE_L, CIDEr over 5 answers" in (
+        captions.stderr
+    )
+    answers = main_in_process(capsys, tmp_path, "task=vqav2", "dataset.limit=5",
+                              "report.progress=true")  # fmt: skip
+    assert answers.returncode == 0 and "scoring:" not in answers.stderr
