@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from evalkit.page import build_report
+from evalkit.page import build_report, write_report
 from evalkit.testing.answers import answer_book
 from evalkit.testing.fake_server import FakeVLMServer, Fault
 
@@ -139,6 +139,20 @@ def test_the_command_writes_the_page(runs: dict[str, Path], tmp_path: Path) -> N
         timeout=120,
     )
     assert bad.returncode == 2 and "is not a finished run folder" in bad.stderr
+
+
+def test_a_comparison_page_does_not_overwrite_the_runs_own(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    run = tmp_path / "good"
+    shutil.copytree(runs["good"], run)
+    own = write_report(run)
+    both = write_report(run, runs["worse"])
+    assert own == run / "report.html"
+    assert both == run / f"report-vs-{runs['worse'].name}.html"
+    assert own.read_text() != both.read_text() and own.exists()
 
 
 def test_the_page_opens_in_headless_chromium(runs: dict[str, Path], tmp_path: Path) -> None:

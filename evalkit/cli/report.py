@@ -24,7 +24,8 @@ def report_command(argv: Sequence[str]) -> None:
     )
     parser.add_argument("run", type=Path, help="the run folder")
     parser.add_argument("cand", type=Path, nargs="?", help="a second run of the same task")
-    parser.add_argument("-o", "--output", type=Path, help="where to write (RUN/report.html)")
+    where = "where to write (RUN/report.html; two runs: RUN/report-vs-CAND.html)"
+    parser.add_argument("-o", "--output", type=Path, help=where)
     args = parser.parse_args(list(argv))
     path = write_report(args.run, args.cand, args.output)
     print(f"report: {shown(path)}", flush=True)

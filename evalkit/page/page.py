@@ -21,7 +21,7 @@ from evalkit.errors import ConfigError
 from evalkit.page.images import boxes_svg, sample_images, thumbnail
 from evalkit.runfolder.read import RunFolder, read_run
 
-__all__ = ["REPORT_NAME", "build_report", "write_report"]
+__all__ = ["REPORT_NAME", "build_report", "report_name", "write_report"]
 
 REPORT_NAME = "report.html"
 
@@ -343,14 +343,27 @@ def _comparison(comparison: Any, cand: RunFolder, by_id: dict[str, dict[str, Any
     return "".join(out)
 
 
+def report_name(cand_dir: Path | None = None) -> str:
+    """The page's file name: ``report.html``, or ``report-vs-<CAND folder>.html`` for two runs.
+
+    So a comparison never overwrites the run's own page.
+
+    >>> report_name(), report_name(Path("results/docvqa/openai/20261203-101500"))
+    ('report.html', 'report-vs-20261203-101500.html')
+    """
+    return REPORT_NAME if cand_dir is None else f"report-vs-{cand_dir.resolve().name}.html"
+
+
 def write_report(run_dir: Path, cand_dir: Path | None = None, out: Path | None = None) -> Path:
-    """Write the page (default ``RUN_DIR/report.html``; into ``out`` when it is a folder).
+    """Write the page: ``RUN_DIR/report.html`` (two runs: ``RUN_DIR/report-vs-CAND.html``).
+
+    Into ``out`` instead when given (a file, or a folder to write that name in).
 
     A place that cannot be written is one line; nothing half-written is left there.
     """
-    target = out or run_dir / REPORT_NAME
+    target = out or run_dir / report_name(cand_dir)
     if target.is_dir():
-        target = target / REPORT_NAME
+        target = target / report_name(cand_dir)
     page = build_report(run_dir, cand_dir)
     tmp = target.with_name(target.name + ".tmp")
     try:
