@@ -189,7 +189,7 @@ def test_multirun_checks_every_swept_value(cli) -> None:
     assert "unknown task 'vqa2'; did you mean 'vqav2'?" in proc.stderr
 
 
-@pytest.mark.parametrize("task", ["docvqa", "refcoco"])
+@pytest.mark.parametrize("task", ["docvqa", pytest.param("refcoco", marks=pytest.mark.slow)])
 def test_a_run_loads_no_pandas_and_uses_the_system_allocator(tmp_path: Path, task: str) -> None:
     """Memory: pandas is about 50 MB a run never needs, and Arrow's mimalloc kept ~10 MB more
     than malloc (bench/throughput.py). Both only hold while nothing in a run loads them."""

@@ -170,6 +170,7 @@ def test_a_changed_checkpoint_at_the_same_path_gets_a_new_cache_key(
     assert fingerprint(folder) == again.loaded.fingerprint
 
 
+@pytest.mark.slow  # torch and the model loaded in a new process; in-process runs stay in make test
 def test_make_eval_on_the_tiny_model_writes_the_usual_folder_and_caches(
     checkpoint: Path,
     cli: Callable[..., subprocess.CompletedProcess[str]],

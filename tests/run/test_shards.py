@@ -79,12 +79,16 @@ def _shards(run_eval: RunEval, count: int, *overrides: str) -> list[Path]:
     ("overrides", "rule"),
     [
         (("task=vqav2",), "contiguous"),
-        (("task=vqav2", "task.fewshot.k=2"), "contiguous"),
+        pytest.param(
+            ("task=vqav2", "task.fewshot.k=2"), "contiguous", marks=pytest.mark.slow
+        ),  # a second contiguous case: make test-all
         (("task=coco_karpathy", "dataset.limit=24"), "contiguous"),  # CIDEr's document
         # frequencies, BLEU and METEOR over the whole corpus
         (("task=mmbench_en",), "contiguous"),  # a question's circular passes in other shards
         (("task=ocrvqa",), "round-robin"),  # a row becomes several questions
-        (("task=ai2d", "task.circular=true"), "round-robin"),  # evalkit's own rotation
+        pytest.param(
+            ("task=ai2d", "task.circular=true"), "round-robin", marks=pytest.mark.slow
+        ),  # evalkit's own rotation: make test-all
         (("task=seedbench",), "round-robin"),  # dataset.where: the kept rows unknown ahead
     ],
     ids=["vqav2", "fewshot", "captions", "mmbench-passes", "exploded", "rotation", "filtered"],
