@@ -327,6 +327,7 @@ def test_a_reader_that_goes_away_leaves_no_traceback(tmp_path: Path) -> None:
         (["compre", "a", "b"], "unknown command 'compre'; did you mean 'compare'?"),
         (["docvqa"], "'docvqa' is a task: choose it with task=docvqa"),
         (["task=vqav2", "mmvet"], "'mmvet' is a task: choose it with task=mmvet"),
+        (["estimate", "docvqa"], "'docvqa' is a task: choose it with task=docvqa"),
         (["docvq"], "'docvq' is neither a command nor an override (KEY=VALUE); did you mean "
          "task=docvqa?"),
         (["task=refcoco", "dataset.splits=val,testA"], "a list is written "

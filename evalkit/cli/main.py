@@ -68,8 +68,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"evalkit {__version__}")
             return
         explicit = bool(args) and args[0] in COMMANDS  # reading COMMANDS loads the plugins
-        if not explicit:
-            _no_bare_word(args)
+        if not explicit or args[0] in ("run", "estimate"):  # their words are overrides
+            _no_bare_word(args[1:] if explicit else args)
         handler = COMMANDS[args[0] if explicit else "run"].handler
         handler(args[1:] if explicit else args)
     except Interrupted as exc:
