@@ -23,9 +23,11 @@ import shlex
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -40,6 +42,7 @@ __all__ = [
     "orphaned_servers",
     "serve",
     "servers_dir",
+    "serving",
     "start_server",
     "stop_server",
 ]
@@ -257,6 +260,23 @@ async def serve(config: _Api, log: Path) -> tuple[_Api, Served]:
     """Start ``config.serve`` (its output in ``log``); the config that asks it, and the server."""
     served = await start_server(config.serve or "", log, timeout_s=config.serve_timeout_s)
     return replace(config, base_url=served.base_url), served
+
+
+@contextlib.asynccontextmanager
+async def serving(config: _Api, log_dir: Path | None, log_name: str) -> AsyncIterator[_Api]:
+    """``config`` with its ``serve`` command started (the model's server, or the judge's).
+
+    Its output goes to ``log_dir/log_name`` (a temporary folder without ``log_dir``); it is
+    stopped on exit, on errors and interrupts too. A config without ``serve``: as it is.
+    """
+    if not config.serve:
+        yield config
+        return
+    started, served = await serve(config, (log_dir or Path(tempfile.gettempdir())) / log_name)
+    try:
+        yield started
+    finally:
+        stop_server(served)
 
 
 def stop_server(served: Served) -> None:

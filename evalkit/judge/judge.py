@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 import statistics
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.backends.base import Backend, BackendIdentity
-from evalkit.backends.serve import Served, serve, stop_server
+from evalkit.backends.serve import serving
 from evalkit.cache import ResponseCache
 from evalkit.config import (
     ApiConfig,
@@ -348,16 +347,15 @@ async def open_judge(
         return
     protocol = PROTOCOLS[cfg.task.judge.protocol]
     settings = cfg.judge
-    served: Served | None = None
-    try:
-        if isinstance(settings, ApiConfig) and settings.serve:
-            log_file = (log_dir or Path(tempfile.gettempdir())) / "judge-server.log"
-            settings, served = await serve(settings, log_file)
+    if not isinstance(settings, ApiConfig):
         async with _judge(cfg, settings, protocol, mode, cache, cache_mode) as judge:
             yield judge
-    finally:
-        if served is not None:
-            stop_server(served)
+        return
+    async with (
+        serving(settings, log_dir, "judge-server.log") as started,
+        _judge(cfg, started, protocol, mode, cache, cache_mode) as judge,
+    ):
+        yield judge
 
 
 @asynccontextmanager

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from evalkit.backends import Backend, build_backend
-from evalkit.backends.serve import Served, serve, stop_server
+from evalkit.backends.serve import serving
 from evalkit.cache import ResponseCache, cache_path
 from evalkit.config import ApiConfig, BackendConfig, CacheMode, Price, RunConfig
 from evalkit.cost import high_resolution, table_price
@@ -75,20 +74,21 @@ async def open_session(
         async with _session(cfg, cfg.backend, send=send, backend=backend) as session:
             yield session
         return
-    served: Served | None = None
     backend_config = cfg.backend
-    try:
-        if isinstance(backend_config, ApiConfig) and backend_config.serve:
-            if send:
-                log = (log_dir or Path(tempfile.gettempdir())) / "server.log"
-                backend_config, served = await serve(backend_config, log)
-            else:  # an estimate sends nothing: no server needed
-                backend_config = replace(backend_config, base_url="http://127.0.0.1:0/v1")
+    if not isinstance(backend_config, ApiConfig):
         async with _session(cfg, backend_config, send=send) as session:
             yield session
-    finally:
-        if served is not None:
-            stop_server(served)
+        return
+    if backend_config.serve and not send:  # an estimate sends nothing: no server needed
+        backend_config = replace(backend_config, base_url="http://127.0.0.1:0/v1")
+        async with _session(cfg, backend_config, send=send) as session:
+            yield session
+        return
+    async with (
+        serving(backend_config, log_dir, "server.log") as started,
+        _session(cfg, started, send=send) as session,
+    ):
+        yield session
 
 
 @asynccontextmanager

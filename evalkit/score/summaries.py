@@ -59,6 +59,12 @@ COGNITION = ("commonsense_reasoning", "numerical_calculation", "text_translation
              "code_reasoning")  # fmt: skip
 
 
+def _all_right(groups: Mapping[str, list[float]]) -> float | None:
+    if not groups:
+        return None
+    return sum(all(v == 1.0 for v in vs) for vs in groups.values()) / len(groups)
+
+
 def mme_summary(
     scored: Sequence[Scored], failed: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -87,8 +93,7 @@ def mme_summary(
             image = str(s.meta.get("question_id"))
             if image not in broken[task]:
                 images[image].append(s.scores.get("mme_accuracy", 0.0))
-        plus = (sum(all(v == 1.0 for v in vs) for vs in images.values()) / len(images)
-                if images else None)  # fmt: skip
+        plus = _all_right(images)
         where = {"kind": "group", "group_by": "category", "group": task,
                  "n_failed": failed_in[task]}  # fmt: skip
         rows.append({"metric": "mme_acc_plus", "value": plus, "n": len(images), **where})
@@ -151,12 +156,6 @@ def mmmu_summary(
                          "group": discipline, "value": sum(values) / len(values),
                          "n": len(values), "n_failed": 0})  # fmt: skip
     return rows
-
-
-def _all_right(groups: Mapping[str, list[float]]) -> float | None:
-    if not groups:
-        return None
-    return sum(all(v == 1.0 for v in vs) for vs in groups.values()) / len(groups)
 
 
 def hallusion_summary(

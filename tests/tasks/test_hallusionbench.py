@@ -13,6 +13,7 @@ from evalkit import load_run
 from evalkit.judge.protocols import PROTOCOLS, JudgeQuery
 from evalkit.parse.yorn import read_yes_no
 from evalkit.resources import sample_data_dir
+from evalkit.testing.fake_server import FakeVLMServer
 
 SAMPLE = pd.read_parquet(sample_data_dir() / "hallusionbench" / "image.parquet")
 YORN = PROTOCOLS["yorn"]
@@ -80,14 +81,18 @@ def test_each_question_figure_and_pair_as_the_scripts_score_them(run_eval, tmp_p
     assert hedged > 0 and run.manifest["scoring"]["unparsed"] == hedged
 
 
+def _model_and_judge(server: FakeVLMServer) -> list[str]:
+    """HallusionBench asked of the loopback server, which judges too."""
+    return ["task=hallusionbench", "backend=openai", f"backend.base_url={server.openai_url}",
+            "backend.model=vlm", "backend.api_key_env=null", "judge=openai",
+            "judge.model=judge-2024-01-01", f"judge.base_url={server.openai_url}",
+            "judge.api_key_env=null"]  # fmt: skip
+
+
 def test_the_judge_reads_only_what_the_rule_cannot(run_eval, server) -> None:
     server.answer_book = {"Your output: ": "No"}  # the judge's prompts end so
     server.answer = "Hard to say"
-    outcome = run_eval("task=hallusionbench", "backend=openai",
-                       f"backend.base_url={server.openai_url}", "backend.model=vlm",
-                       "backend.api_key_env=null", "judge=openai",
-                       "judge.model=judge-2024-01-01", f"judge.base_url={server.openai_url}",
-                       "judge.api_key_env=null")  # fmt: skip
+    outcome = run_eval(*_model_and_judge(server))
     run = load_run(outcome.run_dir)
     rows = run.samples
     assert rows["judge_asked"].all() and (rows["parsed"] == "no").all()
@@ -137,12 +142,8 @@ def test_hallusionbenchs_own_check_is_its_scripts_prompt_and_reading() -> None:
 def test_hallusionbenchs_own_check_grades_every_answer(run_eval, server) -> None:
     server.answer_book = {"\nOutput:": "Incorrect"}  # the check's prompts end so
     server.answer = "Yes"
-    outcome = run_eval("task=hallusionbench", "task.judge.protocol=hallusionbench",
-                       "task.judge.mode=always", "backend=openai",
-                       f"backend.base_url={server.openai_url}", "backend.model=vlm",
-                       "backend.api_key_env=null", "judge=openai",
-                       "judge.model=judge-2024-01-01", f"judge.base_url={server.openai_url}",
-                       "judge.api_key_env=null")  # fmt: skip
+    outcome = run_eval(*_model_and_judge(server), "task.judge.protocol=hallusionbench",
+                       "task.judge.mode=always")  # fmt: skip
     run = load_run(outcome.run_dir)
     rows = run.samples
     assert rows["judge_asked"].all() and (rows["yes_no_accuracy"] == 0.0).all()
