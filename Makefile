@@ -4,8 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 task   ?= docvqa
 ARGS   ?=
-# The dev install includes the hf extra (the local-model tests run on a tiny CPU model); the
-# constraints keep torch on its CPU build. A GPU machine: make setup CONSTRAINTS= (your torch).
+# `make eval` installs evalkit's core alone (the baseline, API and replay backends), and the hf
+# extra when the run names backend=hf; `make test` and the other developer targets install the dev
+# extras (the local-model tests run on a tiny CPU model). The constraints keep torch on its CPU
+# build. A GPU machine: make setup CONSTRAINTS= (your torch).
 EXTRAS      ?= dev,hf
 CONSTRAINTS ?= constraints-cpu.txt
 # Every other NAME=VALUE on make's command line is handed to evalkit as a Hydra override, quoted:
@@ -21,16 +23,28 @@ help: ## Show this help (coloured on a terminal only)
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
 	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: pyproject.toml constraints-cpu.txt
+$(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "evalkit needs Python >= 3.11 (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+
+# One stamp per install: the core (make eval), the core with the hf extra (make eval backend=hf),
+# the developer extras (make setup, make test); each is redone when pyproject.toml changes.
+$(VENV)/.installed-core: pyproject.toml | $(PY)
+	@if [ $(VENV)/.installed -nt pyproject.toml ]; then :; else $(PY) -m pip install --quiet --no-compile -e .; fi
+	@touch $@
+$(VENV)/.installed-hf: pyproject.toml constraints-cpu.txt | $(PY)
+	$(PY) -m pip install --quiet --no-compile -e '.[hf]' $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	@touch $@
+$(VENV)/.installed: pyproject.toml constraints-cpu.txt | $(PY)
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]' $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	@touch $@
 
 setup: $(VENV)/.installed ## Create .venv and install evalkit with the dev extras (idempotent)
 
-eval: setup ## Run one evaluation: make eval task=docvqa backend=openai dataset.limit=100
+# backend=hf on make's command line (or in ARGS) brings the hf extra; anything else, the core alone
+_eval_stamp = $(VENV)/.installed-$(if $(filter hf,$(backend))$(findstring backend=hf,$(ARGS)),hf,core)
+
+eval: $(_eval_stamp) ## Run one evaluation: make eval task=docvqa backend=openai dataset.limit=100
 	$(PY) -m evalkit task=$(task) $(OVERRIDES) $(ARGS)
 
 # Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: pytest's rewritten test modules

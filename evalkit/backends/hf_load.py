@@ -27,7 +27,7 @@ __all__ = ["Loaded", "fingerprint", "load", "load_processor", "pick_device", "pi
 
 log = logging.getLogger(__name__)
 
-INSTALL = "backend=hf needs torch and transformers: pip install 'evalkit[hf]'"
+INSTALL = "backend=hf needs torch and transformers: pip install -e '.[hf]' in evalkit's clone"
 _WEIGHTS = (".safetensors", ".bin", ".json", ".jinja", ".model", ".txt", ".py")
 
 

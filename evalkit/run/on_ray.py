@@ -58,8 +58,8 @@ def _ray() -> Any:
         import ray
     except ImportError:
         raise ConfigError(
-            "runner=ray needs Ray: pip install -e '.[ray]' (or pip install 'ray>=2.50'); "
-            "runner=local runs without it"
+            "runner=ray needs Ray: pip install -e '.[ray]' in evalkit's clone "
+            "(or pip install 'ray>=2.50'); runner=local runs without it"
         ) from None
     return ray
 
