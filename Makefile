@@ -17,7 +17,7 @@ OVERRIDES  = $(strip $(foreach v,$(sort $(.VARIABLES)),$(if $(filter command lin
              $(filter-out task ARGS PYTHON VENV EXTRAS CONSTRAINTS JOBS,$(v)),$(call _quote,$(v)=$(value $(v)))))))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup eval test test-all lint typecheck check bench samples clean
+.PHONY: help setup eval test test-all lint typecheck check docs bench samples clean
 
 help: ## Show this help (coloured on a terminal only)
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
@@ -67,6 +67,9 @@ typecheck: setup ## mypy (strict on evalkit)
 
 check: lint typecheck test ## lint + typecheck + test
 
+docs: setup ## Build the docs site into site/ (MkDocs, strict: a broken link or anchor fails)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+
 bench: setup ## Benchmarks (printed as tables of ratios)
 	$(PY) -m bench
 
@@ -76,6 +79,6 @@ samples: setup ## Re-render the bundled offline samples (needs fonts-wqy-microhe
 	$(PY) scripts/make_today_samples.py
 
 clean: ## Remove the venv, caches and results (keeps results/.gitkeep)
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist site *.egg-info
 	find results -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -370,6 +370,10 @@ class TaskSpec:
     (:data:`evalkit.parse.PARSERS`)."""
     metrics: list[MetricSpec] = field(default_factory=list)
     """Metrics reported for this task, with their parameters (:mod:`evalkit.score.registry`)."""
+    primary: str | None = None
+    """The one figure a leaderboard shows for this task: a metric's column (CIDEr for the
+    captioning tasks) or an overall row its ``summary`` adds (MME's perception total); ``None``:
+    the first metric's column (:meth:`primary_metric`)."""
     group_by: list[str] = field(default_factory=list)
     """Kept columns whose values get their own summary rows (``answer_type`` ...), as the
     official VQA script reports ``perAnswerType``; a list value counts in each of its groups."""
@@ -399,6 +403,13 @@ class TaskSpec:
     judge: JudgeSpec | None = None
     """The task's judge protocol (MM-Vet's grader, MathVista's extraction), when it has one;
     the run's ``judge`` group says which model judges (:mod:`evalkit.judge`)."""
+
+    def primary_metric(self) -> str:
+        """The leaderboard's metric: ``primary``, else the first metric's column."""
+        if self.primary is not None:
+            return self.primary
+        first = self.metrics[0]
+        return first.column or first.name
 
     def parser_for(self, prompt: PromptSpec | None) -> str:
         """The parser a run with ``prompt`` reads answers with: the prompt's, else the task's."""
@@ -541,8 +552,8 @@ class ReplayConfig(BackendConfig):
     ``samples.parquet`` or folder), ``vlmevalkit`` (its ``.xlsx``/``.tsv``) or ``lmms-eval``
     (its ``samples_<task>.jsonl``)."""
     id_column: str | None = None
-    """The column matched against evalkit's sample ids (README: "Sample ids"); ``None``: the
-    format's (``sample_id``; VLMEvalKit's ``index``)."""
+    """The column matched against evalkit's sample ids (docs/predictions.md, "Sample ids");
+    ``None``: the format's (``sample_id``; VLMEvalKit's ``index``)."""
     prediction_column: str | None = None
     """The column holding the answer text; ``None``: the format's (``prediction``)."""
     task_id_column: str | None = None

@@ -84,6 +84,8 @@ def test_the_regression_script_gates_a_worse_model(server: FakeVLMServer, tmp_pa
 
 def test_the_workflow_calls_the_tested_script() -> None:
     workflow = (ROOT / "examples" / "github-actions" / "eval-regression.yml").read_text()
-    assert "bash examples/github-actions/eval-regression.sh baseline results" in workflow
+    assert "bash .evalkit/examples/github-actions/eval-regression.sh baseline results" in workflow
+    assert "run: pip install ./.evalkit" in workflow and "path: .evalkit" in workflow
+    assert 'EVAL_DATA: "dataset=hf dataset.limit=500"' in workflow and "$EVAL_DATA" in workflow
     assert "--body-file results/compare.md" in workflow
     assert "secrets.DASHSCOPE_API_KEY" in workflow and "api_key" not in workflow

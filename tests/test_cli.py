@@ -172,15 +172,33 @@ def test_cfg_job_prints_the_composed_config(cli) -> None:
     assert "concurrency: 8" in proc.stdout
 
 
-def test_multirun_makes_one_folder_per_job(cli, tmp_path: Path) -> None:
-    proc = cli("-m", "task=docvqa,vqav2", "dataset.limit=5")
+def test_multirun_makes_one_folder_per_job_named_for_its_swept_values(cli, tmp_path: Path) -> None:
+    """Folders say which values each job swept; one combined table closes the sweep."""
+    proc = cli("-m", "task=docvqa,vqav2", "dataset.limit=5,3", "backend.model=a/b")
     assert proc.returncode == 0, proc.stderr
     folders = [tmp_path / line.removeprefix("results: ") for line in proc.stdout.splitlines()
                if line.startswith("results: ")]  # fmt: skip
-    assert [f.name for f in folders] == ["0-docvqa-baseline", "1-vqav2-baseline"]
-    for folder in folders:
-        assert len(pd.read_parquet(folder / "samples.parquet")) == 5
+    assert [f.name for f in folders] == [
+        "0-task=docvqa,dataset.limit=5", "1-task=docvqa,dataset.limit=3",
+        "2-task=vqav2,dataset.limit=5", "3-task=vqav2,dataset.limit=3"]  # fmt: skip
+    for folder, n in zip(folders, (5, 3, 5, 3), strict=True):
+        assert len(pd.read_parquet(folder / "samples.parquet")) == n
         assert (folder / "summary.parquet").exists()
+    table = proc.stdout.split(f"multirun: 4 runs in results/multirun/{folders[0].parent.name}\n")[1]
+    lines = table.strip().splitlines()
+    assert lines[0].split() == ["job", "task", "metric", "value", "95%", "CI", "n", "failed"]
+    assert [line.split()[:3] for line in lines[1:]] == [
+        [folders[0].name, "docvqa", "anls"], [folders[1].name, "docvqa", "anls"],
+        [folders[2].name, "vqav2", "vqa_accuracy"], [folders[3].name, "vqav2", "vqa_accuracy"]]  # fmt: skip
+    assert [line.split()[-2] for line in lines[1:]] == ["5", "3", "5", "3"]
+
+
+def test_a_multirun_folder_named_your_way(cli, tmp_path: Path) -> None:
+    proc = cli("-m", "task=docvqa,vqav2", "dataset.limit=2",
+               "hydra.sweep.subdir=${task.name}-${hydra.job.num}")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    names = [Path(line).name for line in proc.stdout.splitlines() if line.startswith("results: ")]
+    assert names == ["docvqa-0", "vqav2-1"]
 
 
 def test_multirun_checks_every_swept_value(cli) -> None:

@@ -42,3 +42,23 @@ def test_estimate_for_an_unpriced_model(cli, server: FakeVLMServer, tmp_path: Pa
     )
     assert proc.returncode == 0, proc.stderr
     assert "cost: <= unknown (no price for this model)" in proc.stdout
+
+
+def test_estimate_needs_no_key_and_a_cached_answer_still_counts(
+    cli, run_eval, server: FakeVLMServer, tmp_path: Path, monkeypatch
+) -> None:
+    """Estimating sends nothing, so the key is not asked for; the run itself still needs it."""
+    monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
+    args = ["task=vqav2", "backend=dashscope", "backend.base_url=https://api.invalid/api/v1",
+            f"cache.path={tmp_path / 'c.sqlite'}", "dataset.limit=4"]  # fmt: skip
+    proc = cli("estimate", *args)
+    assert proc.returncode == 0, proc.stderr
+    assert _numbers(proc.stdout) == {"samples": "4", "cached": "0", "send": "4"}
+    run = cli(*args)
+    assert run.returncode != 0 and "needs an API key: set the environment variable" in run.stderr
+    # a run with the key through the loopback server, then the estimate sees its cached answers
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "k")
+    run_eval(*args[:2], f"backend.base_url={server.dashscope_url}", *args[3:])
+    monkeypatch.delenv("DASHSCOPE_API_KEY")
+    local = cli("estimate", *args[:2], f"backend.base_url={server.dashscope_url}", *args[3:])
+    assert _numbers(local.stdout) == {"samples": "4", "cached": "4", "send": "0"}

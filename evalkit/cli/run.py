@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -129,8 +130,8 @@ def claim_run_dir(run_dir: Path) -> Path:
         return candidate
 
 
-def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bool) -> None:
-    """Run (or estimate) one composed job and print its folder."""
+def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bool) -> Path | None:
+    """Run (or estimate) one composed job and print its folder; the folder (None: estimated)."""
     from evalkit.run import pipeline
 
     cfg = job.config
@@ -140,7 +141,7 @@ def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bo
 
         configure_logging(None)
         print(format_estimate(cfg, asyncio.run(estimate_run(cfg))), flush=True)
-        return
+        return None
     run_dir = claim_run_dir(run_dir)
     configure_logging(run_dir)
     try:
@@ -155,6 +156,25 @@ def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bo
         _drop_if_unused(run_dir)
         raise
     print(f"results: {shown(run_dir)}", flush=True)
+    return run_dir
+
+
+def combined_table(run_dirs: Sequence[Path]) -> str:
+    """One table of a multirun's jobs: each job's folder name, task and overall metrics."""
+    import json
+
+    from evalkit.runfolder.summary import format_table, read_summary
+
+    lines: list[list[str]] = []
+    for run_dir in run_dirs:
+        task = str(json.loads((run_dir / "run.json").read_text()).get("task", "?"))
+        rows = [r for r in read_summary(run_dir) if r.kind == "metric"]
+        for line in format_table(task, rows).splitlines()[1:]:
+            lines.append([run_dir.name, *re.split(r"  +", line.strip())])
+    header = ["job", "task", "metric", "value", "95% CI", "n", "failed"]
+    widths = [max(len(r[i]) for r in (header, *lines)) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in (header, *lines))  # fmt: skip
 
 
 def _drop_if_unused(run_dir: Path) -> None:
@@ -169,6 +189,28 @@ def _drop_if_unused(run_dir: Path) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
 
 
+def swept_label(num: int, overrides: Sequence[str], jobs: Sequence[Sequence[str]]) -> str:
+    """A multirun job's folder: its number and the values swept to make it.
+
+    The keys whose value differs between the jobs are named with this job's value, made safe
+    for a folder name (``/`` and other odd characters become ``_``; at most 120 characters).
+
+    >>> jobs = [["task=docvqa", "backend.model=Qwen/Qwen2-VL"], ["task=vqav2", "backend.model=Qwen/Qwen2-VL"]]
+    >>> swept_label(1, jobs[1], jobs)
+    '1-task=vqav2'
+    >>> swept_label(0, ["backend.model=a/b:c"], [["backend.model=a/b:c"], ["backend.model=d"]])
+    '0-backend.model=a_b_c'
+    """  # noqa: E501
+    values: dict[str, set[str]] = {}
+    for job in jobs:
+        for override in job:
+            key, _, value = override.partition("=")
+            values.setdefault(key, set()).add(value)
+    parts = [o for o in overrides if len(values.get(o.partition("=")[0], ())) > 1]
+    label = re.sub(r"[^A-Za-z0-9._=,+\-]", "_", ",".join(parts))[:120] or "job"
+    return f"{num}-{label}"
+
+
 def _jobs(args: _RunArgs) -> list[tuple[list[str], Path, Composed]]:
     """Each job's overrides, folder and composed config, all composed before any runs."""
     if not args.multirun:
@@ -176,10 +218,15 @@ def _jobs(args: _RunArgs) -> list[tuple[list[str], Path, Composed]]:
         return [(args.overrides, Path(job.run_dir), job)]
     jobs = []
     sweep_dir: str | None = None
-    for num, overrides in enumerate(sweep(args.overrides)):
+    expanded = sweep(args.overrides)
+    own_subdir = any(o.lstrip("+~").startswith("hydra.sweep.subdir=") for o in args.overrides)
+    for num, overrides in enumerate(expanded):
         node = compose_node([*overrides, f"hydra.job.num={num}"], hydra=True)
         sweep_dir = sweep_dir or str(node.hydra.sweep.dir)  # one timestamp for the sweep
-        jobs.append((overrides, Path(sweep_dir) / str(node.hydra.sweep.subdir), from_node(node)))
+        subdir = (
+            str(node.hydra.sweep.subdir) if own_subdir else swept_label(num, overrides, expanded)
+        )
+        jobs.append((overrides, Path(sweep_dir) / subdir, from_node(node)))
     if jobs:
         # the sweep's folder is this process's alone too; its jobs' folders go inside it
         claimed = claim_run_dir(Path(sweep_dir or "."))
@@ -204,8 +251,14 @@ def _run_command(argv: Sequence[str], *, estimate: bool = False) -> None:
     if args.show:
         _show(args)
         return
+    done = []
     for overrides, run_dir, job in _jobs(args):
-        _one_job(overrides, run_dir, job, estimate=estimate)
+        folder = _one_job(overrides, run_dir, job, estimate=estimate)
+        if folder is not None:
+            done.append(folder)
+    if args.multirun and len(done) > 1:
+        print(f"\nmultirun: {len(done)} runs in {shown(done[0].parent)}", flush=True)
+        print(combined_table(done), flush=True)
 
 
 def run_command(argv: Sequence[str]) -> None:

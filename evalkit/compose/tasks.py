@@ -144,6 +144,16 @@ def _check(spec: TaskSpec) -> None:
         if missing:
             raise ConfigError(f"summary '{spec.summary}' reads '{missing[0]}': add it to "
                               "columns.keep")  # fmt: skip
+    if spec.primary is not None:
+        known = [m.column or m.name for m in spec.metrics]
+        if spec.circular or spec.circular_passes:
+            known += [f"{name}_circular" for name in known]
+        if spec.summary is not None:
+            from evalkit.score.summaries import SUMMARIES
+
+            known += SUMMARIES[spec.summary].overall
+        if spec.primary not in known:
+            raise ConfigError(f"primary: {did_you_mean('metric', spec.primary, known)}")
     if spec.judge is not None:
         from evalkit.config import JudgeMode
         from evalkit.judge.protocols import PROTOCOLS

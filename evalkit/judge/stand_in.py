@@ -3,7 +3,7 @@
 It answers each prompt of the task's protocol as that protocol's ``stand_in`` rule says, in
 the judge's own format, so a judged task runs end to end (prompts, reading, cache, rows,
 ``run.json``) on the bundled sample with no key and no network. Its grades are a fixed rule's,
-not a benchmark's: README says so wherever it is offered.
+not a benchmark's: the docs say so wherever it is offered.
 """
 
 from __future__ import annotations

@@ -64,9 +64,9 @@ async def open_session(
 ) -> AsyncIterator[RunSession]:  # fmt: skip
     """Open the backend, its price, the cache and the caller; close all of them on exit.
 
-    ``send=False`` (an estimate) opens the cache only if its file exists, builds no caller and
-    starts no server. With ``backend.serve`` the server is started first (its log in
-    ``log_dir/server.log``) and stopped last, on errors and interrupts too. A ``backend``
+    ``send=False`` (an estimate) opens the cache only if its file exists, builds no caller,
+    reads no key and starts no server. With ``backend.serve`` the server is started first (its
+    log in ``log_dir/server.log``) and stopped last, on errors and interrupts too. A ``backend``
     given is used as it is (its server, if any, is its holder's) and left open: a Ray worker
     keeps one backend for all its shards.
     """
@@ -79,8 +79,10 @@ async def open_session(
         async with _session(cfg, backend_config, send=send) as session:
             yield session
         return
-    if backend_config.serve and not send:  # an estimate sends nothing: no server needed
-        backend_config = replace(backend_config, base_url="http://127.0.0.1:0/v1")
+    if not send:  # an estimate sends nothing: no key read, no server started
+        backend_config = replace(backend_config, api_key_env=None)
+        if backend_config.serve:
+            backend_config = replace(backend_config, base_url="http://127.0.0.1:0/v1")
         async with _session(cfg, backend_config, send=send) as session:
             yield session
         return

@@ -51,6 +51,8 @@ class Summary:
     """The kept columns it reads (the task must keep them)."""
     rows: Callable[[Sequence[Scored], Sequence[Mapping[str, Any]]], list[dict[str, Any]]]
     """``(scored samples, failed samples' kept columns) -> rows`` (``MetricValue`` fields)."""
+    overall: tuple[str, ...] = ()
+    """The metrics of the overall rows it adds (a task's ``primary`` may name one)."""
 
 
 PERCEPTION = ("existence", "count", "position", "color", "posters", "celebrity", "scene",
@@ -215,9 +217,10 @@ def hallusion_summary(
 
 
 SUMMARIES: Registry[Summary] = Registry("summary", {
-    "mme": Summary(("category", "question_id"), mme_summary),
+    "mme": Summary(("category", "question_id"), mme_summary, ("mme_perception", "mme_cognition")),
     "mmmu": Summary((), mmmu_summary),
     "hallusionbench": Summary(("category", "subcategory", "set_id", "figure_id", "question_id"),
-                              hallusion_summary),
+                              hallusion_summary, ("hallusion_figure_accuracy",
+                                                  "hallusion_pair_accuracy", "hallusion_overall")),
 })  # fmt: skip
 """Summary name → summary (a task names its own in ``summary``)."""

@@ -209,14 +209,14 @@ def test_the_model_label_and_no_model_needed(
         "qwen2-vl-7b-lmms-eval")  # fmt: skip
 
 
-def test_readme_states_each_tasks_sample_id() -> None:
-    """README's "Sample ids" table names every task once, with the id column its file uses."""
+def test_the_docs_state_each_tasks_sample_id() -> None:
+    """The docs' "Sample ids" table names every task once, with the id column its file uses."""
     import re
 
     from evalkit.compose.tasks import load_task, task_names
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    table = readme.split("### Sample ids", 1)[1].split("\n\n## ", 1)[0]
+    page = Path(__file__).resolve().parents[2] / "docs" / "predictions.md"
+    table = page.read_text(encoding="utf-8").split("## Sample ids", 1)[1].split("\n\n# ", 1)[0]
     stated: dict[str, str | None] = {}
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
