@@ -212,3 +212,32 @@ def test_a_broken_task_file_is_named_when_a_run_composes_it(
     [line] = proc.stderr.strip().splitlines()
     assert line.startswith(f"evalkit: error: invalid task definition {folder / 'broken.yaml'}: ")
     assert message in line
+
+
+def test_a_primary_metric_names_one_of_the_tasks_metrics(task_folder: Path) -> None:
+    """``primary`` is what a leaderboard shows; a name that matches nothing is refused."""
+    path = task_folder / "vqa" / "mine.yaml"
+    path.write_text(
+        GOOD.replace("metrics: [vqa_accuracy]", "metrics: [vqa_accuracy, anls]\nprimary: anls")
+    )
+    assert tasks.load_task("mine").primary_metric() == "anls"
+    tasks.load_task.cache_clear()
+    tasks.task_node.cache_clear()
+    path.write_text(
+        GOOD.replace("metrics: [vqa_accuracy]", "metrics: [vqa_accuracy]\nprimary: vqa_acuracy")
+    )
+    with pytest.raises(ConfigError, match=r"mine.yaml: primary: unknown metric 'vqa_acuracy'; did "
+                                          r"you mean 'vqa_accuracy'\?") as info:  # fmt: skip
+        tasks.load_task("mine")
+    assert "\n" not in str(info.value)
+
+
+def test_every_shipped_tasks_primary_metric() -> None:
+    """CIDEr for captions, the circular figure for MMBench, the totals of MME; else the first."""
+    primary = {name: tasks.load_task(name).primary_metric() for name in tasks.task_names()}
+    assert {primary[n] for n in ("coco_caption", "nocaps", "flickr30k", "refcocog_reg")} == {
+        "CIDEr"
+    }
+    assert primary["mmbench_en"] == primary["mmbench_cn"] == "exact_match_circular"
+    assert primary["mme"] == "mme_perception" and primary["hallusionbench"] == "hallusion_overall"
+    assert primary["docvqa"] == "anls" and primary["refcoco"] == "acc_iou50"

@@ -168,6 +168,9 @@ class TaskComparison:
     """Pairs that went down on ``flip_metric`` (right → wrong for a 0/1 metric)."""
     n_wrong_to_right: int = 0
     worst: list[Flip] = field(default_factory=list)
+    """The samples that went down most, the largest drop first."""
+    best: list[Flip] = field(default_factory=list)
+    """The samples that went up most, the largest rise first."""
     notes: list[str] = field(default_factory=list)
     base_source: str = ""
     """Where the base run's answers came from (:attr:`RunFolder.source`: a backend, or the
@@ -358,18 +361,28 @@ def _flips(
     result.flip_metric = result.metrics[0].metric
     result.n_right_to_wrong = int((delta < 0).sum())
     result.n_wrong_to_right = int((delta > 0).sum())
-    order = [int(i) for i in np.argsort(delta, kind="stable") if delta[i] < 0][:worst]
-    pairing = result.pairing
+    down = [int(i) for i in np.argsort(delta, kind="stable") if delta[i] < 0][:worst]
+    up = [int(i) for i in np.argsort(-delta, kind="stable") if delta[i] > 0][:worst]
+    result.worst = _flip_rows(result.pairing, base, cand, a, b, down)
+    result.best = _flip_rows(result.pairing, base, cand, a, b, up)
+
+
+def _flip_rows(pairing: Pairing, base: RunFolder, cand: RunFolder, a: np.ndarray,
+               b: np.ndarray, order: list[int]) -> list[Flip]:  # fmt: skip
+    """The flips at ``order`` (pair indices), with the base's question and both answers."""
     rows_a = [pairing.base_index[i] for i in order]
     rows_b = [pairing.cand_index[i] for i in order]
+    # the question alone (older run folders have only the whole prompt)
+    questions = column_values(base.samples, "question", rows_a)
     prompts = column_values(base.samples, "prompt", rows_a)
     answers_a = column_values(base.samples, "prediction", rows_a)
     answers_b = column_values(cand.samples, "prediction", rows_b)
     refs = column_values(base.samples, "references", rows_a)
-    result.worst = [
-        Flip(pairing.ids[i], _text(q), _text(x), _text(y), [str(r) for r in (ref or ())],
-             float(a[i]), float(b[i]))
-        for i, q, x, y, ref in zip(order, prompts, answers_a, answers_b, refs, strict=True)
+    return [
+        Flip(pairing.ids[i], _text(q if q is not None else p), _text(x), _text(y),
+             [str(r) for r in (ref or ())], float(a[i]), float(b[i]))
+        for i, q, p, x, y, ref in zip(order, questions, prompts, answers_a, answers_b, refs,
+                                      strict=True)
     ]  # fmt: skip
 
 

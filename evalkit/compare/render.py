@@ -190,6 +190,7 @@ def to_json(comparison: Comparison) -> str:
             "n_right_to_wrong": t.n_right_to_wrong,
             "n_wrong_to_right": t.n_wrong_to_right,
             "worst": [vars(f) for f in t.worst],
+            "best": [vars(f) for f in t.best],
             "notes": t.notes,
         }
 

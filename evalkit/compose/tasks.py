@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TASK_FOLDERS",
     "check_declared_columns",
+    "check_primary",
     "check_task",
     "load_task",
     "prompt_families",
@@ -144,16 +145,6 @@ def _check(spec: TaskSpec) -> None:
         if missing:
             raise ConfigError(f"summary '{spec.summary}' reads '{missing[0]}': add it to "
                               "columns.keep")  # fmt: skip
-    if spec.primary is not None:
-        known = [m.column or m.name for m in spec.metrics]
-        if spec.circular or spec.circular_passes:
-            known += [f"{name}_circular" for name in known]
-        if spec.summary is not None:
-            from evalkit.score.summaries import SUMMARIES
-
-            known += SUMMARIES[spec.summary].overall
-        if spec.primary not in known:
-            raise ConfigError(f"primary: {did_you_mean('metric', spec.primary, known)}")
     if spec.judge is not None:
         from evalkit.config import JudgeMode
         from evalkit.judge.protocols import PROTOCOLS
@@ -273,10 +264,30 @@ def load_task(name: str) -> TaskSpec:
         )
     check_task(spec)
     try:
+        check_primary(spec)
         check_declared_columns(spec)
     except ConfigError as exc:
         raise ConfigError(f"invalid task definition {path}: {exc}") from exc
     return spec
+
+
+def check_primary(spec: TaskSpec) -> None:
+    """The task file's ``primary`` names one of its metrics.
+
+    Checked on the file as written: a run that turns a metric off (``task.circular_passes=null``)
+    shows its first metric instead.
+    """
+    if spec.primary is None:
+        return
+    known = [m.column or m.name for m in spec.metrics]
+    if spec.circular or spec.circular_passes:
+        known += [f"{name}_circular" for name in known]
+    if spec.summary is not None:
+        from evalkit.score.summaries import SUMMARIES
+
+        known += SUMMARIES[spec.summary].overall
+    if spec.primary not in known:
+        raise ConfigError(f"primary: {did_you_mean('metric', spec.primary, known)}")
 
 
 def check_declared_columns(spec: TaskSpec) -> None:

@@ -1,11 +1,15 @@
-"""``evalkit report RUN_DIR [CAND_DIR]``: one self-contained HTML page about a run.
+"""``evalkit report RUN_DIR [CAND_DIR]``: one self-contained HTML page about a run, or two.
 
-The page holds its styles and images inline and fetches nothing; it has no JavaScript, so it
-reads the same in a browser, a CI artifact viewer or an e-mail. Sections: the summary with
-intervals (and a bar per metric), the per-group rows, cost and usage, errors by kind with an
-example each, the worst samples with their image, question, prediction, references and score
-(grounding boxes drawn over the image: gold green, predicted red), caption examples; with a
-second run, the comparison table and the flipped samples.
+The page holds its styles, images and one small script inline and fetches nothing, so it opens
+offline, in a CI artifact viewer or from an e-mail. Sections, each linked from the contents:
+the summary (every metric with its 95% interval drawn on a labelled axis; with a candidate,
+both runs on one axis and their difference), a histogram of the per-sample scores, the
+per-group pivot (groups × metrics; both runs and the difference when comparing), cost and
+usage with the price's currency, errors by kind with an example, the lowest-scoring samples
+(ties broken on a continuous score, one per item first: :mod:`evalkit.page.choose`), caption
+examples, the comparison (its table, the samples that went down and those that went up), and
+every sample in a collapsed list with a text filter (the script; ``#q=TEXT`` in the page's
+address fills the filter).
 """
 
 from __future__ import annotations
@@ -17,20 +21,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evalkit.errors import ConfigError
+from evalkit.errors import ConfigError, EvalkitError
+from evalkit.page.charts import BASE, CAND, histogram_svg, interval_svg
+from evalkit.page.choose import question_text, worst_samples
 from evalkit.page.images import boxes_svg, sample_images, thumbnail
 from evalkit.runfolder.read import RunFolder, read_run
 
-__all__ = ["REPORT_NAME", "build_report", "report_name", "write_report"]
+__all__ = ["ALL_SAMPLES_CAP", "REPORT_NAME", "build_report", "report_name", "write_report"]
 
 REPORT_NAME = "report.html"
+ALL_SAMPLES_CAP = 5000
+"""The all-samples list holds at most this many rows (the rest are in ``samples.parquet``)."""
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","WenQuanYi Micro Hei",
 sans-serif;margin:24px auto;max-width:1180px;color:#1d2330;background:#fff;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}
 h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde2ea;padding-bottom:4px}
-.sub{color:#5b6577;margin:0 0 12px}
+.sub{color:#5b6577;margin:0 0 6px}
+.run{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
+nav.toc{background:#f5f7fa;border:1px solid #dde2ea;border-radius:6px;padding:6px 12px;
+margin:12px 0}
+nav.toc a{margin-right:14px;color:#24539e;text-decoration:none}
 table{border-collapse:collapse;margin:6px 0 10px;font-size:13px}
 th,td{padding:4px 10px;text-align:left;border-bottom:1px solid #eef1f5;vertical-align:top}
 th{background:#f5f7fa;font-weight:600}
@@ -44,6 +56,21 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .note{background:#fff8e1;border-left:3px solid #f0b400;padding:6px 10px;margin:8px 0}
 code{font-size:12px;background:#f5f7fa;padding:1px 4px;border-radius:3px}
 .legend span{display:inline-block;width:12px;height:3px;margin:0 4px 3px 10px;vertical-align:middle}
+details.all summary{cursor:pointer;font-weight:600;margin:6px 0}
+details.all input{font:inherit;padding:3px 6px;width:320px;margin:6px 0}
+details.all td{max-width:380px;overflow-wrap:anywhere}
+"""
+
+# The page's one script: the all-samples filter (any text of a row; ``#q=TEXT`` fills it).
+_SCRIPT = """
+(function(){var box=document.getElementById('filter');if(!box)return;
+var rows=document.querySelectorAll('#all-samples tbody tr');
+var shown=document.getElementById('shown');
+function apply(){var q=box.value.toLowerCase();var n=0;
+for(var i=0;i<rows.length;i++){var hit=rows[i].textContent.toLowerCase().indexOf(q)>=0;
+rows[i].hidden=!hit;if(hit)n++;}shown.textContent=n;}
+box.addEventListener('input',apply);var m=/[#&]q=([^&]*)/.exec(location.hash);
+if(m){box.value=decodeURIComponent(m[1]);document.getElementById('all').open=true;apply();}})();
 """
 
 
@@ -60,9 +87,15 @@ def _num(value: Any, digits: int = 4) -> str:
         return _e(value)
 
 
+def _plural(n: int, word: str) -> str:
+    """``1 sample``, ``2 samples``, ``0 samples``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()
-) -> str:
+    header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = (),
+    *, table_id: str | None = None,
+) -> str:  # fmt: skip
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(
@@ -71,88 +104,166 @@ def _table(
         ) + "</tr>"
         for row in rows
     )  # fmt: skip
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    ident = f' id="{table_id}"' if table_id else ""
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _ci_bar(value: float | None, low: float | None, high: float | None, top: float) -> str:
-    """A small horizontal bar with the interval as a whisker (inline SVG)."""
-    if value is None or top <= 0:
-        return ""
-    width = 160
-
-    def x(v: float) -> float:
-        return max(0.0, min(width, v / top * width))
-
-    parts = [f'<rect x="0" y="4" width="{x(value):.1f}" height="10" fill="#4c72b0"/>']
-    if low is not None and high is not None:
-        parts.append(f'<line x1="{x(low):.1f}" x2="{x(high):.1f}" y1="9" y2="9" '
-                     'stroke="#1d2330" stroke-width="1.5"/>')  # fmt: skip
-        for end in (low, high):
-            parts.append(f'<line x1="{x(end):.1f}" x2="{x(end):.1f}" y1="5" y2="13" '
-                         'stroke="#1d2330" stroke-width="1.5"/>')  # fmt: skip
-    return (f'<svg width="{width}" height="18" role="img" aria-label="value with 95% interval">'
-            + "".join(parts) + "</svg>")  # fmt: skip
+def _section(ident: str, title: str, body: str) -> tuple[str, str, str]:
+    return ident, title, f'<h2 id="{ident}">{_e(title)}</h2>{body}'
 
 
 def _summary_rows(run: RunFolder) -> list[dict[str, Any]]:
-
     from evalkit.runfolder.writer import read_parquet
 
     path = run.path / "summary.parquet"
     return read_parquet(path).to_pylist() if path.exists() else []
 
 
-def _header(run: RunFolder, title: str) -> str:
+def _primary(run: RunFolder) -> str | None:
+    """The task's primary metric (its ``primary``, else its first metric), if known."""
+    try:
+        return run.config.task.primary_metric()
+    except (EvalkitError, AttributeError, IndexError):
+        metrics = run.metrics
+        return str(metrics[0].get("column") or metrics[0]["name"]) if metrics else None
+
+
+def _score_column(run: RunFolder) -> str | None:
+    """The per-sample column the page ranks and plots: the primary metric's, if a column."""
+    columns = [str(m.get("column") or m["name"]) for m in run.metrics]
+    columns = [c for c in columns if c in run.samples.schema.names]
+    primary = _primary(run)
+    if primary in columns:
+        return primary
+    return columns[0] if columns else None
+
+
+def _facts(run: RunFolder) -> str:
     m = run.manifest
     counts = m.get("counts") or {}
     data = m.get("dataset") or {}
     timing = m.get("timing") or {}
-    backend = m.get("backend") or {}
     facts = [
-        ("model", backend.get("model")), ("answers", run.source),
-        ("prompt family", (m.get("scoring") or {}).get("prompt_family")),
+        ("model", run.model), ("answers", run.source),
+        ("prompt family", run.scoring.get("prompt_family")),
         ("data", f"{data.get('source')}: {Path(str(data.get('id'))).name} / {data.get('split')}"),
         ("samples", counts.get("samples")), ("failed", counts.get("failed")),
         ("started", timing.get("started")), ("run", m.get("run_id")),
     ]  # fmt: skip
-    line = " · ".join(f"{_e(k)} <b>{_e(v)}</b>" for k, v in facts if v is not None)
-    aborted = f'<p class="note">The run stopped early: {_e(m["aborted"])}</p>' if m.get(
-        "aborted") else ""  # fmt: skip
-    return f'<h1>{_e(title)}</h1><p class="sub">{line}</p>{aborted}'
+    return " · ".join(f"{_e(k)} <b>{_e(v)}</b>" for k, v in facts if v is not None)
 
 
-def _summary(rows: list[dict[str, Any]]) -> str:
+def _header(run: RunFolder, cand: RunFolder | None) -> str:
+    if cand is None:
+        title = f"evalkit report: {run.task}, {run.model}"
+        lines = f'<p class="sub">{_facts(run)}</p>'
+    else:
+        title = f"evalkit report: {run.task}, {run.model} (base) vs {cand.model} (candidate)"
+        lines = "".join(
+            f'<p class="sub"><span class="run" style="background:{colour}"></span>'
+            f"<b>{label}</b> <code>{_e(r.path.name)}</code> · {_facts(r)}</p>"
+            for label, r, colour in (("base", run, BASE), ("candidate", cand, CAND))
+        )
+    notes = "".join(
+        f'<p class="note">The {label} run stopped early: {_e(r.manifest["aborted"])}</p>'
+        for label, r in (("base", run), ("candidate", cand))
+        if r is not None and r.manifest.get("aborted")
+    )
+    return f"<h1>{_e(title)}</h1>{lines}{notes}"
+
+
+def _bounds(name: str, rows: Sequence[dict[str, Any]]) -> tuple[float, float] | None:
+    """A share's axis stops at 0 and 1; other metrics (CIDEr, MME's totals) are open."""
+    values = [v for r in rows for v in (r.get("value"), r.get("ci_high")) if v is not None]
+    return (0.0, 1.0) if values and all(0 <= v <= 1 for v in values) else None
+
+
+def _summary(rows: list[dict[str, Any]], primary: str | None,
+             cand_rows: list[dict[str, Any]] | None) -> str:  # fmt: skip
     metrics = [r for r in rows if r.get("kind", "metric") == "metric"]
     if not metrics:
-        return "<h2>Summary</h2><p>No summary: the run did not finish.</p>"
+        return "<p>No summary: the run did not finish.</p>"
+    metrics.sort(key=lambda r: r["metric"] != primary)  # the primary metric first
+    other = {r["metric"]: r for r in (cand_rows or []) if r.get("kind", "metric") == "metric"}
     out = []
     for r in metrics:
-        top = (
-            1.0
-            if (r["ci_high"] or r["value"] or 0) <= 1.0
-            else max(r["ci_high"] or 0, r["value"] or 0) * 1.1
-        )
-        out.append([f"<b>{_e(r['metric'])}</b>", _num(r["value"]),
-                    f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]",
-                    _ci_bar(r["value"], r["ci_low"], r["ci_high"], top), str(r["n"]),
-                    str(r["n_failed"])])  # fmt: skip
-    table = _table(["metric", "value", "95% CI", "", "n", "failed"], out, numeric=(1, 2, 4, 5))
-    return "<h2>Summary</h2>" + table
+        name = f"<b>{_e(r['metric'])}</b>" + (" <span class=\"k\">primary</span>"
+                                              if r["metric"] == primary else "")  # fmt: skip
+        ci = f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
+        if cand_rows is None:
+            axis = interval_svg([(r["value"], r["ci_low"], r["ci_high"], BASE)],
+                                bounds=_bounds(r["metric"], [r]))  # fmt: skip
+            out.append([name, _num(r["value"]), ci, axis, str(r["n"]), str(r["n_failed"])])
+            continue
+        c = other.get(r["metric"], {})
+        diff = (c["value"] - r["value"]) if c.get("value") is not None and r["value"] is not None \
+            else None  # fmt: skip
+        axis = interval_svg([(r["value"], r["ci_low"], r["ci_high"], BASE),
+                             (c.get("value"), c.get("ci_low"), c.get("ci_high"), CAND)],
+                            bounds=_bounds(r["metric"], [r, c]))  # fmt: skip
+        out.append([name, _num(r["value"]), ci, _num(c.get("value")),
+                    f"[{_num(c.get('ci_low'))}, {_num(c.get('ci_high'))}]", _num(diff), axis,
+                    f"{r['n']} / {c.get('n', '–')}"])  # fmt: skip
+    if cand_rows is None:
+        return _table(["metric", "value", "95% CI", "on its axis", "n", "failed"], out,
+                      numeric=(1, 2, 4, 5))  # fmt: skip
+    return _table(["metric", "base", "base 95% CI", "candidate", "candidate 95% CI", "diff",
+                   "both on one axis (base blue, candidate orange)", "n (base / cand)"], out,
+                  numeric=(1, 2, 3, 4, 5, 7))  # fmt: skip
 
 
-def _groups(rows: list[dict[str, Any]]) -> str:
+def _histogram(runs: Sequence[tuple[str, RunFolder, str]], column: str | None) -> str:
+    if column is None:
+        return ""
+    series = []
+    for label, run, colour in runs:
+        if column not in run.samples.schema.names:
+            continue
+        values = [float(v) for v in run.samples.column(column).to_pylist() if v is not None]
+        series.append((f"{label} ({_plural(len(values), 'sample')})", values, colour))
+    chart = histogram_svg(series)
+    if not chart:
+        return ""
+    return f"<p>Per-sample <code>{_e(column)}</code>, answered samples only.</p>{chart}"
+
+
+def _groups(rows: list[dict[str, Any]], primary: str | None,
+            cand_rows: list[dict[str, Any]] | None) -> str:  # fmt: skip
+    """One pivot per grouping: its groups down, the metrics across (both runs and diff)."""
     groups = [r for r in rows if r.get("kind") == "group"]
     if not groups:
         return ""
-    out = ["<h2>Per group</h2>"]
+    other = {(r["group_by"], r["group"], r["metric"]): r
+             for r in (cand_rows or []) if r.get("kind") == "group"}  # fmt: skip
+    out = []
     for field in dict.fromkeys(r["group_by"] for r in groups):
         members = [r for r in groups if r["group_by"] == field]
-        body = [[_e(r["group"]), _e(r["metric"]), _num(r["value"]),
-                 f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]", str(r["n"]), str(r["n_failed"])]
-                for r in members]  # fmt: skip
-        out.append(f"<p class=\"k\">by {_e(field)}</p>"
-                   + _table([field, "metric", "value", "95% CI", "n", "failed"], body,
-                            numeric=(2, 3, 4, 5)))  # fmt: skip
+        metrics = list(dict.fromkeys(r["metric"] for r in members))
+        metrics.sort(key=lambda m: m != primary)
+        cells = {(r["group"], r["metric"]): r for r in members}
+        header = [field, "n"]
+        for m in metrics:
+            header += [m] if cand_rows is None else [f"{m} base", f"{m} cand", f"{m} diff"]
+        body = []
+        for group in dict.fromkeys(r["group"] for r in members):
+            n = next(r["n"] for r in members if r["group"] == group)
+            line = [_e(group), str(n)]
+            for m in metrics:
+                mine = cells.get((group, m), {}).get("value")
+                if cand_rows is None:
+                    line.append(_num(mine))
+                    continue
+                theirs = other.get((field, group, m), {}).get("value")
+                diff = theirs - mine if mine is not None and theirs is not None else None
+                css = "bad" if (diff or 0) < 0 else "good" if (diff or 0) > 0 else ""
+                line += [
+                    _num(mine),
+                    _num(theirs),
+                    f'<span class="{css}">{_num(diff)}</span>' if css else _num(diff),
+                ]
+            body.append(line)
+        numeric = tuple(range(1, len(header)))
+        out.append(f'<p class="k">by {_e(field)}</p>' + _table(header, body, numeric=numeric))
     return "".join(out)
 
 
@@ -163,53 +274,72 @@ def _quantile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
 
 
-def _cost(run: RunFolder) -> str:
+def _cost_column(run: RunFolder) -> list[str]:
     m = run.manifest
     usage, cost, cache, timing = (m.get(k) or {} for k in ("usage", "cost", "cache", "timing"))
-    latencies = [v for v in run.samples.column("latency_s").to_pylist() if v is not None]
-    currency = cost.get("currency") or ""
-    rows = [
-        ["input tokens", _e(usage.get("input_tokens"))],
-        ["output tokens", _e(usage.get("output_tokens"))],
-        ["image tokens", _e(usage.get("image_tokens"))],
-        ["cost", f"{_num(cost.get('spent'), 6)} {_e(currency)}" if cost.get("spent") is not None
-         else "no price for this model"],
-        ["saved by the cache", f"{_num(cost.get('saved'), 6)} {_e(currency)}"
-         if cost.get("saved") is not None else "–"],
-        ["cache hits / misses", f"{_e(cache.get('hits'))} / {_e(cache.get('misses'))}"],
-        ["wall time", f"{_num(timing.get('wall_s'), 2)} s"],
-        ["samples per second", _num(timing.get("samples_per_s"), 1)],
-        ["latency p50 / p90 / p99", " / ".join(_num(_quantile(latencies, q), 3)
-                                              for q in (0.5, 0.9, 0.99)) + " s"],
-    ]  # fmt: skip
-    return "<h2>Cost and usage</h2>" + _table(["", ""], rows, numeric=(1,))
-
-
-def _errors(run: RunFolder) -> str:
     table = run.samples
-    types = table.column("error_type").to_pylist()
-    if not any(types):
-        return "<h2>Errors</h2><p>No sample failed.</p>"
-    ids = table.column("sample_id").to_pylist()
-    messages = table.column("error").to_pylist()
-    counts = Counter(t for t in types if t)
-    example = {}
-    for sid, kind, message in zip(ids, types, messages, strict=True):
-        if kind and kind not in example:
-            example[kind] = (sid, message)
-    rows = [[f"<b>{_e(k)}</b>", str(n), _e(example[k][0]), _e(example[k][1])]
-            for k, n in counts.most_common()]  # fmt: skip
+    hits = table.column("cache_hit").to_pylist() if "cache_hit" in table.schema.names else []
+    latencies = [v for v, hit in zip(table.column("latency_s").to_pylist(),
+                                     hits or [False] * table.num_rows, strict=True)
+                 if v is not None and not hit]  # fmt: skip
+    currency = cost.get("currency")
+    samples = (m.get("counts") or {}).get("samples") or 0
+
+    def money(value: Any) -> str:
+        if value is None:
+            return "–"
+        return f"{_num(value, 6)} {_e(currency)}" if currency else _num(value, 6)
+
+    image = usage.get("image_tokens")
+    return [
+        _e(usage.get("input_tokens")),
+        _e(usage.get("output_tokens")),
+        _e(image) if image else "not reported by this backend",
+        money(cost.get("spent")) if cost.get("spent") is not None else "no price for this model",
+        money(cost["spent"] / samples) if cost.get("spent") is not None and samples else "–",
+        money(cost.get("saved")),
+        f"{_e(cache.get('hits'))} / {_e(cache.get('misses'))}",
+        f"{_num(timing.get('wall_s'), 2)} s",
+        _num(timing.get("samples_per_s"), 1),
+        " / ".join(_num(_quantile(latencies, q), 3) for q in (0.5, 0.9, 0.99)) + " s",
+    ]
+
+
+_COST_ROWS = ("input tokens", "output tokens", "image tokens", "cost", "cost per sample",
+              "saved by the cache", "cache hits / misses", "wall time", "samples per second",
+              "latency p50 / p90 / p99 (sent, not cached)")  # fmt: skip
+
+
+def _cost(run: RunFolder, cand: RunFolder | None) -> str:
+    columns = [_cost_column(run)] + ([_cost_column(cand)] if cand is not None else [])
+    rows = [[label, *(c[i] for c in columns)] for i, label in enumerate(_COST_ROWS)]
+    header = ["", "base", "candidate"] if cand is not None else ["", ""]
+    return _table(header, rows, numeric=tuple(range(1, len(header))))
+
+
+def _errors(runs: Sequence[tuple[str, RunFolder, str]]) -> str:
+    rows = []
+    for label, run, _ in runs:
+        table = run.samples
+        types = table.column("error_type").to_pylist()
+        ids = table.column("sample_id").to_pylist()
+        messages = table.column("error").to_pylist()
+        counts = Counter(t for t in types if t)
+        example = {}
+        for sid, kind, message in zip(ids, types, messages, strict=True):
+            if kind and kind not in example:
+                example[kind] = (sid, message)
+        for k, n in counts.most_common():
+            rows.append(
+                ([_e(label)] if len(runs) > 1 else [])
+                + [f"<b>{_e(k)}</b>", str(n), _e(example[k][0]), _e(example[k][1])]
+            )
+    if not rows:
+        return "<p>No sample failed.</p>"
     note = "<p>Failed samples are rows with their error; they are counted, never scored.</p>"
-    return "<h2>Errors</h2>" + note + _table(["error type", "samples", "example sample",
-                                               "message"], rows, numeric=(1,))  # fmt: skip
-
-
-def _score_column(run: RunFolder) -> str | None:
-    columns = [str(m.get("column") or m["name"]) for m in run.metrics]
-    columns = [c for c in columns if c in run.samples.schema.names]
-    if "CIDEr" in columns:
-        return "CIDEr"
-    return columns[0] if columns else None
+    header = (["run"] if len(runs) > 1 else []) + ["error type", "samples", "example sample",
+                                                   "message"]  # fmt: skip
+    return note + _table(header, rows, numeric=(2,) if len(runs) > 1 else (1,))
 
 
 def _card(row: dict[str, Any], picture: str, lines: Sequence[tuple[str, str]]) -> str:
@@ -228,22 +358,27 @@ def _picture(row: dict[str, Any], images: dict[str, Any]) -> str:
             f'height="{thumb.height}" alt="image of sample {_e(row["sample_id"])}">')  # fmt: skip
 
 
-def _refs(row: dict[str, Any]) -> str:
-    refs = [str(r) for r in (row.get("references") or [])]
-    shown = " | ".join(refs[:6]) + (f" (+{len(refs) - 6} more)" if len(refs) > 6 else "")
+def _refs(refs: Sequence[Any] | None, most: int = 6) -> str:
+    texts = [str(r) for r in (refs or [])]
+    shown = " | ".join(texts[:most]) + (f" (+{len(texts) - most} more)" if len(texts) > most
+                                        else "")  # fmt: skip
     return _e(shown)
 
 
-def _sample_cards(run: RunFolder, rows: list[dict[str, Any]], images: dict[str, Any],
-                  column: str | None) -> str:  # fmt: skip
+def _sample_cards(rows: list[dict[str, Any]], images: dict[str, Any],
+                  columns: Sequence[str]) -> str:  # fmt: skip
     cards = []
     for row in rows:
-        lines = [("question", _e(row.get("prompt"))), ("prediction", _e(row.get("prediction")))]
+        lines = []
+        if question_text(row):
+            lines.append(("question", _e(question_text(row))))
+        lines.append(("prediction", _e(row.get("prediction"))))
         if row.get("parsed") not in (None, row.get("prediction")):
             lines.append(("read as", _e(row.get("parsed"))))
-        lines.append(("references", _refs(row)))
-        if column is not None:
-            lines.append((column, f"<b>{_num(row.get(column))}</b>"))
+        lines.append(("references", _refs(row.get("references"))))
+        for column in columns:
+            if row.get(column) is not None:
+                lines.append((column, f"<b>{_num(row.get(column))}</b>"))
         cards.append(_card(row, _picture(row, images), lines))
     return '<div class="cards">' + "".join(cards) + "</div>"
 
@@ -255,92 +390,167 @@ def _legend(rows: list[dict[str, Any]]) -> str:
             '<span style="background:#d73027"></span>predicted</p>')  # fmt: skip
 
 
-def _worst(answered: list[dict[str, Any]], column: str | None,
-           count: int) -> list[dict[str, Any]]:  # fmt: skip
-    """The ``count`` lowest-scoring answered rows on ``column``, lowest first."""
-    if column is None:
-        return []
-    return sorted(answered, key=lambda r: (r.get(column) is None, r.get(column) or 0.0))[:count]
-
-
-def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12) -> str:
-    """The HTML page of ``run_dir`` (and of its comparison with ``cand_dir``)."""
-    run = read_run(run_dir)
-    cand = read_run(cand_dir) if cand_dir is not None else None
-    title = f"evalkit report: {run.task}" + (" (base vs candidate)" if cand else "")
-    every = run.samples.to_pylist()
-    answered = [r for r in every if r.get("error_type") is None]
-    column = _score_column(run)
-    chosen = _worst(answered, column, worst)
-    captions = [r for r in answered if (run.manifest.get("scoring") or {}).get("parser")
-                == "caption"][:6]  # fmt: skip
-    comparison = None
-    if cand is not None:
-        from evalkit.compare import Gate, Options, compare_runs
-
-        comparison = compare_runs({run.task: run}, {cand.task: cand}, gate=Gate(),
-                                  options=Options(worst=worst))  # fmt: skip
-    flip_ids = {f.sample_id for t in (comparison.tasks if comparison else []) for f in t.worst}
-    wanted = {str(r["sample_id"]) for r in (*chosen, *captions)} | flip_ids
-    images, note = sample_images(run, wanted)
-    rows = _summary_rows(run)
-    parts = [_header(run, title)]
-    if note:
-        parts.append(f'<p class="note">{_e(note)}</p>')
-    parts += [_summary(rows), _groups(rows), _cost(run), _errors(run)]
-    if chosen:
-        parts.append(f"<h2>The {len(chosen)} lowest-scoring samples (by {_e(column)})</h2>"
-                     + _legend(chosen) + _sample_cards(run, chosen, images, column))  # fmt: skip
-    if captions:
-        parts.append("<h2>Caption examples</h2>" + _sample_cards(run, captions, images, column))
-    if comparison is not None and cand is not None:
-        by_id = {str(r["sample_id"]): r for r in every}
-        parts.append(_comparison(comparison, cand, by_id, images))
-    body = "".join(parts)
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}"
-        '<p class="sub">Made by <code>evalkit report</code>; self-contained, nothing fetched.</p>'
-        "</body></html>\n"
-    )
-
-
-def _comparison(comparison: Any, cand: RunFolder, by_id: dict[str, dict[str, Any]],
+def _flip_cards(flips: Sequence[Any], by_id: dict[str, dict[str, Any]],
                 images: dict[str, Any]) -> str:  # fmt: skip
-    """The comparison table and the flipped samples; ``by_id``: the base run's rows."""
+    cards = []
+    for f in flips:
+        row = by_id.get(f.sample_id, {"sample_id": f.sample_id})
+        lines = [("question", _e(f.question)),
+                 ("base", f"{_e(f.base_answer)} <b>({_num(f.base_score, 2)})</b>"),
+                 ("candidate", f"{_e(f.cand_answer)} <b>({_num(f.cand_score, 2)})</b>"),
+                 ("references", _refs(f.references))]  # fmt: skip
+        cards.append(_card(row, _picture({**row, "pred_box": None}, images), lines))
+    return '<div class="cards">' + "".join(cards) + "</div>"
+
+
+def _comparison(comparison: Any, by_id: dict[str, dict[str, Any]],
+                images: dict[str, Any]) -> str:  # fmt: skip
+    """The comparison table and the samples that went down and up; ``by_id``: the base's rows."""
     from evalkit.compare.render import p_text as _p
     from evalkit.compare.render import verdict
 
-    out = [f"<h2>Compared with {_e(cand.model)}</h2>",
-           f'<p class="sub">candidate run {_e(cand.manifest.get("run_id"))} at '
-           f"<code>{_e(cand.path)}</code>; answers: {_e(cand.source)}</p>"]  # fmt: skip
     rows = []
     for m in comparison.metrics:
         css = "bad" if (m.diff or 0) < 0 and m.significant else (
             "good" if (m.diff or 0) > 0 and m.significant else "")  # fmt: skip
         diff = f'<span class="{css}">{_num(m.diff)}</span>' if css else _num(m.diff)
         rows.append([_e(m.metric), _num(m.base), _num(m.cand), diff,
-                     f"[{_num(m.ci_low)}, {_num(m.ci_high)}]", _p(m.p_value),
-                     _e(m.test), str(m.n_pairs), f"{m.n_better} / {m.n_worse}"])  # fmt: skip
-    out.append(_table(["metric", "base", "candidate", "diff", "95% CI of diff", "p", "test",
-                       "pairs", "better / worse"], rows, numeric=(1, 2, 3, 4, 5, 7)))  # fmt: skip
+                     f"[{_num(m.ci_low)}, {_num(m.ci_high)}]",
+                     interval_svg([(m.diff, m.ci_low, m.ci_high, CAND)], width=220),
+                     _p(m.p_value), _e(m.test), str(m.n_pairs),
+                     f"{m.n_better} / {m.n_worse}"])  # fmt: skip
+    out = [_table(["metric", "base", "candidate", "diff", "95% CI of diff", "the diff on its axis",
+                   "p", "test", "pairs", "better / worse"], rows,
+                  numeric=(1, 2, 3, 4, 6, 8))]  # fmt: skip
     out.append(f"<p>{_e(verdict(comparison))}</p>")
     for task in comparison.tasks:
-        out.append(f"<p>{_e(task.n_right_to_wrong)} samples went down on "
-                   f"{_e(task.flip_metric)}, {_e(task.n_wrong_to_right)} went up.</p>")  # fmt: skip
-        cards = []
-        for f in task.worst:
-            row = by_id.get(f.sample_id, {"sample_id": f.sample_id})
-            lines = [("question", _e(f.question)),
-                     ("base", f"{_e(f.base_answer)} <b>({_num(f.base_score, 2)})</b>"),
-                     ("candidate", f"{_e(f.cand_answer)} <b>({_num(f.cand_score, 2)})</b>"),
-                     ("references", _e(" | ".join(f.references[:6])))]  # fmt: skip
-            cards.append(_card(row, _picture({**row, "pred_box": None}, images), lines))
-        if cards:
-            out.append("<h2>Flipped samples (worst first)</h2><div class=\"cards\">"
-                       + "".join(cards) + "</div>")  # fmt: skip
+        down, up = task.n_right_to_wrong, task.n_wrong_to_right
+        out.append(f"<p>{_plural(down, 'sample')} went down on {_e(task.flip_metric)}, "
+                   f"{_plural(up, 'sample')} went up.</p>")  # fmt: skip
+        if task.worst:
+            out.append(f"<h3>Went down ({_plural(len(task.worst), 'sample')} shown, the largest "
+                       "drop first)</h3>" + _flip_cards(task.worst, by_id, images))  # fmt: skip
+        if task.best:
+            out.append(f"<h3>Went up ({_plural(len(task.best), 'sample')} shown, the largest "
+                       "rise first)</h3>" + _flip_cards(task.best, by_id, images))  # fmt: skip
     return "".join(out)
+
+
+def _all_samples(every: list[dict[str, Any]], column: str | None,
+                 cand: RunFolder | None) -> str:  # fmt: skip
+    """Every sample in a collapsed table with a filter; the candidate's answer beside each."""
+    theirs: dict[str, dict[str, Any]] = {}
+    if cand is not None:
+        theirs = {str(r["sample_id"]): r for r in cand.samples.to_pylist()}
+    shown = every[:ALL_SAMPLES_CAP]
+    header = ["sample", "question", "prediction", "references", column or "score", "error"]
+    if cand is not None:
+        header = [*header[:3], "candidate", *header[3:5], f"{column or 'score'} (cand)",
+                  header[5]]  # fmt: skip
+    body = []
+    for row in shown:
+        error = _e(row.get("error_type")) + (f": {_e(row.get('error'))}" if row.get("error")
+                                             else "")  # fmt: skip
+        line = [_e(row["sample_id"]), _e(question_text(row)), _e(row.get("prediction"))]
+        score = _num(row.get(column)) if column else "–"
+        if cand is None:
+            line += [_refs(row.get("references"), 3), score, error]
+        else:
+            other = theirs.get(str(row["sample_id"]), {})
+            if other.get("error_type"):
+                error += ("; " if error else "") + f"candidate: {_e(other['error_type'])}"
+            line += [_e(other.get("prediction")), _refs(row.get("references"), 3), score,
+                     _num(other.get(column)) if column else "–", error]  # fmt: skip
+        body.append(line)
+    more = (f" (the first {len(shown):,} of {len(every):,}; every row is in samples.parquet)"
+            if len(every) > len(shown) else "")  # fmt: skip
+    return (f'<details class="all" id="all"><summary>Show all {_plural(len(every), "sample")}'
+            f"{more}</summary>"
+            '<label>Filter: <input id="filter" type="search" placeholder="any text of a row">'
+            f'</label> <span class="k"><span id="shown">{len(shown)}</span> shown</span>'
+            + _table(header, body, table_id="all-samples") + "</details>")  # fmt: skip
+
+
+def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12) -> str:
+    """The HTML page of ``run_dir`` (and of its comparison with ``cand_dir``)."""
+    run = read_run(run_dir)
+    cand = read_run(cand_dir) if cand_dir is not None else None
+    runs = [("base" if cand else run.model, run, BASE)] + (
+        [("candidate", cand, CAND)] if cand else [])  # fmt: skip
+    every = run.samples.to_pylist()
+    answered = [r for r in every if r.get("error_type") is None]
+    column = _score_column(run)
+    metric_columns = [c for c in (str(m.get("column") or m["name"]) for m in run.metrics)
+                      if c in run.samples.schema.names]  # fmt: skip
+    # the worst few times over, their images read, then one per image first
+    pool = worst_samples(answered, column, metric_columns, max(60, 5 * worst))
+    captions = [r for r in answered if run.scoring.get("parser") == "caption"][:6]
+    comparison = None
+    if cand is not None:
+        from evalkit.compare import Gate, Options, compare_runs
+
+        comparison = compare_runs({run.task: run}, {cand.task: cand}, gate=Gate(),
+                                  options=Options(worst=worst))  # fmt: skip
+    flip_ids = {f.sample_id for t in (comparison.tasks if comparison else [])
+                for f in (*t.worst, *t.best)}  # fmt: skip
+    wanted = {str(r["sample_id"]) for r in (*pool, *captions)} | flip_ids
+    images, note = sample_images(run, wanted)
+
+    def image_of(row: dict[str, Any]) -> str:
+        image = images.get(str(row["sample_id"]))
+        if image is not None and image.data:
+            return image.sha256
+        return str(row["sample_id"]).split("#", 1)[0]
+
+    chosen = worst_samples(pool, column, metric_columns, worst, item=image_of)
+    rows = _summary_rows(run)
+    cand_rows = _summary_rows(cand) if cand is not None else None
+    primary = _primary(run)
+    shown_columns = [c for c in (column, *metric_columns) if c][:2]
+    sections = [_section("summary", "Summary", _summary(rows, primary, cand_rows))]
+    histogram = _histogram(runs, column)
+    if histogram:
+        sections.append(_section("scores", "Score distribution", histogram))
+    groups = _groups(rows, primary, cand_rows)
+    if groups:
+        sections.append(_section("groups", "Per group", groups))
+    sections.append(_section("cost", "Cost and usage", _cost(run, cand)))
+    sections.append(_section("errors", "Errors", _errors(runs)))
+    if chosen:
+        sections.append(_section("worst", f"The {len(chosen)} lowest-scoring samples (by "
+                                 f"{column})", _legend(chosen)
+                                 + _sample_cards(chosen, images, list(dict.fromkeys(
+                                     shown_columns)))))  # fmt: skip
+    if captions:
+        sections.append(
+            _section(
+                "captions",
+                "Caption examples",
+                _sample_cards(captions, images, [c for c in (column,) if c]),
+            )
+        )
+    if comparison is not None and cand is not None:
+        by_id = {str(r["sample_id"]): r for r in every}
+        sections.append(_section("comparison", f"Compared with {cand.model}",
+                                 _comparison(comparison, by_id, images)))  # fmt: skip
+    sections.append(_section("samples", "All samples", _all_samples(every, column, cand)))
+    toc = (
+        '<nav class="toc"><b>Contents</b> '
+        + "".join(f'<a href="#{i}">{_e(t)}</a>' for i, t, _ in sections)
+        + "</nav>"
+    )
+    head = _header(run, cand)
+    if note:
+        head += f'<p class="note">{_e(note)}</p>'
+    body = head + toc + "".join(part for _, _, part in sections)
+    title = f"evalkit report: {run.task}" + (f", {run.model} vs {cand.model}" if cand else "")
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}"
+        '<p class="sub">Made by <code>evalkit report</code>; self-contained, nothing fetched.</p>'
+        f"<script>{_SCRIPT}</script></body></html>\n"
+    )
 
 
 def report_name(cand_dir: Path | None = None) -> str:

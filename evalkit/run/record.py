@@ -157,6 +157,7 @@ def sample_row(
         "backend": identity.name,
         "model": identity.model,
         "prompt": result.request.prompt if result.request else None,
+        "question": sample.question or None,
         "prediction": completion.text if completion else None,
         "parsed": prediction.answer if prediction else None,
         "references": list(sample.references),

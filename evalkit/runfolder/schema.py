@@ -34,6 +34,7 @@ SAMPLE_COLUMNS: tuple[pa.Field, ...] = (
     pa.field("backend", pa.string(), nullable=False),
     pa.field("model", pa.string(), nullable=False),
     pa.field("prompt", pa.string()),  # rendered system + user text (images left out)
+    pa.field("question", pa.string()),  # the question or expression alone; null for captions
     pa.field("prediction", pa.string()),  # raw completion text
     pa.field("parsed", pa.string()),  # the answer the scorer compared
     pa.field("references", pa.list_(pa.string())),  # gold answers / captions / expressions
