@@ -38,10 +38,24 @@ if TYPE_CHECKING:
 
     from evalkit.compare.compare import Comparison
 
-__all__ = ["RUN_COLUMNS", "Tables", "comparison_frames", "load_runs", "run_folders", "run_row"]
+__all__ = [
+    "RUN_COLUMNS",
+    "Tables",
+    "comparison_frames",
+    "cost_and_score",
+    "group_deltas",
+    "leaderboard",
+    "load_runs",
+    "primary_metric",
+    "run_folders",
+    "run_row",
+    "select_runs",
+    "worst_samples",
+]
 
-RUN_COLUMNS = ("run_id", "path", "task", "backend", "model", "revision", "prompt_family",
-               "dataset", "split", "started", "finished", "n", "failures", "error_rate",
+RUN_COLUMNS = ("run_id", "path", "name", "task", "primary_metric", "backend", "model", "revision",
+               "prompt_family", "dataset", "split", "started", "finished", "n", "failures",
+               "error_rate",
                "input_tokens", "output_tokens", "image_tokens", "cost", "currency",
                "cost_saved", "cache_hits", "wall_s", "samples_per_s", "aborted")  # fmt: skip
 """The columns of the ``runs`` frame, in order."""
@@ -69,6 +83,21 @@ def _get(data: Any, *keys: str) -> Any:
     return data
 
 
+def primary_metric(manifest: dict[str, Any]) -> str | None:
+    """The run's primary metric: its task's ``primary``, else the first metric it scored.
+
+    Read from ``run.json`` (the task as the run composed it), so a run of a task file edited
+    since, or of a user's own task, says what it said then.
+    """
+    declared = _get(manifest, "config", "task", "primary")
+    if declared:
+        return str(declared)
+    metrics = _get(manifest, "scoring", "metrics") or []
+    if metrics and isinstance(metrics[0], dict):
+        return str(metrics[0].get("column") or metrics[0].get("name"))
+    return None
+
+
 def run_row(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """The ``runs`` row of one run, from its ``run.json``."""
     counts = manifest.get("counts") or {}
@@ -76,7 +105,9 @@ def run_row(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     return {
         "run_id": manifest.get("run_id"),
         "path": str(folder),
+        "name": folder.name,
         "task": manifest.get("task"),
+        "primary_metric": primary_metric(manifest),
         "backend": _get(manifest, "backend", "name"),
         "model": _get(manifest, "backend", "model"),
         "revision": _get(manifest, "backend", "revision"),
@@ -204,7 +235,11 @@ def load_runs(
 
 
 def comparison_frames(comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A comparison's metric rows and its flipped samples as two frames."""
+    """A comparison's metric rows and its flipped samples as two frames.
+
+    ``went`` in the flips: ``down`` for the samples that dropped most, ``up`` for those that
+    rose most.
+    """
     import pandas as pd
 
     from evalkit.compare.render import METRIC_FIELDS
@@ -213,9 +248,146 @@ def comparison_frames(comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFram
                             for m in comparison.metrics])  # fmt: skip
     flips = pd.DataFrame(
         [
-            {"task": t.task, "metric": t.flip_metric, **vars(f)}
+            {"task": t.task, "metric": t.flip_metric, "went": went, **vars(f)}
             for t in comparison.tasks
-            for f in t.worst
+            for went, chosen in (("down", t.worst), ("up", t.best))
+            for f in chosen
         ]  # fmt: skip
     )
     return metrics, flips
+
+
+def select_runs(tables: Tables, names: str | Sequence[str] | None = None,
+                query: str | None = None) -> Tables:  # fmt: skip
+    """The runs chosen by name or by a filter, with their samples and summary rows.
+
+    ``names``: run ids or folder names, shell patterns allowed (``"2026120*"``,
+    ``"docvqa-*"``); a name that matches no run is an error. ``query``: a pandas query over
+    the ``runs`` frame (``"task == 'docvqa' and model.str.contains('7B')"``,
+    ``"finished > '2026-12-01'"``). Both given: runs that pass both.
+    """
+    from fnmatch import fnmatchcase
+
+    import pandas as pd
+
+    from evalkit.errors import ConfigError
+
+    runs = tables.runs
+    keep = pd.Series(True, index=runs.index)
+    if names is not None:
+        wanted = [names] if isinstance(names, str) else list(names)
+        ids = runs["run_id"].astype(str).tolist()
+        folders = runs["name"].astype(str).tolist()
+        hits = pd.Series(False, index=runs.index)
+        for pattern in wanted:
+            matched = [fnmatchcase(i, pattern) or fnmatchcase(f, pattern)
+                       for i, f in zip(ids, folders, strict=True)]  # fmt: skip
+            if not any(matched):
+                raise ConfigError(f"no run is named '{pattern}' (run ids and folder names are "
+                                  f"matched; {len(runs)} runs loaded)")  # fmt: skip
+            hits |= pd.Series(matched, index=runs.index)
+        keep &= hits
+    if query is not None:
+        chosen = runs.query(query, engine="python")
+        keep &= runs.index.isin(chosen.index)
+    kept = runs[keep]
+    chosen_ids = set(kept["run_id"])
+    return Tables(
+        kept.reset_index(drop=True),
+        tables.samples[tables.samples["run_id"].isin(chosen_ids)].reset_index(drop=True),
+        tables.summary[tables.summary["run_id"].isin(chosen_ids)].reset_index(drop=True),
+    )
+
+
+def _primary_rows(tables: Tables) -> pd.DataFrame:
+    """Each run's primary metric row of its summary, with the run's columns."""
+    metric_rows = tables.summary[tables.summary["kind"] == "metric"]
+    cols = ["run_id", "name", "primary_metric", "finished", "cost", "currency", "input_tokens",
+            "output_tokens"]  # fmt: skip
+    rows = metric_rows.merge(tables.runs[cols], on="run_id")
+    return rows[rows["metric"] == rows["primary_metric"]]
+
+
+def leaderboard(tables: Tables, *, by: str = "model") -> pd.DataFrame:
+    """Tasks down, models (or another ``runs`` column) across: each task's primary metric.
+
+    The primary metric is the one the task declares (``primary``: CIDEr for captions, MMBench's
+    circular accuracy, MME's perception total), else its first. Where a task has several runs of
+    one model, the last finished counts. The ``metric`` column names each row's metric.
+    """
+    import pandas as pd
+
+    rows = _primary_rows(tables)
+    if rows.empty:
+        return pd.DataFrame(columns=["task", "metric"]).set_index(["task", "metric"])
+    if by not in rows.columns:
+        rows = rows.merge(tables.runs[["run_id", by]], on="run_id")
+    last = rows.sort_values("finished").groupby(["task", by], sort=False).tail(1)
+    board = last.set_index(["task", "metric", by])["value"].astype("float64").unstack(by)
+    board.columns.name = by
+    return board.sort_index()
+
+
+def cost_and_score(tables: Tables) -> pd.DataFrame:
+    """One row per run: task, model, its primary metric and value, cost, currency and tokens.
+
+    A run without a price (no currency: the baseline, a local model, an unpriced endpoint) has
+    no cost (``NaN``), never 0.
+    """
+    rows = _primary_rows(tables)
+    out = rows[["run_id", "name", "task", "model", "metric", "value", "cost", "currency",
+                "input_tokens", "output_tokens", "n", "n_failed"]].copy()  # fmt: skip
+    # a cost without a currency is no price (the baseline's, a local model's): not a cost of 0
+    out.loc[out["currency"].isna(), "cost"] = None
+    out["tokens"] = out["input_tokens"].fillna(0) + out["output_tokens"].fillna(0)
+    return out.reset_index(drop=True)
+
+
+def group_deltas(tables: Tables, base: str, cand: str) -> pd.DataFrame:
+    """Every group row of two runs side by side, the largest drop first.
+
+    Columns ``group_by``, ``group``, ``metric``, ``base``, ``cand``, ``diff`` (candidate minus
+    base) and each side's ``n``. ``base`` and ``cand``: run ids or folder names.
+    """
+
+    def one(name: str) -> pd.DataFrame:
+        runs = tables.runs[(tables.runs["run_id"] == name) | (tables.runs["name"] == name)]
+        if len(runs) != 1:
+            from evalkit.errors import ConfigError
+
+            raise ConfigError(f"'{name}' names {len(runs)} of the loaded runs, not one")
+        rows = tables.summary[(tables.summary["run_id"] == runs["run_id"].iloc[0])
+                              & (tables.summary["kind"] == "group")]  # fmt: skip
+        picked: pd.DataFrame = rows[["group_by", "group", "metric", "value", "n"]]
+        return picked
+
+    merged = one(base).merge(one(cand), on=["group_by", "group", "metric"], how="outer",
+                             suffixes=("_base", "_cand"))  # fmt: skip
+    merged = merged.rename(columns={"value_base": "base", "value_cand": "cand"})
+    merged["diff"] = merged["cand"].astype("float64") - merged["base"].astype("float64")
+    return merged.sort_values("diff", na_position="last").reset_index(drop=True)
+
+
+class WorstSamples:
+    """A run's lowest-scoring samples with their images; shows as cards in a notebook."""
+
+    def __init__(self, run_dir: Path, count: int) -> None:
+        from evalkit.page.page import worst_cards
+
+        self.run_dir = run_dir
+        self.frame, self._html = worst_cards(run_dir, count)
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+    def __repr__(self) -> str:
+        return repr(self.frame)
+
+
+def worst_samples(run_dir: str | Path, count: int = 6) -> WorstSamples:
+    """The ``count`` lowest-scoring samples of one run, with their images.
+
+    Picked as the HTML report picks them (ties on a 0/1 metric broken by a continuous one, one
+    image first); shown as cards in a notebook, ``.frame`` for the rows.
+    """
+    return WorstSamples(Path(run_dir), count)

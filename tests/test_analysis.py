@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from evalkit.analysis import RUN_COLUMNS, load_runs, run_folders
+from evalkit.analysis import (
+    RUN_COLUMNS,
+    cost_and_score,
+    group_deltas,
+    leaderboard,
+    load_runs,
+    run_folders,
+    select_runs,
+)
 from evalkit.errors import ConfigError
 from evalkit.testing.answers import answer_book
 from evalkit.testing.fake_server import FakeVLMServer
@@ -144,38 +154,15 @@ def test_the_committed_notebook_has_no_outputs() -> None:
             assert cell["outputs"] == [] and cell["execution_count"] is None
 
 
-def test_the_notebook_runs_on_these_runs(results: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("matplotlib")
-    monkeypatch.setenv("EVALKIT_RESULTS", str(results))
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    notebook = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)
-    nbclient.NotebookClient(
-        notebook,
-        timeout=180,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(results.parent)}},
-    ).execute()
-    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    pictures = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(pictures) == 4  # score with CIs, cost or tokens, latency, answer types
-    text = "\n".join(str(o.get("data", {}).get("text/plain", o.get("text", ""))) for o in outputs)
-    assert "no idea" in text  # the flipped samples of good -> worse on docvqa
-    assert "mcnemar-exact" in text
-
-
-def _execute_notebook(results: Path) -> list[object]:
+def _execute_notebook(results: Path, **env: str) -> list[Any]:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("matplotlib")
     notebook = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)
-    env_cell = nbformat.v4.new_code_cell(
-        f"import os; os.environ['EVALKIT_RESULTS'] = {str(results)!r}; "
-        "os.environ['MPLBACKEND'] = 'module://matplotlib_inline.backend_inline'"
-    )
-    notebook.cells.insert(0, env_cell)
+    settings = {"EVALKIT_RESULTS": str(results),
+                "MPLBACKEND": "module://matplotlib_inline.backend_inline", **env}  # fmt: skip
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(
+        f"import os; os.environ.update({settings!r})"))  # fmt: skip
     nbclient.NotebookClient(notebook, timeout=180, kernel_name="python3",
                             resources={"metadata": {"path": str(results.parent)}}).execute()  # fmt: skip
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
@@ -183,9 +170,71 @@ def _execute_notebook(results: Path) -> list[object]:
     return outputs
 
 
+def _texts(outputs: list[Any]) -> str:
+    return "\n".join(str(o.get("data", {}).get("text/plain", o.get("text", ""))) for o in outputs)
+
+
+def _html(outputs: list[Any]) -> str:
+    return "\n".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
+
+
+def test_the_notebook_runs_on_these_runs(results: Path) -> None:
+    outputs = _execute_notebook(results)
+    pictures = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pictures) == 2  # score with CIs, latency (no run here has a price)
+    text, html = _texts(outputs), _html(outputs)
+    assert re.search(r"docvqa\s+anls\s+NaN\s+1\.0+\s+0\.6667", text)  # the leaderboard's row
+    assert "no idea" in text  # the flipped samples of good -> worse on docvqa
+    assert "mcnemar-exact" in text and "down" in text
+    assert "question_types" in text  # the per-group deltas of the two docvqa runs
+    assert "answers from the cache (not drawn): 0; sent: 240" in text
+    assert html.count('src="data:image/jpeg;base64,') >= 8  # the worst samples, two tasks
+
+
+def test_leaderboard_takes_each_tasks_primary_metric_and_the_last_run(results: Path) -> None:
+    tables = load_runs(results)
+    board = leaderboard(tables)
+    assert list(board.index) == [("docvqa", "anls"), ("vqav2", "vqa_accuracy")]
+    assert board.loc[("docvqa", "anls"), "good"] == 1.0
+    assert board.loc[("docvqa", "anls"), "worse"] == pytest.approx(40 / 60)
+    assert pd.isna(board.loc[("docvqa", "anls"), "baseline"])
+    by_backend = leaderboard(tables, by="backend")
+    assert list(by_backend.columns) == ["baseline", "openai"]
+    assert by_backend.loc[("docvqa", "anls"), "openai"] == pytest.approx(40 / 60)  # the later
+
+
+def test_runs_are_chosen_by_name_or_by_a_filter(results: Path) -> None:
+    tables = load_runs(results)
+    names = tables.runs["name"].tolist()
+    one = select_runs(tables, names[0])
+    assert one.runs["name"].tolist() == [names[0]]
+    assert set(one.samples["run_id"]) == {one.runs["run_id"].iloc[0]}
+    docvqa = select_runs(tables, query="task == 'docvqa' and model != 'worse'")
+    assert docvqa.runs["model"].tolist() == ["good"] and len(docvqa.samples) == 60
+    assert set(docvqa.summary["run_id"]) == set(docvqa.runs["run_id"])
+    assert len(select_runs(tables, ["docvqa-*"]).runs) == 2  # run ids start with the task
+    with pytest.raises(ConfigError, match="no run is named 'docvq-x'"):
+        select_runs(tables, ["docvqa-*", "docvq-x"])
+
+
+def test_group_deltas_between_two_runs(results: Path) -> None:
+    tables = load_runs(results)
+    docvqa = tables.runs[tables.runs["task"] == "docvqa"].sort_values("finished")
+    deltas = group_deltas(tables, *docvqa["run_id"])
+    assert set(deltas["group_by"]) == {"question_types"}
+    assert (deltas["base"] == 1.0).all()
+    assert deltas["diff"].tolist() == sorted(deltas["diff"].tolist())  # largest drop first
+    assert deltas["diff"].iloc[0] < 0
+    with pytest.raises(ConfigError, match="names 0 of the loaded runs"):
+        group_deltas(tables, "nowhere", docvqa["run_id"].iloc[0])
+
+
 def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
-    tmp_path: Path,
+    tmp_path: Path, server: FakeVLMServer
 ) -> None:
+    """Several tasks, kept columns of different types, a run with no rows, a priced run and a
+    captioning run: the frames load, and the notebook's leaderboard, cost plot and filter work."""
+
     def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return main_here(*args, cwd=tmp_path, env=env)
 
@@ -194,6 +243,13 @@ def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
     vqav2 = _run(cli, folder, "task=vqav2", "dataset.limit=5")
     _run(cli, folder, "task=infovqa", "dataset.limit=5")
     _run(cli, folder, "task=refcoco", "dataset.limit=3")
+    server.answer_book = answer_book("textvqa")
+    _run(cli, folder, "task=textvqa", "backend=dashscope", f"backend.base_url={server.dashscope_url}",
+         "backend.api_key_env=null", "backend.model=qwen-vl-plus", "dataset.limit=4",
+         "cache.mode=off")  # fmt: skip
+    captions = shutil.which("java") is not None  # the caption metrics need Java
+    if captions:
+        _run(cli, folder, "task=coco_caption", "dataset.limit=3")
     empty = tmp_path / "empty.parquet"
     pq.write_table(
         pq.read_table(ROOT / "evalkit/sample_data/okvqa/val2014.parquet").slice(0, 0), empty
@@ -201,7 +257,7 @@ def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
     assert cli("task=okvqa", "dataset=local", f"dataset.path={empty}",
                f"results_dir={folder}").returncode == 2  # fmt: skip
     tables = load_runs(folder)
-    assert len(tables.runs) == 4 and len(tables.samples) == 13
+    assert len(tables.runs) == 5 + captions
     types = tables.samples["answer_type"].dropna().tolist()
     assert all(isinstance(t, list) for t in types) and ["yes/no"] in types
     # a folder written before the types were declared (answer_type as text) reads the same
@@ -211,7 +267,26 @@ def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
     pq.write_table(old.set_column(position, "answer_type", pa.array(texts, pa.string())),
                    vqav2 / "samples.parquet")  # fmt: skip
     assert load_runs(folder).samples["answer_type"].dropna().tolist() == types
-    _execute_notebook(folder)
+
+    board = leaderboard(tables)
+    expected = {("infovqa", "anls"), ("refcoco", "acc_iou50"), ("textvqa", "vqa_accuracy"),
+                ("okvqa", "vqa_accuracy"),
+                ("vqav2", "vqa_accuracy")} | ({("coco_caption", "CIDEr")} if captions else set())  # fmt: skip
+    assert set(board.index) == expected  # CIDEr for captions, not BLEU-1
+    assert board.loc[("okvqa", "vqa_accuracy")].isna().all()  # the run with no rows: no value
+    costs = cost_and_score(tables)
+    priced = costs[costs["cost"].notna()]
+    assert priced["task"].tolist() == ["textvqa"] and priced["currency"].tolist() == ["CNY"]
+    assert costs[costs["task"] == "vqav2"]["cost"].isna().all()  # no price: no cost, not 0
+
+    outputs = _execute_notebook(folder)
+    pictures = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pictures) == 3  # scores, cost against score (one priced run), latency
+    text = _texts(outputs)
+    assert re.search(r"refcoco\s+acc_iou50", text)
+    assert bool(re.search(r"coco_caption\s+CIDEr", text)) == captions
+    chosen = _execute_notebook(folder, EVALKIT_QUERY="task != 'refcoco'")
+    assert "refcoco" not in _texts(chosen)
 
 
 def test_the_notebook_and_the_frames_work_on_an_empty_results_folder(tmp_path: Path) -> None:

@@ -27,7 +27,14 @@ from evalkit.page.choose import question_text, worst_samples
 from evalkit.page.images import boxes_svg, sample_images, thumbnail
 from evalkit.runfolder.read import RunFolder, read_run
 
-__all__ = ["ALL_SAMPLES_CAP", "REPORT_NAME", "build_report", "report_name", "write_report"]
+__all__ = [
+    "ALL_SAMPLES_CAP",
+    "REPORT_NAME",
+    "build_report",
+    "report_name",
+    "worst_cards",
+    "write_report",
+]
 
 REPORT_NAME = "report.html"
 ALL_SAMPLES_CAP = 5000
@@ -471,6 +478,56 @@ def _all_samples(every: list[dict[str, Any]], column: str | None,
             + _table(header, body, table_id="all-samples") + "</details>")  # fmt: skip
 
 
+def _choose_worst(
+    run: RunFolder, every: list[dict[str, Any]], count: int, also: set[str]
+) -> tuple[list[dict[str, Any]], dict[str, Any], str | None]:
+    """The worst ``count`` answered rows, and the images of those and of ``also``'s ids.
+
+    The worst few times over are taken on the score and its tie-breaks, their images read, and
+    the ``count`` chosen from them showing each image once before any twice.
+    """
+    column = _score_column(run)
+    columns = _metric_columns(run)
+    answered = [r for r in every if r.get("error_type") is None]
+    pool = worst_samples(answered, column, columns, max(60, 5 * count))
+    images, note = sample_images(run, {str(r["sample_id"]) for r in pool} | also)
+
+    def image_of(row: dict[str, Any]) -> str:
+        image = images.get(str(row["sample_id"]))
+        if image is not None and image.data:
+            return image.sha256
+        return str(row["sample_id"]).split("#", 1)[0]
+
+    return worst_samples(pool, column, columns, count, item=image_of), images, note
+
+
+def _metric_columns(run: RunFolder) -> list[str]:
+    return [c for c in (str(m.get("column") or m["name"]) for m in run.metrics)
+            if c in run.samples.schema.names]  # fmt: skip
+
+
+def worst_cards(run_dir: Path, count: int = 6) -> tuple[Any, str]:
+    """A run's worst samples as the report shows them, for a notebook.
+
+    A frame of their rows, and the cards (with the page's styles) as an HTML fragment.
+    """
+    import pandas as pd
+
+    run = read_run(run_dir)
+    chosen, images, note = _choose_worst(run, run.samples.to_pylist(), count, set())
+    column = _score_column(run)
+    shown = list(dict.fromkeys(c for c in (column, *_metric_columns(run)) if c))[:2]
+    frame = pd.DataFrame([{"sample_id": r["sample_id"], "question": question_text(r),
+                           "prediction": r.get("prediction"), "references": r.get("references"),
+                           **{c: r.get(c) for c in shown}} for r in chosen])  # fmt: skip
+    fragment = (f"<style>{_CSS.replace('body{', '.evalkit-cards{')}</style>"
+                f'<div class="evalkit-cards"><p class="sub">{_e(run.task)}, {_e(run.model)}: '
+                f"the {len(chosen)} lowest-scoring samples (by {_e(column)})</p>"
+                + (f'<p class="note">{_e(note)}</p>' if note else "") + _legend(chosen)
+                + _sample_cards(chosen, images, shown) + "</div>")  # fmt: skip
+    return frame, fragment
+
+
 def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12) -> str:
     """The HTML page of ``run_dir`` (and of its comparison with ``cand_dir``)."""
     run = read_run(run_dir)
@@ -480,10 +537,7 @@ def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12
     every = run.samples.to_pylist()
     answered = [r for r in every if r.get("error_type") is None]
     column = _score_column(run)
-    metric_columns = [c for c in (str(m.get("column") or m["name"]) for m in run.metrics)
-                      if c in run.samples.schema.names]  # fmt: skip
-    # the worst few times over, their images read, then one per image first
-    pool = worst_samples(answered, column, metric_columns, max(60, 5 * worst))
+    metric_columns = _metric_columns(run)
     captions = [r for r in answered if run.scoring.get("parser") == "caption"][:6]
     comparison = None
     if cand is not None:
@@ -493,16 +547,8 @@ def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12
                                   options=Options(worst=worst))  # fmt: skip
     flip_ids = {f.sample_id for t in (comparison.tasks if comparison else [])
                 for f in (*t.worst, *t.best)}  # fmt: skip
-    wanted = {str(r["sample_id"]) for r in (*pool, *captions)} | flip_ids
-    images, note = sample_images(run, wanted)
-
-    def image_of(row: dict[str, Any]) -> str:
-        image = images.get(str(row["sample_id"]))
-        if image is not None and image.data:
-            return image.sha256
-        return str(row["sample_id"]).split("#", 1)[0]
-
-    chosen = worst_samples(pool, column, metric_columns, worst, item=image_of)
+    also = {str(r["sample_id"]) for r in captions} | flip_ids
+    chosen, images, note = _choose_worst(run, every, worst, also)
     rows = _summary_rows(run)
     cand_rows = _summary_rows(cand) if cand is not None else None
     primary = _primary(run)

@@ -340,7 +340,7 @@ def test_compare_pairs_a_replay_with_a_live_run_and_says_where_each_came_from(
     assert proc.returncode == 0, proc.stderr
     html = page.read_text(encoding="utf-8")
     assert f"answers <b>openai m at {server.openai_url}</b>" in html
-    assert f"answers: replay of lmms.jsonl (table, sha256 {sha[:12]})" in html
+    assert f"answers <b>replay of lmms.jsonl (table, sha256 {sha[:12]})</b>" in html
 
 
 def test_a_replay_needs_no_images_unless_the_task_reads_their_size(
