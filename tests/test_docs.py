@@ -68,3 +68,24 @@ def test_readme_fits_on_two_screens_and_points_at_the_docs() -> None:
     assert "make eval task=docvqa" in readme and "make test" in readme
     assert "(docs/index.md)" in readme and "make docs" in readme
     assert "pip install evalkit" not in readme and "'evalkit[" not in readme
+
+
+def test_the_typo_examples_print_what_the_docs_show(tmp_path: Path) -> None:
+    """Each ``$ evalkit ...`` line of the docs' typo block, run: its one line, as shown (an
+    ellipsis stands for the rest of a list), and exit code 2."""
+    import re
+    import shlex
+
+    from .conftest import main_here
+
+    page = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8")
+    block = page.split("A typo costs one line", 1)[1].split("```\n", 2)[1]
+    lines = block.strip().splitlines()
+    pairs = list(zip(lines[::2], lines[1::2], strict=True))
+    assert len(pairs) == 4
+    for command, shown in pairs:
+        assert command.startswith("$ evalkit ")
+        proc = main_here(*shlex.split(command)[2:], cwd=tmp_path)
+        assert proc.returncode == 2, command
+        pattern = ".*".join(re.escape(part) for part in shown.split("…"))
+        assert re.fullmatch(pattern, proc.stderr.strip()), (command, proc.stderr)
