@@ -84,18 +84,10 @@ def _get(data: Any, *keys: str) -> Any:
 
 
 def primary_metric(manifest: dict[str, Any]) -> str | None:
-    """The run's primary metric: its task's ``primary``, else the first metric it scored.
+    """The primary metric a ``run.json`` records (:attr:`RunFolder.primary_metric`)."""
+    from evalkit.runfolder.read import RunFolder
 
-    Read from ``run.json`` (the task as the run composed it), so a run of a task file edited
-    since, or of a user's own task, says what it said then.
-    """
-    declared = _get(manifest, "config", "task", "primary")
-    if declared:
-        return str(declared)
-    metrics = _get(manifest, "scoring", "metrics") or []
-    if metrics and isinstance(metrics[0], dict):
-        return str(metrics[0].get("column") or metrics[0].get("name"))
-    return None
+    return RunFolder(Path(), manifest).primary_metric
 
 
 def run_row(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:

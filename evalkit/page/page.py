@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evalkit.errors import ConfigError, EvalkitError
+from evalkit.errors import ConfigError
 from evalkit.page.charts import BASE, CAND, histogram_svg, interval_svg
 from evalkit.page.choose import question_text, worst_samples
 from evalkit.page.images import boxes_svg, sample_images, thumbnail
@@ -126,20 +126,11 @@ def _summary_rows(run: RunFolder) -> list[dict[str, Any]]:
     return read_parquet(path).to_pylist() if path.exists() else []
 
 
-def _primary(run: RunFolder) -> str | None:
-    """The task's primary metric (its ``primary``, else its first metric), if known."""
-    try:
-        return run.config.task.primary_metric()
-    except (EvalkitError, AttributeError, IndexError):
-        metrics = run.metrics
-        return str(metrics[0].get("column") or metrics[0]["name"]) if metrics else None
-
-
 def _score_column(run: RunFolder) -> str | None:
     """The per-sample column the page ranks and plots: the primary metric's, if a column."""
     columns = [str(m.get("column") or m["name"]) for m in run.metrics]
     columns = [c for c in columns if c in run.samples.schema.names]
-    primary = _primary(run)
+    primary = run.primary_metric
     if primary in columns:
         return primary
     return columns[0] if columns else None
@@ -551,7 +542,7 @@ def build_report(run_dir: Path, cand_dir: Path | None = None, *, worst: int = 12
     chosen, images, note = _choose_worst(run, every, worst, also)
     rows = _summary_rows(run)
     cand_rows = _summary_rows(cand) if cand is not None else None
-    primary = _primary(run)
+    primary = run.primary_metric
     shown_columns = [c for c in (column, *metric_columns) if c][:2]
     sections = [_section("summary", "Summary", _summary(rows, primary, cand_rows))]
     histogram = _histogram(runs, column)

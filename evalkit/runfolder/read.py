@@ -82,6 +82,22 @@ class RunFolder:
         """The task's metrics as ``run.json`` records them (name, column, params, corpus)."""
         return list(self.scoring.get("metrics") or [])
 
+    @property
+    def primary_metric(self) -> str | None:
+        """The run's primary metric: its task's ``primary``, else the first metric it scored.
+
+        Read from ``run.json`` (the task as the run composed it), so a run of a task file
+        edited since, or of a user's own task, says what it said then.
+        """
+        config = self.manifest.get("config")
+        task = config.get("task") if isinstance(config, dict) else None
+        if isinstance(task, dict) and task.get("primary"):
+            return str(task["primary"])
+        metrics = self.metrics
+        if metrics and isinstance(metrics[0], dict):
+            return str(metrics[0].get("column") or metrics[0].get("name"))
+        return None
+
     @cached_property
     def config(self) -> RunConfig:
         """The run's configuration, typed (a one-line error when it cannot be read)."""
