@@ -563,7 +563,7 @@ class ReplayConfig(BackendConfig):
 
 @dataclass
 class HFConfig(BackendConfig):
-    """``backend=hf``: a local Hugging Face transformers checkpoint (extra ``evalkit[hf]``)."""
+    """``backend=hf``: a local Hugging Face transformers checkpoint (the ``hf`` extra)."""
 
     trust_remote_code: bool = False
     """Run the checkpoint's own Python code (only for a checkpoint you trust)."""

@@ -244,9 +244,11 @@ def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
     _run(cli, folder, "task=infovqa", "dataset.limit=5")
     _run(cli, folder, "task=refcoco", "dataset.limit=3")
     server.answer_book = answer_book("textvqa")
-    _run(cli, folder, "task=textvqa", "backend=dashscope", f"backend.base_url={server.dashscope_url}",
-         "backend.api_key_env=null", "backend.model=qwen-vl-plus", "dataset.limit=4",
-         "cache.mode=off")  # fmt: skip
+    priced_run = ["task=textvqa", "backend=dashscope", f"backend.base_url={server.dashscope_url}",
+                  "backend.api_key_env=null", "backend.model=qwen-vl-plus", "dataset.limit=4",
+                  f"cache.path={tmp_path / 'cache.sqlite'}"]  # fmt: skip
+    _run(cli, folder, *priced_run)
+    _run(cli, folder, *priced_run)  # again: its 4 answers come from the cache
     captions = shutil.which("java") is not None  # the caption metrics need Java
     if captions:
         _run(cli, folder, "task=coco_caption", "dataset.limit=3")
@@ -257,7 +259,7 @@ def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
     assert cli("task=okvqa", "dataset=local", f"dataset.path={empty}",
                f"results_dir={folder}").returncode == 2  # fmt: skip
     tables = load_runs(folder)
-    assert len(tables.runs) == 5 + captions
+    assert len(tables.runs) == 6 + captions
     types = tables.samples["answer_type"].dropna().tolist()
     assert all(isinstance(t, list) for t in types) and ["yes/no"] in types
     # a folder written before the types were declared (answer_type as text) reads the same
@@ -276,7 +278,8 @@ def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
     assert board.loc[("okvqa", "vqa_accuracy")].isna().all()  # the run with no rows: no value
     costs = cost_and_score(tables)
     priced = costs[costs["cost"].notna()]
-    assert priced["task"].tolist() == ["textvqa"] and priced["currency"].tolist() == ["CNY"]
+    assert priced["task"].tolist() == ["textvqa"] * 2 and set(priced["currency"]) == {"CNY"}
+    assert priced["cost"].tolist()[0] > 0 and priced["cost"].tolist()[1] == 0  # all cached
     assert costs[costs["task"] == "vqav2"]["cost"].isna().all()  # no price: no cost, not 0
 
     outputs = _execute_notebook(folder)
@@ -284,6 +287,7 @@ def test_runs_of_tasks_whose_kept_columns_differ_load_and_the_notebook_runs(
     assert len(pictures) == 3  # scores, cost against score (one priced run), latency
     text = _texts(outputs)
     assert re.search(r"refcoco\s+acc_iou50", text)
+    assert "answers from the cache (not drawn): 4;" in text  # the second textvqa run
     assert bool(re.search(r"coco_caption\s+CIDEr", text)) == captions
     chosen = _execute_notebook(folder, EVALKIT_QUERY="task != 'refcoco'")
     assert "refcoco" not in _texts(chosen)

@@ -51,6 +51,11 @@ def test_pyproject_names_a_distribution_other_than_the_unrelated_evalkit() -> No
     assert not any(dep.split("[")[0].strip() == "evalkit" for dep in project["dependencies"])
     for extra in project["optional-dependencies"].values():
         assert not any(dep.startswith("evalkit[") for dep in extra)
+    # pip install -e '.[notebook]' opens and runs notebooks/analysis.ipynb: Jupyter, a kernel
+    notebook = {
+        dep.split(">")[0].split("=")[0] for dep in project["optional-dependencies"]["notebook"]
+    }
+    assert notebook == {"notebook", "ipykernel", "matplotlib"}
 
 
 def test_the_wheel_installs_into_a_clean_venv_and_runs_a_task_from_outside_the_clone(
