@@ -205,10 +205,13 @@ def test_leaderboard_takes_each_tasks_primary_metric_and_the_last_run(results: P
 
 def test_runs_are_chosen_by_name_or_by_a_filter(results: Path) -> None:
     tables = load_runs(results)
-    names = tables.runs["name"].tolist()
-    one = select_runs(tables, names[0])
-    assert one.runs["name"].tolist() == [names[0]]
-    assert set(one.samples["run_id"]) == {one.runs["run_id"].iloc[0]}
+    first = tables.runs.iloc[0]
+    one = select_runs(tables, first["run_id"])  # a run id is unique
+    assert one.runs["run_id"].tolist() == [first["run_id"]]
+    assert set(one.samples["run_id"]) == {first["run_id"]} and len(one.samples) == 60
+    by_folder = select_runs(tables, first["name"])  # folder names repeat across tasks
+    assert set(by_folder.runs["name"]) == {first["name"]}
+    assert len(by_folder.runs) == (tables.runs["name"] == first["name"]).sum()
     docvqa = select_runs(tables, query="task == 'docvqa' and model != 'worse'")
     assert docvqa.runs["model"].tolist() == ["good"] and len(docvqa.samples) == 60
     assert set(docvqa.summary["run_id"]) == set(docvqa.runs["run_id"])
