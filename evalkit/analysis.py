@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from evalkit.runfolder.read import read_run, run_folders
+from evalkit.runfolder.read import primary_metric, read_run, run_folders
 from evalkit.runfolder.schema import SAMPLE_COLUMNS, SUMMARY_SCHEMA
 
 if TYPE_CHECKING:
@@ -81,13 +81,6 @@ def _get(data: Any, *keys: str) -> Any:
             return None
         data = data.get(key)
     return data
-
-
-def primary_metric(manifest: dict[str, Any]) -> str | None:
-    """The primary metric a ``run.json`` records (:attr:`RunFolder.primary_metric`)."""
-    from evalkit.runfolder.read import RunFolder
-
-    return RunFolder(Path(), manifest).primary_metric
 
 
 def run_row(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:

@@ -163,18 +163,14 @@ def combined_table(run_dirs: Sequence[Path]) -> str:
     """One table of a multirun's jobs: each job's folder name, task and overall metrics."""
     import json
 
-    from evalkit.runfolder.summary import format_table, read_summary
+    from evalkit.runfolder.summary import TABLE_HEADER, align, metric_cells, read_summary
 
-    lines: list[list[str]] = []
+    lines: list[tuple[str, ...]] = [("job", *TABLE_HEADER)]
     for run_dir in run_dirs:
         task = str(json.loads((run_dir / "run.json").read_text()).get("task", "?"))
-        rows = [r for r in read_summary(run_dir) if r.kind == "metric"]
-        for line in format_table(task, rows).splitlines()[1:]:
-            lines.append([run_dir.name, *re.split(r"  +", line.strip())])
-    header = ["job", "task", "metric", "value", "95% CI", "n", "failed"]
-    widths = [max(len(r[i]) for r in (header, *lines)) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in (header, *lines))  # fmt: skip
+        lines += [(run_dir.name, *metric_cells(task, r))
+                  for r in read_summary(run_dir) if r.kind == "metric"]  # fmt: skip
+    return align(lines)
 
 
 def _drop_if_unused(run_dir: Path) -> None:

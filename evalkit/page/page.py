@@ -170,7 +170,7 @@ def _header(run: RunFolder, cand: RunFolder | None) -> str:
     return f"<h1>{_e(title)}</h1>{lines}{notes}"
 
 
-def _bounds(name: str, rows: Sequence[dict[str, Any]]) -> tuple[float, float] | None:
+def _bounds(rows: Sequence[dict[str, Any]]) -> tuple[float, float] | None:
     """A share's axis stops at 0 and 1; other metrics (CIDEr, MME's totals) are open."""
     values = [v for r in rows for v in (r.get("value"), r.get("ci_high")) if v is not None]
     return (0.0, 1.0) if values and all(0 <= v <= 1 for v in values) else None
@@ -190,7 +190,7 @@ def _summary(rows: list[dict[str, Any]], primary: str | None,
         ci = f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
         if cand_rows is None:
             axis = interval_svg([(r["value"], r["ci_low"], r["ci_high"], BASE)],
-                                bounds=_bounds(r["metric"], [r]))  # fmt: skip
+                                bounds=_bounds([r]))  # fmt: skip
             out.append([name, _num(r["value"]), ci, axis, str(r["n"]), str(r["n_failed"])])
             continue
         c = other.get(r["metric"], {})
@@ -198,7 +198,7 @@ def _summary(rows: list[dict[str, Any]], primary: str | None,
             else None  # fmt: skip
         axis = interval_svg([(r["value"], r["ci_low"], r["ci_high"], BASE),
                              (c.get("value"), c.get("ci_low"), c.get("ci_high"), CAND)],
-                            bounds=_bounds(r["metric"], [r, c]))  # fmt: skip
+                            bounds=_bounds([r, c]))  # fmt: skip
         out.append([name, _num(r["value"]), ci, _num(c.get("value")),
                     f"[{_num(c.get('ci_low'))}, {_num(c.get('ci_high'))}]", _num(diff), axis,
                     f"{r['n']} / {c.get('n', '–')}"])  # fmt: skip

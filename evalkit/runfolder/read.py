@@ -29,7 +29,14 @@ if TYPE_CHECKING:
 
     from evalkit.score.aggregate import MetricValue
 
-__all__ = ["RunFolder", "read_run", "run_folders", "upgrade_manifest", "upgrade_task"]
+__all__ = [
+    "RunFolder",
+    "primary_metric",
+    "read_run",
+    "run_folders",
+    "upgrade_manifest",
+    "upgrade_task",
+]
 
 
 @dataclass(frozen=True)
@@ -89,14 +96,7 @@ class RunFolder:
         Read from ``run.json`` (the task as the run composed it), so a run of a task file
         edited since, or of a user's own task, says what it said then.
         """
-        config = self.manifest.get("config")
-        task = config.get("task") if isinstance(config, dict) else None
-        if isinstance(task, dict) and task.get("primary"):
-            return str(task["primary"])
-        metrics = self.metrics
-        if metrics and isinstance(metrics[0], dict):
-            return str(metrics[0].get("column") or metrics[0].get("name"))
-        return None
+        return primary_metric(self.manifest)
 
     @cached_property
     def config(self) -> RunConfig:
@@ -242,3 +242,16 @@ def upgrade_task(task: dict[str, Any]) -> dict[str, Any]:
         baseline["answer"] = caption
     task["baseline"] = baseline
     return task
+
+
+def primary_metric(manifest: dict[str, Any]) -> str | None:
+    """The primary metric a ``run.json`` records: its task's ``primary``, else its first metric."""
+    config = manifest.get("config")
+    task = config.get("task") if isinstance(config, dict) else None
+    if isinstance(task, dict) and task.get("primary"):
+        return str(task["primary"])
+    scoring = manifest.get("scoring")
+    metrics = scoring.get("metrics") if isinstance(scoring, dict) else None
+    if metrics and isinstance(metrics[0], dict):
+        return str(metrics[0].get("column") or metrics[0].get("name"))
+    return None

@@ -11,7 +11,15 @@ from evalkit.runfolder.rows import rows_to_table
 from evalkit.runfolder.schema import SUMMARY_SCHEMA
 from evalkit.score.aggregate import Kind, MetricValue
 
-__all__ = ["SUMMARY_NAME", "format_table", "read_summary", "write_summary"]
+__all__ = [
+    "SUMMARY_NAME",
+    "TABLE_HEADER",
+    "align",
+    "format_table",
+    "metric_cells",
+    "read_summary",
+    "write_summary",
+]
 
 SUMMARY_NAME = "summary.parquet"
 
@@ -60,6 +68,29 @@ def read_summary(run_dir: Path) -> list[MetricValue]:
     return rows
 
 
+def metric_cells(task: str, r: MetricValue) -> tuple[str, ...]:
+    """One summary row as the printed table's cells (a group row indented under its metric)."""
+    return (
+        task,
+        r.metric if r.kind != "group" else f"  {r.metric} [{r.group_by}={r.group}]",
+        _num(r.value),
+        "-" if r.ci_low is None else f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
+        str(r.n),
+        str(r.n_failed),
+    )
+
+
+TABLE_HEADER = ("task", "metric", "value", "95% CI", "n", "failed")
+"""The printed summary table's columns."""
+
+
+def align(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as plain-text columns, two spaces apart (the first row is the header)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)  # fmt: skip
+
+
 def format_table(task: str, rows: Sequence[MetricValue]) -> str:
     """A plain-text table of the summary (group rows indented under ``group``).
 
@@ -67,19 +98,4 @@ def format_table(task: str, rows: Sequence[MetricValue]) -> str:
     task  metric  value   95% CI            n   failed
     t     anls    0.5000  [0.4000, 0.6000]  10  1
     """
-    header = ("task", "metric", "value", "95% CI", "n", "failed")
-    body = [
-        (
-            task,
-            r.metric if r.kind != "group" else f"  {r.metric} [{r.group_by}={r.group}]",
-            _num(r.value),
-            "-" if r.ci_low is None else f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
-            str(r.n),
-            str(r.n_failed),
-        )
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in (header, *body)]  # fmt: skip
-    return "\n".join(lines)
+    return align([TABLE_HEADER, *(metric_cells(task, r) for r in rows)])
