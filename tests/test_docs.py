@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,9 @@ def test_the_docs_site_builds_strictly_with_every_task_in_its_table(tmp_path: Pa
         assert f"<code>{name}</code>" in page, name
     assert "task-table" not in page  # the marker was replaced
     assert "<strong>CIDEr</strong>" in page  # the captioning tasks' primary metric
+    for html in (tmp_path / "site").rglob("*.html"):  # nothing fetched from elsewhere to show it
+        text = html.read_text(encoding="utf-8")
+        assert not re.findall(r'<(?:link|script)[^>]+(?:href|src)="https?://', text), html
 
 
 def test_a_broken_link_or_anchor_fails_the_build(tmp_path: Path) -> None:
