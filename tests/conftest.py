@@ -6,7 +6,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,24 @@ def run_eval(tmp_path: Path) -> Callable[..., pipeline.RunOutcome]:
 
 FOLDER_COMMANDS = ("compare", "report", "rescore", "merge", "rejudge")
 """Commands over run folders: they take no overrides."""
+
+
+def predictions_file(path: Path, replies: Iterable[tuple[str, str]],
+                     id_column: str = "sample_id") -> Path:  # fmt: skip
+    """``replies`` (id, prediction) as the JSON lines ``backend=replay`` reads, in their order."""
+    import json
+
+    path.write_text("".join(json.dumps({id_column: i, "prediction": r}) + "\n"
+                            for i, r in replies))  # fmt: skip
+    return path
+
+
+def judged_on_loopback(server: FakeVLMServer, task: str, *extra: str) -> list[str]:
+    """``task`` asked of the loopback server's model ``vlm`` and judged by its ``judge-2024-01-01``."""
+    return [f"task={task}", "backend=openai", f"backend.base_url={server.openai_url}",
+            "backend.model=vlm", "backend.api_key_env=null", "judge=openai",
+            "judge.model=judge-2024-01-01", f"judge.base_url={server.openai_url}",
+            "judge.api_key_env=null", *extra]  # fmt: skip
 
 
 def cli_argv(args: Sequence[str], results: Path) -> list[str]:

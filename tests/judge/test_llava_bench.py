@@ -9,7 +9,8 @@ import pytest
 
 from evalkit import load_run
 from evalkit.judge import llava_bench
-from evalkit.testing.fake_server import FakeVLMServer
+
+from ..conftest import judged_on_loopback
 
 
 def test_the_rule_is_llavas_byte_for_byte() -> None:
@@ -18,19 +19,12 @@ def test_the_rule_is_llavas_byte_for_byte() -> None:
     assert digest == "2ce22b562d6008864970ea863ac8a4d385ea6f2e64ab1313a23f825202a9529d"
 
 
-def _judged(server: FakeVLMServer) -> list[str]:
-    return ["task=llava_bench", "backend=openai", f"backend.base_url={server.openai_url}",
-            "backend.model=vlm", "backend.api_key_env=null", "judge=openai",
-            "judge.model=judge-2024-01-01", f"judge.base_url={server.openai_url}",
-            "judge.api_key_env=null"]  # fmt: skip
-
-
 def test_the_relative_score_is_summarize_gpt_reviews(run_eval, server) -> None:
     server.answer = "An answer."  # the model's
     server.answer_book = {"[Question]\nDescribe the image in detail.": "8 4\nshort",
                           "[Question]\nWhich shape": "7 7\nfine",
                           "[Context]": "9 6\nok"}  # fmt: skip
-    outcome = run_eval(*_judged(server))
+    outcome = run_eval(*judged_on_loopback(server, "llava_bench"))
     run = load_run(outcome.run_dir)
     judge_requests = [r.body for r in server.received if r.body.get("model") == "judge-2024-01-01"]
     first = judge_requests[0]["messages"]
@@ -57,7 +51,11 @@ def test_a_review_without_two_scores_on_its_first_line_is_judgefailed(run_eval, 
     server.answer = "An answer."
     server.answer_book = {"[Question]\nDescribe the image in detail.": "8, 6\nthe script's "
                           "split leaves an empty piece", "[Context]": "9 6"}  # fmt: skip
-    outcome = run_eval(*_judged(server), "judge.min_coverage=0", "limits.max_error_rate=null")
+    outcome = run_eval(
+        *judged_on_loopback(server, "llava_bench"),
+        "judge.min_coverage=0",
+        "limits.max_error_rate=null",
+    )
     rows = load_run(outcome.run_dir).samples
     detail = rows["category"] == "detail"
     assert (rows.loc[detail, "error_type"] == "JudgeFailed").all()

@@ -8,6 +8,8 @@ from evalkit import load_run
 from evalkit.judge import mathvista
 from evalkit.judge.protocols import JudgeQuery
 
+from ..conftest import judged_on_loopback
+
 
 def test_the_prompt_is_create_test_prompt_with_mathvistas_examples() -> None:
     """``demo_prompt`` of evaluation/prompts/ext_ans.py (SHA-256 of the literal, from the
@@ -22,10 +24,7 @@ def test_the_prompt_is_create_test_prompt_with_mathvistas_examples() -> None:
 def test_the_judge_reads_what_the_rules_cannot(run_eval, server) -> None:
     server.answer_book = {"Extracted answer: ": "2"}  # the judge's prompts end with the cue
     server.answer = "I believe the value is two"  # no number the rules can read
-    outcome = run_eval("task=mathvista", "backend=openai", f"backend.base_url={server.openai_url}",
-                       "backend.model=vlm", "backend.api_key_env=null", "judge=openai",
-                       "judge.model=judge-2024-01-01", f"judge.base_url={server.openai_url}",
-                       "judge.api_key_env=null")  # fmt: skip
+    outcome = run_eval(*judged_on_loopback(server, "mathvista"))
     run = load_run(outcome.run_dir)
     rows = run.samples
     asked = rows["judge_asked"]

@@ -7,7 +7,8 @@ import pytest
 from evalkit import load_run
 from evalkit.judge.mmbench import MMBENCH
 from evalkit.judge.protocols import JudgeQuery
-from evalkit.testing.fake_server import FakeVLMServer
+
+from ..conftest import judged_on_loopback
 
 QUERY = JudgeQuery("Which animal", "It is probably a dog", ("B",), ("cat", "dog", "bird"))
 
@@ -42,18 +43,11 @@ def test_the_judges_answer_is_read_by_can_infer_against_the_options(
     assert (verdict.text if verdict else None) == letter
 
 
-def _model_and_judge(server: FakeVLMServer, *extra: str) -> list[str]:
-    return ["task=mmbench_en", "backend=openai", f"backend.base_url={server.openai_url}",
-            "backend.model=vlm", "backend.api_key_env=null", "judge=openai",
-            "judge.model=judge-2024-01-01", f"judge.base_url={server.openai_url}",
-            "judge.api_key_env=null", *extra]  # fmt: skip
-
-
 def test_the_judge_reads_only_the_answers_the_rule_cannot(run_eval, server) -> None:
     # the judge's prompts end "Your output: "; the model's do not
     server.answer_book = {"Your output: ": "Z", "What does the sign say?": "B"}
     server.answer = "???"  # no letter, no option's text: the rule reads nothing
-    outcome = run_eval(*_model_and_judge(server))
+    outcome = run_eval(*judged_on_loopback(server, "mmbench_en"))
     run = load_run(outcome.run_dir)
     rows = run.samples
     sign = rows["prediction"] == "B"
@@ -82,7 +76,7 @@ def test_without_a_judge_the_rule_alone_scores_and_counts_what_it_cannot_read(
 def test_judge_mode_always_asks_about_every_answer(run_eval, server) -> None:
     server.answer_book = {"Your output: ": "A"}
     server.answer = "B"
-    outcome = run_eval(*_model_and_judge(server, "judge.mode=always"))
+    outcome = run_eval(*judged_on_loopback(server, "mmbench_en", "judge.mode=always"))
     rows = load_run(outcome.run_dir).samples
     assert rows["judge_asked"].all() and (rows["parsed"] == "A").all()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
@@ -13,7 +12,8 @@ from evalkit import load_run
 from evalkit.judge.protocols import PROTOCOLS, JudgeQuery
 from evalkit.parse.yorn import read_yes_no
 from evalkit.resources import sample_data_dir
-from evalkit.testing.fake_server import FakeVLMServer
+
+from ..conftest import judged_on_loopback, predictions_file
 
 SAMPLE = pd.read_parquet(sample_data_dir() / "hallusionbench" / "image.parquet")
 YORN = PROTOCOLS["yorn"]
@@ -60,9 +60,7 @@ def _replies() -> dict[str, str]:
 
 def test_each_question_figure_and_pair_as_the_scripts_score_them(run_eval, tmp_path: Path) -> None:
     replies = _replies()
-    path = tmp_path / "preds.jsonl"
-    path.write_text("".join(json.dumps({"sample_id": k, "prediction": v}) + "\n"
-                            for k, v in replies.items()))  # fmt: skip
+    path = predictions_file(tmp_path / "preds.jsonl", replies.items())
     outcome = run_eval("task=hallusionbench", "backend=replay", f"backend.predictions={path}")
     run = load_run(outcome.run_dir)
     rows = SAMPLE.to_dict("records")
@@ -81,18 +79,10 @@ def test_each_question_figure_and_pair_as_the_scripts_score_them(run_eval, tmp_p
     assert hedged > 0 and run.manifest["scoring"]["unparsed"] == hedged
 
 
-def _model_and_judge(server: FakeVLMServer) -> list[str]:
-    """HallusionBench asked of the loopback server, which judges too."""
-    return ["task=hallusionbench", "backend=openai", f"backend.base_url={server.openai_url}",
-            "backend.model=vlm", "backend.api_key_env=null", "judge=openai",
-            "judge.model=judge-2024-01-01", f"judge.base_url={server.openai_url}",
-            "judge.api_key_env=null"]  # fmt: skip
-
-
 def test_the_judge_reads_only_what_the_rule_cannot(run_eval, server) -> None:
     server.answer_book = {"Your output: ": "No"}  # the judge's prompts end so
     server.answer = "Hard to say"
-    outcome = run_eval(*_model_and_judge(server))
+    outcome = run_eval(*judged_on_loopback(server, "hallusionbench"))
     run = load_run(outcome.run_dir)
     rows = run.samples
     assert rows["judge_asked"].all() and (rows["parsed"] == "no").all()
@@ -142,7 +132,7 @@ def test_hallusionbenchs_own_check_is_its_scripts_prompt_and_reading() -> None:
 def test_hallusionbenchs_own_check_grades_every_answer(run_eval, server) -> None:
     server.answer_book = {"\nOutput:": "Incorrect"}  # the check's prompts end so
     server.answer = "Yes"
-    outcome = run_eval(*_model_and_judge(server), "task.judge.protocol=hallusionbench",
+    outcome = run_eval(*judged_on_loopback(server, "hallusionbench"), "task.judge.protocol=hallusionbench",
                        "task.judge.mode=always")  # fmt: skip
     run = load_run(outcome.run_dir)
     rows = run.samples

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections import defaultdict
 
@@ -11,6 +10,8 @@ import pytest
 
 from evalkit import load_run
 from evalkit.resources import sample_data_dir
+
+from ..conftest import predictions_file
 
 SAMPLE = pd.read_parquet(sample_data_dir() / "mme" / "test.parquet")
 PERCEPTION = ["existence", "count", "position", "color", "posters", "celebrity", "scene",
@@ -50,10 +51,9 @@ def test_subtask_scores_and_totals_match_calculation_py(run_eval, tmp_path) -> N
     rng = random.Random(7)
     replies = {str(i): rng.choice(["Yes", "No", "yes, it is", "Nope", "I think so", "no."])
                for i in range(len(SAMPLE))}  # fmt: skip
-    path = tmp_path / "replies.jsonl"
     order = list(replies.items())
     rng.shuffle(order)  # paired by id, never by the file's order
-    path.write_text("".join(json.dumps({"sample_id": i, "prediction": r}) + "\n" for i, r in order))
+    path = predictions_file(tmp_path / "replies.jsonl", order)
     outcome = run_eval("task=mme", "backend=replay", f"backend.predictions={path}")
     summary = load_run(outcome.run_dir).summary
     lines: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -70,9 +70,9 @@ def test_subtask_scores_and_totals_match_calculation_py(run_eval, tmp_path) -> N
 
 
 def test_an_image_with_a_failed_question_is_left_out_of_acc_plus(run_eval, tmp_path) -> None:
-    path = tmp_path / "replies.jsonl"
-    path.write_text("".join(json.dumps({"sample_id": str(i), "prediction": a})
-                            + "\n" for i, a in enumerate(SAMPLE["answer"]) if i != 0))  # fmt: skip
+    path = predictions_file(
+        tmp_path / "replies.jsonl", ((str(i), a) for i, a in enumerate(SAMPLE["answer"]) if i != 0)
+    )
     outcome = run_eval("task=mme", "backend=replay", f"backend.predictions={path}")
     summary = load_run(outcome.run_dir).summary
     first = SAMPLE["category"].iloc[0]

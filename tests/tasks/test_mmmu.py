@@ -16,6 +16,8 @@ from evalkit.parse.mmmu import choose_option
 from evalkit.resources import sample_data_dir
 from evalkit.score.mmmu import open_candidates, open_correct
 
+from ..conftest import predictions_file
+
 SAMPLE = pd.read_parquet(sample_data_dir() / "mmmu" / "validation.parquet")
 
 
@@ -158,9 +160,7 @@ def _replies() -> dict[str, str]:
 
 def test_the_run_scores_each_question_as_the_script(run_eval, tmp_path: Path) -> None:
     replies = _replies()
-    path = tmp_path / "preds.jsonl"
-    path.write_text("".join(json.dumps({"sample_id": k, "prediction": v}) + "\n"
-                            for k, v in replies.items()))  # fmt: skip
+    path = predictions_file(tmp_path / "preds.jsonl", replies.items())
     outcome = run_eval("task=mmmu", "backend=replay", f"backend.predictions={path}")
     run = load_run(outcome.run_dir)
     scores = run.samples.set_index("sample_id")["mmmu_accuracy"]

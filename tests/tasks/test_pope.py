@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 
 import pandas as pd
@@ -10,6 +9,8 @@ import pytest
 
 from evalkit import load_run
 from evalkit.resources import sample_data_dir
+
+from ..conftest import predictions_file
 
 SAMPLE = pd.read_parquet(sample_data_dir() / "pope" / "test.parquet")
 
@@ -45,9 +46,7 @@ def test_each_set_and_the_whole_match_the_official_script(run_eval, tmp_path) ->
     answers = _answers()
     shuffled = list(answers.items())
     random.Random(1).shuffle(shuffled)  # paired by id: the file's order does not matter
-    path = tmp_path / "preds.jsonl"
-    path.write_text("".join(json.dumps({"sample_id": i, "prediction": a}) + "\n"
-                            for i, a in shuffled))  # fmt: skip
+    path = predictions_file(tmp_path / "preds.jsonl", shuffled)
     outcome = run_eval("task=pope", "backend=replay", f"backend.predictions={path}")
     summary = load_run(outcome.run_dir).summary
     overall = summary[summary["kind"] == "metric"].set_index("metric")["value"]

@@ -12,6 +12,8 @@ import pytest
 from evalkit import load_run
 from evalkit.resources import sample_data_dir
 
+from ..conftest import predictions_file
+
 SAMPLE = pd.read_parquet(sample_data_dir() / "seedbench" / "test.parquet")
 IMAGES = SAMPLE[SAMPLE["data_type"] == "image"]
 
@@ -41,9 +43,7 @@ def _replies() -> dict[str, str]:
 
 def test_the_image_rows_alone_are_scored_per_dimension(run_eval, tmp_path: Path) -> None:
     replies = _replies()
-    path = tmp_path / "preds.jsonl"
-    path.write_text("".join(json.dumps({"question_id": k, "prediction": v}) + "\n"
-                            for k, v in replies.items()))  # fmt: skip
+    path = predictions_file(tmp_path / "preds.jsonl", replies.items(), "question_id")
     outcome = run_eval("task=seedbench", "backend=replay", f"backend.predictions={path}",
                        "backend.id_column=question_id")  # fmt: skip
     run = load_run(outcome.run_dir)
