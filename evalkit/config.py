@@ -326,6 +326,11 @@ class MetricSpec:
     params: dict[str, Any] = field(default_factory=dict)
     """Parameters, checked against the metric's own (unknown or ill-typed ones are errors)."""
 
+    @property
+    def key(self) -> str:
+        """Its column and summary name: ``column``, else the metric's name."""
+        return self.column or self.name
+
 
 class JudgeMode(StrEnum):
     """When a judge model is asked about an answer."""
@@ -408,8 +413,7 @@ class TaskSpec:
         """The leaderboard's metric: ``primary``, else the first metric's column."""
         if self.primary is not None:
             return self.primary
-        first = self.metrics[0]
-        return first.column or first.name
+        return self.metrics[0].key
 
     def parser_for(self, prompt: PromptSpec | None) -> str:
         """The parser a run with ``prompt`` reads answers with: the prompt's, else the task's."""

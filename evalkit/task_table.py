@@ -36,7 +36,7 @@ def row(spec: TaskSpec) -> list[str]:
     if others:
         split += "; also " + ", ".join(others)
     primary = spec.primary_metric()
-    columns = [m.column or m.name for m in spec.metrics]
+    columns = [m.key for m in spec.metrics]
     metrics = [f"**{primary}**"] + [f"`{c}`" for c in columns if c != primary]
     families = ", ".join(sorted(spec.prompts, key=lambda f: (f != "default", f)))
     breakdowns = ", ".join(f"`{g}`" for g in spec.group_by)

@@ -100,15 +100,14 @@ def task_metrics(task: TaskSpec, prompt: PromptSpec | None = None) -> list[Metri
     specs = task.metrics
     overrides = dict(prompt.metrics) if prompt is not None else {}
     if overrides:
-        columns = [m.column or m.name for m in specs]
+        columns = [m.key for m in specs]
         for column in overrides:
             if column not in columns:
                 raise ConfigError(
                     f"prompt metrics: {did_you_mean('metric column', column, columns)}"
                 )
         specs = [
-            MetricSpec(m.name, m.column, {**m.params, **overrides.get(m.column or m.name, {})})
-            for m in specs
+            MetricSpec(m.name, m.column, {**m.params, **overrides.get(m.key, {})}) for m in specs
         ]
     entry = PARSERS.get(task.parser_for(prompt))
     return build_metrics(specs, parser_output=entry.output if entry is not None else "text")
@@ -279,7 +278,7 @@ def check_primary(spec: TaskSpec) -> None:
     """
     if spec.primary is None:
         return
-    known = [m.column or m.name for m in spec.metrics]
+    known = [m.key for m in spec.metrics]
     if spec.circular or spec.circular_passes:
         known += [f"{name}_circular" for name in known]
     if spec.summary is not None:

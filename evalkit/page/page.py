@@ -128,8 +128,7 @@ def _summary_rows(run: RunFolder) -> list[dict[str, Any]]:
 
 def _score_column(run: RunFolder) -> str | None:
     """The per-sample column the page ranks and plots: the primary metric's, if a column."""
-    columns = [str(m.get("column") or m["name"]) for m in run.metrics]
-    columns = [c for c in columns if c in run.samples.schema.names]
+    columns = _metric_columns(run)
     primary = run.primary_metric
     if primary in columns:
         return primary

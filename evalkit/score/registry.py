@@ -434,7 +434,7 @@ def build_metrics(specs: Sequence[MetricSpec], *, parser_output: str) -> list[Me
                 known = list(kind.params) or ["(none)"]
                 raise ConfigError(f"metric '{spec.name}': {did_you_mean('parameter', name, known)}")
             params[name] = kind.params[name].check(spec.name, name, value)
-        bound.append(Metric(spec.name, spec.column or spec.name, params, kind))
+        bound.append(Metric(spec.name, spec.key, params, kind))
     for i, metric in enumerate(bound):
         if not metric.kind.derived:
             continue
