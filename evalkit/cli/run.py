@@ -159,15 +159,12 @@ def _one_job(overrides: list[str], run_dir: Path, job: Composed, *, estimate: bo
     return run_dir
 
 
-def combined_table(run_dirs: Sequence[Path]) -> str:
-    """One table of a multirun's jobs: each job's folder name, task and overall metrics."""
-    import json
-
+def combined_table(runs: Sequence[tuple[Path, str]]) -> str:
+    """One table of a multirun's jobs, given as (run folder, task): their overall metrics."""
     from evalkit.runfolder.summary import TABLE_HEADER, align, metric_cells, read_summary
 
     lines: list[tuple[str, ...]] = [("job", *TABLE_HEADER)]
-    for run_dir in run_dirs:
-        task = str(json.loads((run_dir / "run.json").read_text()).get("task", "?"))
+    for run_dir, task in runs:
         lines += [(run_dir.name, *metric_cells(task, r))
                   for r in read_summary(run_dir) if r.kind == "metric"]  # fmt: skip
     return align(lines)
@@ -247,13 +244,13 @@ def _run_command(argv: Sequence[str], *, estimate: bool = False) -> None:
     if args.show:
         _show(args)
         return
-    done = []
+    done: list[tuple[Path, str]] = []
     for overrides, run_dir, job in _jobs(args):
         folder = _one_job(overrides, run_dir, job, estimate=estimate)
         if folder is not None:
-            done.append(folder)
+            done.append((folder, job.config.task.name))
     if args.multirun and len(done) > 1:
-        print(f"\nmultirun: {len(done)} runs in {shown(done[0].parent)}", flush=True)
+        print(f"\nmultirun: {len(done)} runs in {shown(done[0][0].parent)}", flush=True)
         print(combined_table(done), flush=True)
 
 
